@@ -1,0 +1,677 @@
+//! authentik provisioning: for every protected app, a proxy provider (forward auth, single
+//! application), an application bound to it, the provider's place in an outpost, and group
+//! bindings for `auth.allow_groups` — made, updated in place and removed through the REST API v3.
+//!
+//! Shape: [`spec`] reads the labels (pure), [`sync`] compares with what authentik holds and
+//! plans requests (pure), [`client`] speaks HTTP, [`types`] are the tolerant API objects. The
+//! [`Provisioner`] here runs one observe → plan → apply round; [`run_worker`] repeats it beside
+//! the conf loop so that a slow or absent authentik never holds up a proxy-conf.
+
+pub mod client;
+pub mod spec;
+pub mod sync;
+pub mod types;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use tokio::sync::watch;
+
+use crate::config::AuthentikSettings;
+use crate::labels::{LabelErrors, LabelRules};
+use crate::plan;
+use crate::spec::Access;
+use crate::world::ContainerInfo;
+
+pub use client::{ApiError, Client};
+use spec::AppWant;
+use sync::{Actual, AppRef, Op, Plan, ProviderRef, RemovalClock, Rules};
+use types::ServerVersion;
+
+/// What authentik should hold, from one conf pass.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Desired {
+    pub wants: Vec<AppWant>,
+    /// Slugs of protected containers whose labels are rejected: their objects stay as they are.
+    pub held: BTreeSet<String>,
+    /// Protected apps whose authentik labels are rejected (their conf is still written).
+    pub rejected: Vec<LabelErrors>,
+    /// Protected containers whose labels are rejected and whose application slug cannot be told
+    /// (a bad `auth.slug` or subdomain): any of gatehouse's objects may be theirs, so no removal
+    /// is made while this is not empty.
+    pub hold_removals: Vec<String>,
+}
+
+/// Reads the authentik labels of every protected app the conf pass published.
+pub fn desired(
+    planned: &plan::Desired,
+    containers: &[ContainerInfo],
+    rules: &LabelRules,
+    settings: &AuthentikSettings,
+) -> Desired {
+    let by_name: BTreeMap<&str, &ContainerInfo> =
+        containers.iter().map(|c| (c.name.as_str(), c)).collect();
+    let mut out = Desired::default();
+    for app in &planned.apps {
+        if app.spec.access != Access::Protected {
+            continue;
+        }
+        let Some(c) = by_name.get(app.spec.container.as_str()) else {
+            continue;
+        };
+        match spec::read(c, &app.spec, rules, settings) {
+            Ok(w) => out.wants.push(w),
+            Err(e) => {
+                match spec::claimed_slug(c, rules) {
+                    Some(s) => {
+                        out.held.insert(s);
+                    }
+                    None => out.hold_removals.push(c.name.clone()),
+                }
+                out.rejected.push(e);
+            }
+        }
+    }
+    for r in &planned.rejected {
+        if !r.wants_protection {
+            continue;
+        }
+        match by_name
+            .get(r.container.as_str())
+            .and_then(|c| spec::claimed_slug(c, rules))
+        {
+            Some(s) => {
+                out.held.insert(s);
+            }
+            None => out.hold_removals.push(r.container.clone()),
+        }
+    }
+    out
+}
+
+/// What one provisioning round did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    pub reads: u64,
+    pub writes: u64,
+    /// Requests authentik refused (a 4xx) in this round, or that were not resent because it
+    /// refused the identical request before (see [`Refused`]).
+    pub failed: usize,
+    pub problems: usize,
+    pub next_due: Option<Duration>,
+}
+
+/// How long an identical request authentik refused is not resent while the app's labels stay
+/// the same (authentik's side may have been fixed meanwhile).
+pub const REFUSED_RETRY: Duration = Duration::from_secs(15 * 60);
+
+/// A write authentik refused with a 4xx. The conf loop hands the worker a desired state on every
+/// pass (and the periodic resync), so without this the same refused request would be sent again
+/// every minute: it is not, until the wanted state of the apps it concerns changes or
+/// [`REFUSED_RETRY`] passes.
+#[derive(Debug, Clone)]
+pub struct Refused {
+    pub at: Instant,
+    /// The wanted state, when refused, of the apps the request concerns.
+    pub wants: Vec<Option<AppWant>>,
+    pub problem_key: String,
+    pub message: String,
+    /// The slugs whose later requests are skipped with it.
+    pub slugs: Vec<String>,
+}
+
+impl Refused {
+    /// Whether the identical request is held back now.
+    pub fn holds(&self, wants_now: &[Option<AppWant>], now: Instant) -> bool {
+        self.wants == wants_now && now.saturating_duration_since(self.at) < REFUSED_RETRY
+    }
+}
+
+/// Talks to one authentik and remembers what it reported, so a lasting problem is logged once.
+#[derive(Debug)]
+pub struct Provisioner {
+    client: Client,
+    rules: Rules,
+    version: Option<ServerVersion>,
+    clock: RemovalClock,
+    reported: BTreeMap<String, String>,
+    /// Refused writes by request (slug, operation and body).
+    refused: BTreeMap<String, Refused>,
+}
+
+impl Provisioner {
+    pub fn new(settings: &AuthentikSettings) -> Result<Self, ApiError> {
+        Ok(Self {
+            client: Client::new(&settings.url, &settings.token)?,
+            rules: Rules {
+                default_outpost: settings.outpost.clone(),
+                authorization_flow_slug: settings.authorization_flow.clone(),
+                invalidation_flow_slug: settings.invalidation_flow.clone(),
+            },
+            version: None,
+            clock: RemovalClock::default(),
+            reported: BTreeMap::new(),
+            refused: BTreeMap::new(),
+        })
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// One round: read authentik, plan, make the requests. An `Err` is a transient failure (or
+    /// authentik refusing the token): nothing more was attempted, try again later.
+    pub async fn sync(
+        &mut self,
+        desired: &Desired,
+        grace: Duration,
+    ) -> Result<SyncReport, ApiError> {
+        let (reads0, writes0) = (self.client.reads_made(), self.client.writes_made());
+        let actual = match self.observe(&desired.wants).await {
+            Ok(a) => a,
+            Err(e) => {
+                // authentik may come back upgraded: read the version again.
+                self.version = None;
+                return Err(e);
+            }
+        };
+        let plan = sync::plan(
+            &actual,
+            &desired.wants,
+            &desired.held,
+            !desired.hold_removals.is_empty(),
+            &self.rules,
+            &mut self.clock,
+            Instant::now(),
+            grace,
+        );
+        let mut problems: BTreeMap<String, String> = BTreeMap::new();
+        for r in &desired.rejected {
+            problems.insert(
+                format!("labels:{}", r.container),
+                format!("authentik not provisioned: {r}"),
+            );
+        }
+        for p in &plan.problems {
+            problems.insert(
+                format!("problem:{}:{}", p.container, p.message),
+                format!("container {}: {}", p.container, p.message),
+            );
+        }
+        for (slug, why) in &plan.kept {
+            problems.insert(format!("kept:{slug}"), why.clone());
+        }
+        if !plan.held_back.is_empty() {
+            problems.insert(
+                "hold-removals".into(),
+                format!(
+                    "not removing gatehouse's authentik application(s) {} although no container wants them: the labels of container(s) {} are rejected and do not tell which application is theirs; removals wait until those labels are fixed",
+                    plan.held_back.join(", "),
+                    desired.hold_removals.join(", ")
+                ),
+            );
+        }
+        let mut refused = std::mem::take(&mut self.refused);
+        let applied = self
+            .apply(&plan, &desired.wants, &mut refused, &mut problems)
+            .await;
+        self.refused = refused;
+        self.report(problems);
+        let failed = match applied {
+            Ok(n) => n,
+            Err(e) => {
+                self.version = None;
+                return Err(e);
+            }
+        };
+        Ok(SyncReport {
+            reads: self.client.reads_made() - reads0,
+            writes: self.client.writes_made() - writes0,
+            failed,
+            problems: plan.problems.len() + desired.rejected.len(),
+            next_due: plan.next_due,
+        })
+    }
+
+    async fn observe(&mut self, wants: &[AppWant]) -> Result<Actual, ApiError> {
+        let c = &self.client;
+        let version = match self.version {
+            Some(v) => v,
+            None => {
+                let raw = c.version().await?.version_current;
+                let v = ServerVersion::parse(&raw).unwrap_or_else(|| {
+                    tracing::warn!(version = %raw, "cannot read authentik's version; assuming a current one");
+                    ServerVersion::new(2026, 1)
+                });
+                tracing::info!(version = %raw, invalidation_flow = v.has_invalidation_flow(), "connected to authentik {raw}");
+                self.version = Some(v);
+                v
+            }
+        };
+        let authorization_flow = c
+            .flow_by_slug(&self.rules.authorization_flow_slug)
+            .await?
+            .map(|f| f.pk);
+        let invalidation_flow = if version.has_invalidation_flow() {
+            c.flow_by_slug(&self.rules.invalidation_flow_slug)
+                .await?
+                .map(|f| f.pk)
+        } else {
+            None
+        };
+        let providers = c.proxy_providers().await?;
+        let applications = c.applications().await?;
+        let outposts = c.outposts().await?;
+        let groups = if wants.iter().any(|w| !w.allow_groups.is_empty()) {
+            c.groups().await?
+        } else {
+            Vec::new()
+        };
+        // Bindings matter for apps with allow_groups, and for gatehouse's apps about to go (the
+        // user's own bindings keep them). Skip the read when neither can apply.
+        let wanted: BTreeSet<&str> = wants.iter().map(|w| w.slug.as_str()).collect();
+        let need_bindings = wants.iter().any(|w| !w.allow_groups.is_empty())
+            || applications
+                .iter()
+                .any(|a| sync::is_owned_app(a) && !wanted.contains(a.slug.as_str()));
+        let bindings = if need_bindings {
+            c.bindings(&sync::binding_targets(wants, &applications))
+                .await?
+        } else {
+            Vec::new()
+        };
+        Ok(Actual {
+            version: Some(version),
+            authorization_flow,
+            invalidation_flow,
+            providers,
+            applications,
+            outposts,
+            groups,
+            bindings,
+        })
+    }
+
+    /// Makes the plan's requests in order. A 4xx fails that app's later requests, is reported
+    /// and remembered in `refused`: the identical request is not sent again while the apps it
+    /// concerns want the same (up to [`REFUSED_RETRY`]). A transient error stops the round.
+    async fn apply(
+        &self,
+        plan: &Plan,
+        wants: &[AppWant],
+        refused: &mut BTreeMap<String, Refused>,
+        problems: &mut BTreeMap<String, String>,
+    ) -> Result<usize, ApiError> {
+        let now = Instant::now();
+        let mut seen: BTreeSet<String> = BTreeSet::new();
+        let c = &self.client;
+        let mut new_providers: BTreeMap<String, i64> = BTreeMap::new();
+        let mut new_apps: BTreeMap<String, String> = BTreeMap::new();
+        let mut failed_slugs: BTreeSet<String> = BTreeSet::new();
+        let mut failed = 0;
+        let resolve = |r: &ProviderRef, new: &BTreeMap<String, i64>| match r {
+            ProviderRef::Existing(pk) => Some(*pk),
+            ProviderRef::New(slug) => new.get(slug).copied(),
+        };
+        for op in &plan.ops {
+            if let Some(slug) = op.slug() {
+                if failed_slugs.contains(slug) {
+                    continue;
+                }
+            }
+            // The request as it would go out: slug, operation and body (a provider made in this
+            // round is named by slug, its pk would differ).
+            let key = format!("{op:?}");
+            let wants_now: Vec<Option<AppWant>> = sync::concerned(op)
+                .into_iter()
+                .map(|s| wants.iter().find(|w| w.slug == s).cloned())
+                .collect();
+            if let Some(r) = refused.get(&key).filter(|r| r.holds(&wants_now, now)) {
+                tracing::debug!(request = %key, "not resending a request authentik refused");
+                failed += 1;
+                problems.insert(r.problem_key.clone(), r.message.clone());
+                failed_slugs.extend(r.slugs.iter().cloned());
+                seen.insert(key);
+                continue;
+            }
+            let result: Result<(), ApiError> = match op {
+                Op::CreateProvider { slug, body } => c.create_provider(body).await.map(|p| {
+                    tracing::info!(slug = %slug, "created authentik provider {} ({})", p.name, body.get("external_host").and_then(|v| v.as_str()).unwrap_or(""));
+                    new_providers.insert(slug.clone(), p.pk);
+                }),
+                Op::PatchProvider { slug, pk, body } => c.patch_provider(*pk, body).await.map(|()| {
+                    let fields: Vec<&str> = body.keys().map(String::as_str).collect();
+                    tracing::info!(slug = %slug, "updated authentik provider {} ({})", sync::provider_name(slug), fields.join(", "));
+                }),
+                Op::CreateApplication { slug, body, provider } => {
+                    let mut body = body.clone();
+                    body.insert("provider".into(), json!(resolve(provider, &new_providers)));
+                    c.create_application(&body).await.map(|a| {
+                        tracing::info!(slug = %slug, "created authentik application {slug}");
+                        new_apps.insert(slug.clone(), a.pk);
+                    })
+                }
+                Op::PatchApplication { slug, body, provider, adopt } => {
+                    let mut body = body.clone();
+                    if let Some(p) = provider {
+                        body.insert("provider".into(), json!(resolve(p, &new_providers)));
+                    }
+                    c.patch_application(slug, &body).await.map(|_| {
+                        let fields: Vec<&str> = body.keys().map(String::as_str).collect();
+                        if *adopt {
+                            tracing::info!(slug = %slug, "adopted authentik application {slug} (auth.adopt=true; {})", fields.join(", "));
+                        } else {
+                            tracing::info!(slug = %slug, "updated authentik application {slug} ({})", fields.join(", "));
+                        }
+                    })
+                }
+                Op::SetOutpostProviders { pk, name, added, removed } => {
+                    let added: Vec<(&String, i64)> = added
+                        .iter()
+                        .filter(|(s, _)| !failed_slugs.contains(s))
+                        .filter_map(|(s, r)| resolve(r, &new_providers).map(|pk| (s, pk)))
+                        .collect();
+                    let add: Vec<i64> = added.iter().map(|(_, pk)| *pk).collect();
+                    let remove: Vec<i64> = removed.iter().map(|(_, pk)| *pk).collect();
+                    self.set_outpost(pk, name, &add, &remove).await.map(|()| {
+                        for (s, _) in &added {
+                            tracing::info!(slug = %s, "added provider {} to outpost {name}", sync::provider_name(s));
+                        }
+                        for (s, _) in removed {
+                            tracing::info!(slug = %s, "took provider {} out of outpost {name}", sync::provider_name(s));
+                        }
+                    })
+                }
+                Op::CreateBinding { slug, app, group_pk, group_name } => {
+                    let target = match app {
+                        AppRef::Existing(pk) => Some(pk.clone()),
+                        AppRef::New(s) => new_apps.get(s).cloned(),
+                    };
+                    match target {
+                        Some(target) => {
+                            let body = json!({
+                                "group": group_pk,
+                                "target": target,
+                                "order": sync::BINDING_ORDER,
+                                "enabled": true,
+                                "negate": false,
+                                "timeout": 30,
+                            });
+                            c.create_binding(&body).await.map(|()| {
+                                tracing::info!(slug = %slug, "allowed group {group_name} on authentik application {slug}");
+                            })
+                        }
+                        None => Ok(()),
+                    }
+                }
+                Op::DeleteBinding { slug, pk } => c.delete_binding(pk).await.map(|()| {
+                    tracing::info!(slug = %slug, "removed a group binding gatehouse made from authentik application {slug}");
+                }),
+                Op::DeleteApplication { slug } => c.delete_application(slug).await.map(|()| {
+                    tracing::info!(slug = %slug, "deleted authentik application {slug}: no container publishes it any more");
+                }),
+                Op::DeleteProvider { slug, pk } => c.delete_provider(*pk).await.map(|()| {
+                    tracing::info!(slug = %slug, "deleted authentik provider {}", sync::provider_name(slug));
+                }),
+            };
+            match result {
+                Ok(()) => {}
+                Err(e) if e.is_transient() || matches!(e.status(), Some(401 | 403)) => {
+                    return Err(e)
+                }
+                Err(e) => {
+                    failed += 1;
+                    let later = format!(
+                        "not sent again until its labels change or for {} min",
+                        REFUSED_RETRY.as_secs() / 60
+                    );
+                    let (problem_key, message, slugs) = if let Op::SetOutpostProviders {
+                        name,
+                        removed,
+                        ..
+                    } = op
+                    {
+                        // Removal order is out of the outpost first: what could not leave the
+                        // outpost is not deleted either.
+                        let slugs: Vec<String> = removed.iter().map(|(s, _)| s.clone()).collect();
+                        let stays = if slugs.is_empty() {
+                            String::new()
+                        } else {
+                            format!(
+                                "; not removing {} from authentik until it works",
+                                slugs.join(", ")
+                            )
+                        };
+                        (
+                            format!("failed:outpost:{name}"),
+                            format!("authentik refused to change the providers of outpost {name}: {e}{stays} ({later})"),
+                            slugs,
+                        )
+                    } else {
+                        let slug = op.slug().unwrap_or_default().to_owned();
+                        (
+                            format!("failed:{slug}"),
+                            format!(
+                                "authentik refused a change for application {slug}: {e} ({later})"
+                            ),
+                            vec![slug],
+                        )
+                    };
+                    problems.insert(problem_key.clone(), message.clone());
+                    failed_slugs.extend(slugs.iter().cloned());
+                    refused.insert(
+                        key.clone(),
+                        Refused {
+                            at: now,
+                            wants: wants_now,
+                            problem_key,
+                            message,
+                            slugs,
+                        },
+                    );
+                    seen.insert(key);
+                }
+            }
+        }
+        // Forget refusals of requests no longer planned: the world moved on.
+        refused.retain(|k, _| seen.contains(k));
+        Ok(failed)
+    }
+
+    /// Puts `add` into and takes `remove` out of the outpost's provider list as it is now (one
+    /// read right before the write), so a provider the user added meanwhile stays. No write when
+    /// the list already is as wanted.
+    async fn set_outpost(
+        &self,
+        pk: &str,
+        name: &str,
+        add: &[i64],
+        remove: &[i64],
+    ) -> Result<(), ApiError> {
+        if add.is_empty() && remove.is_empty() {
+            return Ok(());
+        }
+        let current = self.client.outpost(pk).await?.providers;
+        let next = sync::outpost_providers(&current, add, remove);
+        if next == current {
+            tracing::debug!(outpost = %name, "outpost already has the wanted providers");
+            return Ok(());
+        }
+        self.client.set_outpost_providers(pk, &next).await
+    }
+
+    /// Logs each problem once while it lasts, and a line when it clears.
+    fn report(&mut self, now: BTreeMap<String, String>) {
+        for (key, msg) in &now {
+            if self.reported.get(key) == Some(msg) {
+                continue;
+            }
+            if key.starts_with("kept:") {
+                tracing::info!("{msg}");
+            } else {
+                tracing::warn!("{msg}");
+            }
+        }
+        for (key, msg) in &self.reported {
+            if !now.contains_key(key) && !key.starts_with("kept:") {
+                tracing::info!("no longer applies: {msg}");
+            }
+        }
+        self.reported = now;
+    }
+}
+
+/// Doubling delays, capped.
+#[derive(Debug)]
+struct Backoff {
+    next: Duration,
+}
+
+impl Backoff {
+    const FIRST: Duration = Duration::from_millis(500);
+    const MAX: Duration = Duration::from_secs(60);
+    fn step(&mut self) -> Duration {
+        let d = self.next;
+        self.next = (self.next * 2).min(Self::MAX);
+        d
+    }
+}
+
+/// Keeps authentik in line with the latest [`Desired`] sent by the conf loop: a round after each
+/// pass, when a held removal falls due, and with backoff after a failure, until the sender goes.
+pub async fn run_worker(
+    mut prov: Provisioner,
+    mut rx: watch::Receiver<Arc<Desired>>,
+    grace: Duration,
+) {
+    let mut backoff = Backoff {
+        next: Backoff::FIRST,
+    };
+    let mut down_since: Option<Instant> = None;
+    // Nothing is known before the first conf pass; an empty desired state now would start
+    // removing every object gatehouse made.
+    if rx.changed().await.is_err() {
+        return;
+    }
+    loop {
+        let desired = rx.borrow_and_update().clone();
+        let wait = match prov.sync(&desired, grace).await {
+            Ok(report) => {
+                if let Some(since) = down_since.take() {
+                    tracing::info!(
+                        down_s = since.elapsed().as_secs(),
+                        "authentik is reachable again; provisioning caught up"
+                    );
+                }
+                backoff.next = Backoff::FIRST;
+                tracing::debug!(
+                    reads = report.reads,
+                    writes = report.writes,
+                    failed = report.failed,
+                    "authentik round done"
+                );
+                report.next_due
+            }
+            Err(e) => {
+                let delay = backoff.step();
+                if down_since.is_none() {
+                    down_since = Some(Instant::now());
+                    tracing::warn!(error = %e, "authentik provisioning failed; protected apps keep their authentik includes (nginx refuses rather than serves); retrying with backoff");
+                } else {
+                    tracing::debug!(error = %e, retry_in_ms = delay.as_millis() as u64, "authentik still failing");
+                }
+                Some(delay)
+            }
+        };
+        let sleep = async {
+            match wait {
+                Some(d) => tokio::time::sleep(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            changed = rx.changed() => if changed.is_err() { return },
+            _ = sleep => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn want(name: &str) -> AppWant {
+        AppWant {
+            container: "app".into(),
+            slug: "app".into(),
+            name: name.into(),
+            group: None,
+            icon: None,
+            description: None,
+            launch_url: None,
+            external_host: "https://app.example.com".into(),
+            skip_path_regex: String::new(),
+            allow_groups: Vec::new(),
+            outpost: None,
+            adopt: false,
+        }
+    }
+
+    #[test]
+    fn a_refused_request_is_held_back_until_the_want_changes_or_the_retry_time_passes() {
+        let t0 = Instant::now();
+        let r = Refused {
+            at: t0,
+            wants: vec![Some(want("One"))],
+            problem_key: "failed:app".into(),
+            message: "refused".into(),
+            slugs: vec!["app".into()],
+        };
+        assert!(r.holds(&[Some(want("One"))], t0 + Duration::from_secs(60)));
+        assert!(!r.holds(&[Some(want("Two"))], t0 + Duration::from_secs(60)));
+        assert!(!r.holds(&[None], t0));
+        assert!(!r.holds(&[Some(want("One"))], t0 + REFUSED_RETRY));
+    }
+
+    #[test]
+    fn a_rejected_protected_container_without_a_slug_holds_every_removal() {
+        let settings = AuthentikSettings {
+            url: "http://ak:9000".into(),
+            token: "t".into(),
+            domain: "example.com".into(),
+            external_scheme: "https".into(),
+            outpost: None,
+            authorization_flow: "a".into(),
+            invalidation_flow: "i".into(),
+        };
+        let rules = LabelRules::default();
+        let c = |labels: &[(&str, &str)]| ContainerInfo {
+            name: "app".into(),
+            labels: labels
+                .iter()
+                .map(|(k, v)| ((*k).into(), (*v).into()))
+                .collect(),
+            exposed_tcp_ports: vec![80],
+            ..ContainerInfo::default()
+        };
+        let run = |cs: &[ContainerInfo]| {
+            let planned = plan::desired(
+                cs,
+                &crate::world::ConfDirState::default(),
+                &BTreeMap::new(),
+                &rules,
+            );
+            desired(&planned, cs, &rules, &settings)
+        };
+        let bad_slug = run(&[c(&[("auth.protect", "true"), ("auth.slug", "A!")])]);
+        assert_eq!(bad_slug.hold_removals, ["app"]);
+        assert_eq!(bad_slug.rejected.len(), 1);
+        let bad_sub = run(&[c(&[("auth.protect", "true"), ("auth.subdomain", "a_b")])]);
+        assert_eq!(bad_sub.hold_removals, ["app"]);
+        let bad_port = run(&[c(&[("auth.protect", "true"), ("auth.port", "x")])]);
+        assert!(bad_port.hold_removals.is_empty());
+        assert!(bad_port.held.contains("app"));
+    }
+}

@@ -1,0 +1,675 @@
+//! What authentik holds vs what the labels want -> the requests to make (pure).
+//!
+//! Ownership: gatehouse only ever changes or removes objects it marked (see [`PUBLISHER`],
+//! [`PROVIDER_PREFIX`], [`BINDING_ORDER`]). Anything else — the user's providers on the embedded
+//! outpost, their own applications and policy bindings — is read but never written, except an
+//! application the user explicitly lets gatehouse adopt (`auth.adopt=true`).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Map, Value};
+
+use super::spec::AppWant;
+use super::types::{Application, Group, Outpost, PolicyBinding, ProxyProvider, ServerVersion};
+
+/// An application gatehouse made carries this in `meta_publisher` (a free text field authentik
+/// shows as "Publisher"; the API has no labels on applications).
+pub const PUBLISHER: &str = "gatehouse";
+/// A proxy provider gatehouse made is named `gatehouse:<application slug>` (providers have no
+/// free text field but a unique name).
+pub const PROVIDER_PREFIX: &str = "gatehouse:";
+/// Group bindings gatehouse makes for `auth.allow_groups` have this order (binding has no free
+/// text field); bindings with any other order, or on a policy or user, are the user's.
+pub const BINDING_ORDER: i64 = 1_000_000;
+/// The `managed` marker of authentik's embedded outpost.
+pub const EMBEDDED_OUTPOST: &str = "goauthentik.io/outposts/embedded";
+/// `meta_icon` is a writable string on applications from this version on; before, the field is
+/// read-only and icons are set through `set_icon_url`/`set_icon`, endpoints 2025.12 answers with
+/// 405 (goauthentik/terraform-provider-authentik#833). gatehouse sets icons on 2025.12 and later
+/// only, and says so for older servers, rather than patching a read-only field on every resync.
+pub const ICON_WRITABLE_SINCE: ServerVersion = ServerVersion::new(2025, 12);
+
+/// What was read from authentik.
+#[derive(Debug, Clone, Default)]
+pub struct Actual {
+    pub version: Option<ServerVersion>,
+    /// Flow pks, `None` when no flow has the configured slug.
+    pub authorization_flow: Option<String>,
+    pub invalidation_flow: Option<String>,
+    pub providers: Vec<ProxyProvider>,
+    pub applications: Vec<Application>,
+    pub outposts: Vec<Outpost>,
+    pub groups: Vec<Group>,
+    /// Bindings targeting the applications gatehouse owns (or wants to adopt).
+    pub bindings: Vec<PolicyBinding>,
+}
+
+/// What the sync needs besides the wants.
+#[derive(Debug, Clone, Default)]
+pub struct Rules {
+    /// `GATEHOUSE_AUTHENTIK_OUTPOST`; `None`: the embedded outpost.
+    pub default_outpost: Option<String>,
+    pub authorization_flow_slug: String,
+    pub invalidation_flow_slug: String,
+}
+
+/// A provider that exists, or the one created earlier in this pass for a slug.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ProviderRef {
+    Existing(i64),
+    New(String),
+}
+
+/// An application that exists (its pk), or the one created earlier in this pass for a slug.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AppRef {
+    Existing(String),
+    New(String),
+}
+
+/// One request to make, in the order they are listed in [`Plan::ops`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Op {
+    CreateProvider {
+        slug: String,
+        body: Map<String, Value>,
+    },
+    PatchProvider {
+        slug: String,
+        pk: i64,
+        body: Map<String, Value>,
+    },
+    /// `provider` is filled into the body when the request is made.
+    CreateApplication {
+        slug: String,
+        body: Map<String, Value>,
+        provider: ProviderRef,
+    },
+    PatchApplication {
+        slug: String,
+        body: Map<String, Value>,
+        provider: Option<ProviderRef>,
+        adopt: bool,
+    },
+    /// Read-modify-write of the outpost's provider list: read right before the write, then
+    /// `added` put in and `removed` taken out (see [`outpost_providers`]); what the user changed
+    /// meanwhile stays. By slug.
+    SetOutpostProviders {
+        pk: String,
+        name: String,
+        added: Vec<(String, ProviderRef)>,
+        removed: Vec<(String, i64)>,
+    },
+    CreateBinding {
+        slug: String,
+        app: AppRef,
+        group_pk: String,
+        group_name: String,
+    },
+    DeleteBinding {
+        slug: String,
+        pk: String,
+    },
+    DeleteApplication {
+        slug: String,
+    },
+    DeleteProvider {
+        slug: String,
+        pk: i64,
+    },
+}
+
+impl Op {
+    /// The application slug the request is for (`None` for outposts, shared by many).
+    pub fn slug(&self) -> Option<&str> {
+        match self {
+            Self::CreateProvider { slug, .. }
+            | Self::PatchProvider { slug, .. }
+            | Self::CreateApplication { slug, .. }
+            | Self::PatchApplication { slug, .. }
+            | Self::CreateBinding { slug, .. }
+            | Self::DeleteBinding { slug, .. }
+            | Self::DeleteApplication { slug }
+            | Self::DeleteProvider { slug, .. } => Some(slug),
+            Self::SetOutpostProviders { .. } => None,
+        }
+    }
+}
+
+/// The application slugs whose wanted state a request depends on.
+pub fn concerned(op: &Op) -> Vec<&str> {
+    match op {
+        Op::SetOutpostProviders { added, removed, .. } => added
+            .iter()
+            .map(|(s, _)| s.as_str())
+            .chain(removed.iter().map(|(s, _)| s.as_str()))
+            .collect(),
+        other => other.slug().into_iter().collect(),
+    }
+}
+
+/// A problem with one app, reported once while it lasts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub container: String,
+    pub message: String,
+}
+
+/// Removals waiting out the grace period, by application slug.
+#[derive(Debug, Clone, Default)]
+pub struct RemovalClock {
+    since: BTreeMap<String, Instant>,
+}
+
+impl RemovalClock {
+    pub fn pending(&self) -> usize {
+        self.since.len()
+    }
+}
+
+/// The requests to make, and what was left alone and why.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Plan {
+    pub ops: Vec<Op>,
+    pub problems: Vec<Problem>,
+    /// Gatehouse's objects kept although no app wants them: (slug, why).
+    pub kept: Vec<(String, String)>,
+    /// When a held removal falls due.
+    pub next_due: Option<Duration>,
+    /// Slugs of gatehouse's objects no app wants, not removed because all removals are held.
+    pub held_back: Vec<String>,
+}
+
+impl Plan {
+    pub fn writes(&self) -> usize {
+        self.ops.len()
+    }
+}
+
+pub fn provider_name(slug: &str) -> String {
+    format!("{PROVIDER_PREFIX}{slug}")
+}
+
+fn owned_provider_slug(p: &ProxyProvider) -> Option<&str> {
+    p.name.strip_prefix(PROVIDER_PREFIX)
+}
+
+pub fn is_owned_app(a: &Application) -> bool {
+    a.meta_publisher.as_deref() == Some(PUBLISHER)
+}
+
+pub fn is_owned_binding(b: &PolicyBinding) -> bool {
+    b.order == BINDING_ORDER && b.group.is_some() && b.policy.is_none() && b.user.is_none()
+}
+
+/// The application pks whose bindings the sync needs: gatehouse's apps, and the ones to adopt.
+pub fn binding_targets(wants: &[AppWant], applications: &[Application]) -> Vec<String> {
+    let adopt: BTreeSet<&str> = wants
+        .iter()
+        .filter(|w| w.adopt)
+        .map(|w| w.slug.as_str())
+        .collect();
+    applications
+        .iter()
+        .filter(|a| is_owned_app(a) || adopt.contains(a.slug.as_str()))
+        .map(|a| a.pk.clone())
+        .collect()
+}
+
+/// Compares and plans. `held` are slugs of containers whose labels are rejected right now: their
+/// objects stay. With `hold_all` (a rejected container whose slug cannot be told) no object
+/// leaves: no delete, no removal from an outpost. Removals wait `grace` after an app is first
+/// seen unwanted.
+#[allow(clippy::too_many_arguments)]
+pub fn plan(
+    actual: &Actual,
+    wants: &[AppWant],
+    held: &BTreeSet<String>,
+    hold_all: bool,
+    rules: &Rules,
+    clock: &mut RemovalClock,
+    now: Instant,
+    grace: Duration,
+) -> Plan {
+    let mut out = Plan::default();
+    let version = actual.version;
+    let with_invalidation = version.is_some_and(ServerVersion::has_invalidation_flow);
+    let icons = version.is_some_and(|v| v >= ICON_WRITABLE_SINCE);
+
+    let apps: BTreeMap<&str, &Application> = actual
+        .applications
+        .iter()
+        .map(|a| (a.slug.as_str(), a))
+        .collect();
+    let owned_providers: BTreeMap<&str, &ProxyProvider> = actual
+        .providers
+        .iter()
+        .filter_map(|p| owned_provider_slug(p).map(|s| (s, p)))
+        .collect();
+    let owned_pks: BTreeMap<i64, &str> = owned_providers
+        .iter()
+        .map(|(slug, p)| (p.pk, *slug))
+        .collect();
+    let groups: BTreeMap<&str, &Group> =
+        actual.groups.iter().map(|g| (g.name.as_str(), g)).collect();
+
+    let mut creates = Vec::new();
+    let mut app_ops = Vec::new();
+    let mut binding_ops = Vec::new();
+    let mut deletes = Vec::new();
+    // Desired outpost membership: outpost pk -> providers gatehouse wants in it.
+    let mut membership: BTreeMap<&str, Vec<(ProviderRef, String)>> = BTreeMap::new();
+    let mut wanted_slugs: BTreeSet<&str> = BTreeSet::new();
+
+    let flows_missing = match (&actual.authorization_flow, &actual.invalidation_flow) {
+        (None, _) => Some(format!(
+            "authentik has no flow with slug {} (GATEHOUSE_AUTHENTIK_AUTHORIZATION_FLOW)",
+            rules.authorization_flow_slug
+        )),
+        (_, None) if with_invalidation => Some(format!(
+            "authentik has no flow with slug {} (GATEHOUSE_AUTHENTIK_INVALIDATION_FLOW)",
+            rules.invalidation_flow_slug
+        )),
+        _ => None,
+    };
+
+    let mut sorted: Vec<&AppWant> = wants.iter().collect();
+    sorted.sort_by(|a, b| a.slug.cmp(&b.slug).then(a.container.cmp(&b.container)));
+    for want in sorted {
+        let problem = |message: String| Problem {
+            container: want.container.clone(),
+            message,
+        };
+        if !wanted_slugs.insert(want.slug.as_str()) {
+            out.problems.push(problem(format!(
+                "application slug {} is already used by another container: set a different auth.slug",
+                want.slug
+            )));
+            continue;
+        }
+        clock.since.remove(&want.slug);
+        if let Some(why) = &flows_missing {
+            out.problems
+                .push(problem(format!("not provisioned: {why}")));
+            continue;
+        }
+        let existing = apps.get(want.slug.as_str()).copied();
+        let adopting = existing.is_some_and(|a| !is_owned_app(a));
+        if adopting && !want.adopt {
+            out.problems.push(problem(format!(
+                "application {} already exists in authentik and was not made by gatehouse; leaving it alone (set auth.adopt=true to let gatehouse manage it, or choose another auth.slug)",
+                want.slug
+            )));
+            continue;
+        }
+        let outpost_name = want.outpost.as_ref().or(rules.default_outpost.as_ref());
+        let outpost = match outpost_name {
+            Some(name) => actual.outposts.iter().find(|o| &o.name == name),
+            None => actual
+                .outposts
+                .iter()
+                .find(|o| o.managed.as_deref() == Some(EMBEDDED_OUTPOST)),
+        };
+        let Some(outpost) = outpost else {
+            out.problems.push(problem(match outpost_name {
+                Some(n) => format!("authentik has no outpost named {n:?}"),
+                None => "authentik has no embedded outpost (managed goauthentik.io/outposts/embedded); set GATEHOUSE_AUTHENTIK_OUTPOST or auth.outpost".to_owned(),
+            }));
+            continue;
+        };
+        let mut group_pks = Vec::new();
+        let unknown: Vec<&str> = want
+            .allow_groups
+            .iter()
+            .filter(|g| match groups.get(g.as_str()) {
+                Some(found) => {
+                    group_pks.push((found.pk.clone(), g.to_string()));
+                    false
+                }
+                None => true,
+            })
+            .map(String::as_str)
+            .collect();
+        if !unknown.is_empty() {
+            out.problems.push(problem(format!(
+                "label auth.allow_groups names group(s) authentik does not have: {}",
+                unknown.join(", ")
+            )));
+            continue;
+        }
+        if want.icon.is_some() && !icons {
+            out.problems.push(problem(format!(
+                "label auth.icon is not applied: authentik before {ICON_WRITABLE_SINCE} takes icons only as uploads"
+            )));
+        }
+
+        // Provider.
+        let desired_provider = provider_body(want, actual, with_invalidation);
+        let provider_ref = match owned_providers.get(want.slug.as_str()) {
+            Some(p) => {
+                let patch = provider_patch(p, &desired_provider);
+                if !patch.is_empty() {
+                    creates.push(Op::PatchProvider {
+                        slug: want.slug.clone(),
+                        pk: p.pk,
+                        body: patch,
+                    });
+                }
+                ProviderRef::Existing(p.pk)
+            }
+            None => {
+                creates.push(Op::CreateProvider {
+                    slug: want.slug.clone(),
+                    body: desired_provider,
+                });
+                ProviderRef::New(want.slug.clone())
+            }
+        };
+        membership
+            .entry(outpost.pk.as_str())
+            .or_default()
+            .push((provider_ref.clone(), want.slug.clone()));
+
+        // Application.
+        let desired_app = app_body(want, icons);
+        let app_ref = match existing {
+            None => {
+                app_ops.push(Op::CreateApplication {
+                    slug: want.slug.clone(),
+                    body: desired_app,
+                    provider: provider_ref,
+                });
+                AppRef::New(want.slug.clone())
+            }
+            Some(a) => {
+                let patch = app_patch(a, &desired_app);
+                let provider = match &provider_ref {
+                    ProviderRef::Existing(pk) if a.provider == Some(*pk) => None,
+                    other => Some(other.clone()),
+                };
+                if !patch.is_empty() || provider.is_some() {
+                    app_ops.push(Op::PatchApplication {
+                        slug: want.slug.clone(),
+                        body: patch,
+                        provider,
+                        adopt: adopting,
+                    });
+                }
+                AppRef::Existing(a.pk.clone())
+            }
+        };
+
+        // Group bindings.
+        let ours: Vec<&PolicyBinding> = match &app_ref {
+            AppRef::Existing(pk) => actual
+                .bindings
+                .iter()
+                .filter(|b| &b.target == pk && is_owned_binding(b))
+                .collect(),
+            AppRef::New(_) => Vec::new(),
+        };
+        for (gpk, gname) in &group_pks {
+            if !ours.iter().any(|b| b.group.as_deref() == Some(gpk)) {
+                binding_ops.push(Op::CreateBinding {
+                    slug: want.slug.clone(),
+                    app: app_ref.clone(),
+                    group_pk: gpk.clone(),
+                    group_name: gname.clone(),
+                });
+            }
+        }
+        for b in ours {
+            if !group_pks.iter().any(|(g, _)| b.group.as_deref() == Some(g)) {
+                binding_ops.push(Op::DeleteBinding {
+                    slug: want.slug.clone(),
+                    pk: b.pk.clone(),
+                });
+            }
+        }
+    }
+
+    // Removals: gatehouse's applications and providers no app wants.
+    let mut leaving: BTreeSet<&str> = owned_providers
+        .keys()
+        .copied()
+        .filter(|s| !wanted_slugs.contains(s))
+        .collect();
+    leaving.extend(
+        actual
+            .applications
+            .iter()
+            .filter(|a| is_owned_app(a) && !wanted_slugs.contains(a.slug.as_str()))
+            .map(|a| a.slug.as_str()),
+    );
+    clock
+        .since
+        .retain(|slug, _| leaving.contains(slug.as_str()));
+    // Providers that stay in their outpost as they are: apps skipped for a problem this round
+    // (nothing working is lost), held apps, and apps in their grace period.
+    let placed: BTreeSet<&str> = membership
+        .values()
+        .flatten()
+        .map(|(_, slug)| slug.as_str())
+        .collect();
+    let mut stay: BTreeSet<i64> = wanted_slugs
+        .iter()
+        .filter(|s| !placed.contains(*s))
+        .filter_map(|s| owned_providers.get(s).map(|p| p.pk))
+        .collect();
+    for slug in leaving {
+        if held.contains(slug)
+            || hold_all
+            || now.saturating_duration_since(*clock.since.get(slug).unwrap_or(&now)) < grace
+        {
+            if let Some(p) = owned_providers.get(slug) {
+                stay.insert(p.pk);
+            }
+        }
+        if held.contains(slug) {
+            out.kept.push((
+                slug.to_owned(),
+                format!("kept application {slug} in authentik while its container's labels are rejected"),
+            ));
+            clock.since.remove(slug);
+            continue;
+        }
+        if hold_all {
+            out.held_back.push(slug.to_owned());
+            clock.since.remove(slug);
+            continue;
+        }
+        let since = *clock.since.entry(slug.to_owned()).or_insert(now);
+        let waited = now.saturating_duration_since(since);
+        if waited < grace {
+            let left = grace - waited;
+            out.kept.push((
+                slug.to_owned(),
+                format!(
+                    "application {slug} is no longer wanted; removing it from authentik in {}s unless it comes back",
+                    left.as_secs_f32().ceil()
+                ),
+            ));
+            out.next_due = Some(out.next_due.map_or(left, |d| d.min(left)));
+            continue;
+        }
+        let app = apps.get(slug).copied().filter(|a| is_owned_app(a));
+        let user_bindings = app.map_or(0, |a| {
+            actual
+                .bindings
+                .iter()
+                .filter(|b| b.target == a.pk && !is_owned_binding(b))
+                .count()
+        });
+        if user_bindings > 0 {
+            out.kept.push((
+                slug.to_owned(),
+                format!(
+                    "kept application {slug} in authentik (taken out of the outpost): it has {user_bindings} policy binding(s) gatehouse did not make; delete it in authentik when you no longer need it"
+                ),
+            ));
+            continue;
+        }
+        if app.is_some() {
+            deletes.push(Op::DeleteApplication {
+                slug: slug.to_owned(),
+            });
+        }
+        if let Some(p) = owned_providers.get(slug) {
+            deletes.push(Op::DeleteProvider {
+                slug: slug.to_owned(),
+                pk: p.pk,
+            });
+        }
+        clock.since.remove(slug);
+    }
+
+    // Outposts: keep every provider gatehouse does not own; gatehouse's only where wanted.
+    let mut outpost_ops = Vec::new();
+    for o in &actual.outposts {
+        let wanted_here = membership.get(o.pk.as_str());
+        let wanted_existing: BTreeSet<i64> = wanted_here
+            .map(|v| {
+                v.iter()
+                    .filter_map(|(r, _)| match r {
+                        ProviderRef::Existing(pk) => Some(*pk),
+                        ProviderRef::New(_) => None,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut removed = Vec::new();
+        for pk in &o.providers {
+            match owned_pks.get(pk) {
+                Some(slug) if !wanted_existing.contains(pk) && !stay.contains(pk) => {
+                    removed.push(((*slug).to_owned(), *pk))
+                }
+                _ => {}
+            }
+        }
+        let mut added = Vec::new();
+        for (r, slug) in wanted_here.into_iter().flatten() {
+            let there = matches!(r, ProviderRef::Existing(pk) if o.providers.contains(pk));
+            if !there {
+                added.push((slug.clone(), r.clone()));
+            }
+        }
+        if !added.is_empty() || !removed.is_empty() {
+            outpost_ops.push(Op::SetOutpostProviders {
+                pk: o.pk.clone(),
+                name: o.name.clone(),
+                added,
+                removed,
+            });
+        }
+    }
+
+    out.ops = creates
+        .into_iter()
+        .chain(app_ops)
+        .chain(outpost_ops)
+        .chain(binding_ops)
+        .chain(deletes)
+        .collect();
+    out
+}
+
+/// An outpost's provider list after gatehouse's change: `current` as read right before the
+/// write, `removed` taken out, `added` appended where missing. Everything else stays in its
+/// place, so a provider the user added since the round began is not dropped.
+pub fn outpost_providers(current: &[i64], added: &[i64], removed: &[i64]) -> Vec<i64> {
+    let mut out: Vec<i64> = current
+        .iter()
+        .copied()
+        .filter(|pk| !removed.contains(pk))
+        .collect();
+    for pk in added {
+        if !out.contains(pk) {
+            out.push(*pk);
+        }
+    }
+    out
+}
+
+fn provider_body(want: &AppWant, actual: &Actual, with_invalidation: bool) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("name".into(), json!(provider_name(&want.slug)));
+    m.insert(
+        "authorization_flow".into(),
+        json!(actual.authorization_flow.clone().unwrap_or_default()),
+    );
+    if with_invalidation {
+        m.insert(
+            "invalidation_flow".into(),
+            json!(actual.invalidation_flow.clone().unwrap_or_default()),
+        );
+    }
+    m.insert("external_host".into(), json!(want.external_host));
+    m.insert("mode".into(), json!("forward_single"));
+    m.insert("skip_path_regex".into(), json!(want.skip_path_regex));
+    m
+}
+
+fn provider_patch(p: &ProxyProvider, desired: &Map<String, Value>) -> Map<String, Value> {
+    let current = |k: &str| -> Value {
+        match k {
+            "name" => json!(p.name),
+            "authorization_flow" => json!(p.authorization_flow),
+            "invalidation_flow" => json!(p.invalidation_flow),
+            "external_host" => json!(p.external_host),
+            "mode" => json!(p.mode),
+            "skip_path_regex" => json!(p.skip_path_regex),
+            _ => Value::Null,
+        }
+    };
+    desired
+        .iter()
+        .filter(|(k, v)| current(k) != **v)
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+fn app_body(want: &AppWant, icons: bool) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("name".into(), json!(want.name));
+    m.insert("slug".into(), json!(want.slug));
+    m.insert("meta_publisher".into(), json!(PUBLISHER));
+    if let Some(g) = &want.group {
+        m.insert("group".into(), json!(g));
+    }
+    if let (Some(i), true) = (&want.icon, icons) {
+        m.insert("meta_icon".into(), json!(i));
+    }
+    if let Some(d) = &want.description {
+        m.insert("meta_description".into(), json!(d));
+    }
+    if let Some(u) = &want.launch_url {
+        m.insert("meta_launch_url".into(), json!(u));
+    }
+    m
+}
+
+fn app_patch(a: &Application, desired: &Map<String, Value>) -> Map<String, Value> {
+    let s = |v: &Option<String>| json!(v.clone().unwrap_or_default());
+    let current = |k: &str| -> Value {
+        match k {
+            "name" => json!(a.name),
+            "slug" => json!(a.slug),
+            "meta_publisher" => s(&a.meta_publisher),
+            "group" => s(&a.group),
+            "meta_icon" => s(&a.meta_icon),
+            "meta_description" => s(&a.meta_description),
+            "meta_launch_url" => s(&a.meta_launch_url),
+            _ => Value::Null,
+        }
+    };
+    desired
+        .iter()
+        .filter(|(k, v)| current(k) != **v)
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+#[cfg(test)]
+#[path = "sync_tests.rs"]
+mod tests;

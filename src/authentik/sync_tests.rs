@@ -1,0 +1,579 @@
+use super::*;
+
+const AUTHZ: &str = "11111111-1111-4111-8111-111111111111";
+const INVAL: &str = "22222222-2222-4222-8222-222222222222";
+const EMBEDDED: &str = "33333333-3333-4333-8333-333333333333";
+
+fn want(slug: &str) -> AppWant {
+    AppWant {
+        container: format!("c-{slug}"),
+        slug: slug.into(),
+        name: slug.into(),
+        group: None,
+        icon: None,
+        description: None,
+        launch_url: None,
+        external_host: format!("https://{slug}.example.com"),
+        skip_path_regex: String::new(),
+        allow_groups: Vec::new(),
+        outpost: None,
+        adopt: false,
+    }
+}
+
+fn world(version: (u32, u32)) -> Actual {
+    Actual {
+        version: Some(ServerVersion::new(version.0, version.1)),
+        authorization_flow: Some(AUTHZ.into()),
+        invalidation_flow: Some(INVAL.into()),
+        outposts: vec![Outpost {
+            pk: EMBEDDED.into(),
+            name: "authentik Embedded Outpost".into(),
+            kind: Some("proxy".into()),
+            providers: vec![],
+            managed: Some(EMBEDDED_OUTPOST.into()),
+        }],
+        ..Actual::default()
+    }
+}
+
+fn rules() -> Rules {
+    Rules {
+        default_outpost: None,
+        authorization_flow_slug: "authz".into(),
+        invalidation_flow_slug: "inval".into(),
+    }
+}
+
+fn run(actual: &Actual, wants: &[AppWant]) -> Plan {
+    plan(
+        actual,
+        wants,
+        &BTreeSet::new(),
+        false,
+        &rules(),
+        &mut RemovalClock::default(),
+        Instant::now(),
+        Duration::ZERO,
+    )
+}
+
+/// What authentik would hold after the plan's requests (a tiny model of the server).
+fn applied(actual: &Actual, plan: &Plan) -> Actual {
+    let mut a = actual.clone();
+    let mut next_pk = a.providers.iter().map(|p| p.pk).max().unwrap_or(0) + 1;
+    let mut new_pk: BTreeMap<String, i64> = BTreeMap::new();
+    let s = |m: &Map<String, Value>, k: &str| m.get(k).and_then(|v| v.as_str()).map(str::to_owned);
+    for op in &plan.ops {
+        match op {
+            Op::CreateProvider { slug, body } => {
+                a.providers.push(ProxyProvider {
+                    pk: next_pk,
+                    name: s(body, "name").unwrap(),
+                    authorization_flow: s(body, "authorization_flow"),
+                    invalidation_flow: s(body, "invalidation_flow"),
+                    external_host: s(body, "external_host").unwrap(),
+                    skip_path_regex: s(body, "skip_path_regex").unwrap_or_default(),
+                    mode: s(body, "mode"),
+                    assigned_application_slug: None,
+                });
+                new_pk.insert(slug.clone(), next_pk);
+                next_pk += 1;
+            }
+            Op::PatchProvider { pk, body, .. } => {
+                let p = a.providers.iter_mut().find(|p| p.pk == *pk).unwrap();
+                if let Some(v) = s(body, "external_host") {
+                    p.external_host = v;
+                }
+                if let Some(v) = s(body, "skip_path_regex") {
+                    p.skip_path_regex = v;
+                }
+            }
+            Op::CreateApplication {
+                slug,
+                body,
+                provider,
+            } => a.applications.push(Application {
+                pk: format!("app-{slug}"),
+                slug: slug.clone(),
+                name: s(body, "name").unwrap(),
+                provider: Some(match provider {
+                    ProviderRef::Existing(pk) => *pk,
+                    ProviderRef::New(s) => new_pk[s],
+                }),
+                group: s(body, "group"),
+                meta_icon: s(body, "meta_icon"),
+                meta_description: s(body, "meta_description"),
+                meta_launch_url: s(body, "meta_launch_url"),
+                meta_publisher: s(body, "meta_publisher"),
+            }),
+            Op::PatchApplication {
+                slug,
+                body,
+                provider,
+                ..
+            } => {
+                let app = a.applications.iter_mut().find(|x| &x.slug == slug).unwrap();
+                if let Some(v) = s(body, "name") {
+                    app.name = v;
+                }
+                if let Some(v) = s(body, "meta_publisher") {
+                    app.meta_publisher = Some(v);
+                }
+                if let Some(v) = s(body, "group") {
+                    app.group = Some(v);
+                }
+                if let Some(p) = provider {
+                    app.provider = Some(match p {
+                        ProviderRef::Existing(pk) => *pk,
+                        ProviderRef::New(s) => new_pk[s],
+                    });
+                }
+            }
+            Op::SetOutpostProviders {
+                pk, added, removed, ..
+            } => {
+                let o = a.outposts.iter_mut().find(|o| &o.pk == pk).unwrap();
+                let add: Vec<i64> = added
+                    .iter()
+                    .map(|(_, r)| match r {
+                        ProviderRef::Existing(pk) => *pk,
+                        ProviderRef::New(s) => new_pk[s],
+                    })
+                    .collect();
+                let remove: Vec<i64> = removed.iter().map(|(_, pk)| *pk).collect();
+                o.providers = outpost_providers(&o.providers, &add, &remove);
+            }
+            Op::CreateBinding { app, group_pk, .. } => a.bindings.push(PolicyBinding {
+                pk: format!("b{}", a.bindings.len()),
+                policy: None,
+                group: Some(group_pk.clone()),
+                user: None,
+                target: match app {
+                    AppRef::Existing(pk) => pk.clone(),
+                    AppRef::New(s) => format!("app-{s}"),
+                },
+                order: BINDING_ORDER,
+            }),
+            Op::DeleteBinding { pk, .. } => a.bindings.retain(|b| &b.pk != pk),
+            Op::DeleteApplication { slug } => a.applications.retain(|x| &x.slug != slug),
+            Op::DeleteProvider { pk, .. } => a.providers.retain(|p| p.pk != *pk),
+        }
+    }
+    a
+}
+
+#[test]
+fn a_new_app_gets_provider_application_and_outpost_in_that_order() {
+    let p = run(&world((2026, 5)), &[want("jf")]);
+    assert!(p.problems.is_empty(), "{:?}", p.problems);
+    assert_eq!(p.ops.len(), 3);
+    let Op::CreateProvider { body, .. } = &p.ops[0] else {
+        panic!("{:?}", p.ops[0])
+    };
+    assert_eq!(body["name"], "gatehouse:jf");
+    assert_eq!(body["mode"], "forward_single");
+    assert_eq!(body["authorization_flow"], AUTHZ);
+    assert_eq!(body["invalidation_flow"], INVAL);
+    assert_eq!(body["external_host"], "https://jf.example.com");
+    let Op::CreateApplication { body, provider, .. } = &p.ops[1] else {
+        panic!("{:?}", p.ops[1])
+    };
+    assert_eq!(body["meta_publisher"], PUBLISHER);
+    assert_eq!(*provider, ProviderRef::New("jf".into()));
+    let Op::SetOutpostProviders {
+        pk, added, removed, ..
+    } = &p.ops[2]
+    else {
+        panic!("{:?}", p.ops[2])
+    };
+    assert_eq!(pk, EMBEDDED);
+    assert_eq!(added, &[("jf".into(), ProviderRef::New("jf".into()))]);
+    assert!(removed.is_empty());
+}
+
+#[test]
+fn an_unchanged_world_plans_nothing() {
+    let wants: Vec<AppWant> = (0..100).map(|i| want(&format!("app{i}"))).collect();
+    let a = world((2026, 5));
+    let after = applied(&a, &run(&a, &wants));
+    assert_eq!(after.providers.len(), 100);
+    assert_eq!(after.outposts[0].providers.len(), 100);
+    let again = run(&after, &wants);
+    assert_eq!(again.ops, vec![], "second round must write nothing");
+}
+
+#[test]
+fn older_servers_get_no_invalidation_flow() {
+    let mut a = world((2024, 2));
+    a.invalidation_flow = None;
+    let p = run(&a, &[want("jf")]);
+    assert!(p.problems.is_empty(), "{:?}", p.problems);
+    let Op::CreateProvider { body, .. } = &p.ops[0] else {
+        panic!()
+    };
+    assert!(!body.contains_key("invalidation_flow"));
+    // and a provider without one is not patched on such a server
+    let after = applied(&a, &p);
+    assert_eq!(run(&after, &[want("jf")]).ops, vec![]);
+}
+
+#[test]
+fn a_missing_invalidation_flow_blocks_new_servers_only() {
+    let mut a = world((2024, 10));
+    a.invalidation_flow = None;
+    let p = run(&a, &[want("jf")]);
+    assert!(p.ops.is_empty());
+    assert!(p.problems[0].message.contains("inval"));
+}
+
+#[test]
+fn a_label_change_patches_only_what_changed() {
+    let a = world((2026, 5));
+    let after = applied(&a, &run(&a, &[want("jf")]));
+    let mut w = want("jf");
+    w.external_host = "https://tv.example.com".into();
+    w.skip_path_regex = "^/api(/|$)".into();
+    w.name = "Jellyfin".into();
+    w.group = Some("Media".into());
+    let p = run(&after, &[w]);
+    assert_eq!(p.ops.len(), 2, "{:?}", p.ops);
+    let Op::PatchProvider { body, .. } = &p.ops[0] else {
+        panic!()
+    };
+    let keys: Vec<&str> = body.keys().map(String::as_str).collect();
+    assert_eq!(keys, ["external_host", "skip_path_regex"]);
+    let Op::PatchApplication { body, provider, .. } = &p.ops[1] else {
+        panic!()
+    };
+    let keys: Vec<&str> = body.keys().map(String::as_str).collect();
+    assert_eq!(keys, ["group", "name"]);
+    assert_eq!(*provider, None);
+}
+
+#[test]
+fn removal_deletes_only_gatehouse_objects_and_keeps_user_providers_in_the_outpost() {
+    let mut a = world((2026, 5));
+    a.providers.push(ProxyProvider {
+        pk: 50,
+        name: "users own".into(),
+        ..ProxyProvider::default()
+    });
+    a.outposts[0].providers.push(50);
+    a.applications.push(Application {
+        pk: "u".into(),
+        slug: "mine".into(),
+        name: "mine".into(),
+        provider: Some(50),
+        ..Application::default()
+    });
+    let after = applied(&a, &run(&a, &[want("jf")]));
+    assert_eq!(after.outposts[0].providers.len(), 2);
+    let p = run(&after, &[]);
+    let jf_pk = after
+        .providers
+        .iter()
+        .find(|p| p.name == "gatehouse:jf")
+        .unwrap()
+        .pk;
+    assert_eq!(
+        p.ops,
+        vec![
+            Op::SetOutpostProviders {
+                pk: EMBEDDED.into(),
+                name: "authentik Embedded Outpost".into(),
+                added: vec![],
+                removed: vec![("jf".into(), jf_pk)],
+            },
+            Op::DeleteApplication { slug: "jf".into() },
+            Op::DeleteProvider {
+                slug: "jf".into(),
+                pk: jf_pk
+            },
+        ]
+    );
+}
+
+#[test]
+fn removal_waits_for_the_grace_period() {
+    let a = world((2026, 5));
+    let after = applied(&a, &run(&a, &[want("jf")]));
+    let mut clock = RemovalClock::default();
+    let t0 = Instant::now();
+    let grace = Duration::from_secs(30);
+    let p = plan(
+        &after,
+        &[],
+        &BTreeSet::new(),
+        false,
+        &rules(),
+        &mut clock,
+        t0,
+        grace,
+    );
+    assert!(p.ops.is_empty(), "{:?}", p.ops);
+    assert_eq!(p.next_due, Some(grace));
+    let p = plan(
+        &after,
+        &[],
+        &BTreeSet::new(),
+        false,
+        &rules(),
+        &mut clock,
+        t0 + grace,
+        grace,
+    );
+    assert_eq!(p.ops.len(), 3);
+    // coming back within the grace period resets the clock
+    let mut clock = RemovalClock::default();
+    plan(
+        &after,
+        &[],
+        &BTreeSet::new(),
+        false,
+        &rules(),
+        &mut clock,
+        t0,
+        grace,
+    );
+    let p = plan(
+        &after,
+        &[want("jf")],
+        &BTreeSet::new(),
+        false,
+        &rules(),
+        &mut clock,
+        t0,
+        grace,
+    );
+    assert!(p.ops.is_empty());
+    assert_eq!(clock.pending(), 0);
+}
+
+#[test]
+fn held_apps_are_not_removed() {
+    let a = world((2026, 5));
+    let after = applied(&a, &run(&a, &[want("jf")]));
+    let held = BTreeSet::from(["jf".to_owned()]);
+    let p = plan(
+        &after,
+        &[],
+        &held,
+        false,
+        &rules(),
+        &mut RemovalClock::default(),
+        Instant::now(),
+        Duration::ZERO,
+    );
+    assert!(p.ops.is_empty(), "{:?}", p.ops);
+    assert_eq!(p.kept.len(), 1);
+}
+
+#[test]
+fn an_unmarked_app_with_the_same_slug_is_a_conflict_unless_adopted() {
+    let mut a = world((2026, 5));
+    a.applications.push(Application {
+        pk: "u".into(),
+        slug: "jf".into(),
+        name: "Their Jellyfin".into(),
+        ..Application::default()
+    });
+    let p = run(&a, &[want("jf")]);
+    assert!(p.ops.is_empty());
+    assert_eq!(p.problems.len(), 1);
+    assert_eq!(p.problems[0].container, "c-jf");
+    assert!(p.problems[0].message.contains("auth.adopt"));
+    // the unmarked app is never removed either
+    assert!(run(&a, &[]).ops.is_empty());
+
+    let mut w = want("jf");
+    w.adopt = true;
+    let p = run(&a, &[w.clone()]);
+    let Op::PatchApplication {
+        body,
+        provider,
+        adopt,
+        ..
+    } = &p.ops[1]
+    else {
+        panic!("{:?}", p.ops)
+    };
+    assert!(adopt);
+    assert_eq!(body["meta_publisher"], PUBLISHER);
+    assert_eq!(*provider, Some(ProviderRef::New("jf".into())));
+    let after = applied(&a, &p);
+    assert!(run(&after, &[w]).ops.is_empty());
+}
+
+#[test]
+fn allow_groups_become_marked_bindings_and_user_bindings_keep_an_app() {
+    let mut a = world((2026, 5));
+    a.groups = vec![
+        Group {
+            pk: "g-admins".into(),
+            name: "admins".into(),
+        },
+        Group {
+            pk: "g-family".into(),
+            name: "family".into(),
+        },
+    ];
+    let mut w = want("jf");
+    w.allow_groups = vec!["admins".into(), "family".into()];
+    let after = applied(&a, &run(&a, &[w.clone()]));
+    assert_eq!(after.bindings.len(), 2);
+    assert!(run(&after, &[w.clone()]).ops.is_empty());
+    // a group dropped from the label: only that binding goes
+    w.allow_groups = vec!["family".into()];
+    let p = run(&after, &[w.clone()]);
+    assert!(
+        matches!(&p.ops[..], [Op::DeleteBinding { .. }]),
+        "{:?}",
+        p.ops
+    );
+    // an unknown group is an error for that app
+    w.allow_groups = vec!["nobody".into()];
+    let p = run(&after, &[w]);
+    assert!(p.ops.is_empty());
+    assert!(p.problems[0].message.contains("nobody"));
+    // the user bound a policy themselves: removal keeps the application, takes it out of the outpost
+    let mut with_user = after.clone();
+    with_user.bindings.push(PolicyBinding {
+        pk: "user-binding".into(),
+        policy: Some("p".into()),
+        target: "app-jf".into(),
+        order: 0,
+        ..PolicyBinding::default()
+    });
+    let p = run(&with_user, &[]);
+    assert!(
+        matches!(&p.ops[..], [Op::SetOutpostProviders { .. }]),
+        "{:?}",
+        p.ops
+    );
+    assert!(p.kept[0].1.contains("policy binding"));
+}
+
+#[test]
+fn a_named_outpost_is_used_and_a_move_changes_both_outposts() {
+    let mut a = world((2026, 5));
+    a.outposts.push(Outpost {
+        pk: "lan".into(),
+        name: "LAN".into(),
+        ..Outpost::default()
+    });
+    let after = applied(&a, &run(&a, &[want("jf")]));
+    let mut w = want("jf");
+    w.outpost = Some("LAN".into());
+    let p = run(&after, &[w.clone()]);
+    assert_eq!(p.ops.len(), 2, "{:?}", p.ops);
+    let after = applied(&after, &p);
+    assert!(after.outposts[0].providers.is_empty());
+    assert_eq!(after.outposts[1].providers.len(), 1);
+    w.outpost = Some("nope".into());
+    let p = run(&after, &[w]);
+    assert!(p.problems[0].message.contains("nope"));
+}
+
+#[test]
+fn two_containers_with_one_slug_are_a_conflict() {
+    let mut second = want("jf");
+    second.container = "c-other".into();
+    let p = run(&world((2026, 5)), &[want("jf"), second]);
+    assert_eq!(p.problems.len(), 1);
+    assert_eq!(p.problems[0].container, "c-other");
+}
+
+#[test]
+fn an_orphan_provider_from_a_crash_is_reused() {
+    let a = world((2026, 5));
+    let p = run(&a, &[want("jf")]);
+    // only the provider request went through
+    let partial = applied(
+        &a,
+        &Plan {
+            ops: p.ops[..1].to_vec(),
+            ..Plan::default()
+        },
+    );
+    let p = run(&partial, &[want("jf")]);
+    assert!(
+        matches!(
+            &p.ops[..],
+            [
+                Op::CreateApplication {
+                    provider: ProviderRef::Existing(_),
+                    ..
+                },
+                Op::SetOutpostProviders { .. }
+            ]
+        ),
+        "{:?}",
+        p.ops
+    );
+}
+
+#[test]
+fn icons_are_set_only_where_the_field_is_writable() {
+    let mut w = want("jf");
+    w.icon = Some("https://cdn.example.com/jf.png".into());
+    let new = run(&world((2026, 5)), &[w.clone()]);
+    let Op::CreateApplication { body, .. } = &new.ops[1] else {
+        panic!()
+    };
+    assert_eq!(body["meta_icon"], "https://cdn.example.com/jf.png");
+    assert!(new.problems.is_empty());
+    let old = run(&world((2025, 10)), &[w]);
+    let Op::CreateApplication { body, .. } = &old.ops[1] else {
+        panic!()
+    };
+    assert!(!body.contains_key("meta_icon"));
+    assert!(old.problems[0].message.contains("auth.icon is not applied"));
+}
+
+#[test]
+fn with_removals_held_nothing_leaves_but_wanted_apps_are_still_made() {
+    let mut a = world((2026, 5));
+    a.outposts.push(Outpost {
+        pk: "lan".into(),
+        name: "LAN".into(),
+        ..Outpost::default()
+    });
+    let after = applied(&a, &run(&a, &[want("jf")]));
+    let mut clock = RemovalClock::default();
+    let p = plan(
+        &after,
+        &[want("new")],
+        &BTreeSet::new(),
+        true,
+        &rules(),
+        &mut clock,
+        Instant::now(),
+        Duration::ZERO,
+    );
+    assert!(
+        !p.ops
+            .iter()
+            .any(|o| matches!(o, Op::DeleteApplication { .. } | Op::DeleteProvider { .. })),
+        "{:?}",
+        p.ops
+    );
+    assert_eq!(p.held_back, ["jf"]);
+    assert!(p
+        .ops
+        .iter()
+        .any(|o| matches!(o, Op::CreateProvider { slug, .. } if slug == "new")));
+    // jf stays in its outpost
+    let after = applied(&after, &p);
+    assert_eq!(after.outposts[0].providers.len(), 2);
+    assert_eq!(clock.pending(), 0);
+}
+
+#[test]
+fn the_outpost_write_applies_only_the_delta_to_the_list_read_before_it() {
+    // read at the start of the round: [50, 7]; since then the user added 60
+    let now = [50, 7, 60];
+    assert_eq!(outpost_providers(&now, &[8], &[7]), [50, 60, 8]);
+    // already there / already gone: no change
+    assert_eq!(outpost_providers(&now, &[60], &[9]), now);
+}

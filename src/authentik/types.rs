@@ -1,0 +1,176 @@
+//! authentik API objects, as far as gatehouse reads them. Tolerant on purpose: every field has a
+//! default and unknown fields are ignored, so older and newer servers (2024.2 to 2026.x) that add,
+//! drop or rename fields gatehouse does not use deserialise alike.
+
+use serde::Deserialize;
+
+/// One page of a list endpoint.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct Page<T> {
+    pub pagination: Pagination,
+    pub results: Vec<T>,
+}
+
+impl<T> Default for Page<T> {
+    fn default() -> Self {
+        Self {
+            pagination: Pagination::default(),
+            results: Vec::new(),
+        }
+    }
+}
+
+/// authentik's pagination block; `next` is 0 on the last page.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Pagination {
+    pub next: f64,
+    pub count: f64,
+    pub total_pages: f64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct ProxyProvider {
+    pub pk: i64,
+    pub name: String,
+    pub authorization_flow: Option<String>,
+    pub invalidation_flow: Option<String>,
+    pub external_host: String,
+    pub skip_path_regex: String,
+    pub mode: Option<String>,
+    pub assigned_application_slug: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct Application {
+    pub pk: String,
+    pub slug: String,
+    pub name: String,
+    pub provider: Option<i64>,
+    pub group: Option<String>,
+    pub meta_icon: Option<String>,
+    pub meta_description: Option<String>,
+    pub meta_launch_url: Option<String>,
+    pub meta_publisher: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct Outpost {
+    pub pk: String,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub providers: Vec<i64>,
+    pub managed: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct Flow {
+    pub pk: String,
+    pub slug: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct Group {
+    pub pk: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct PolicyBinding {
+    pub pk: String,
+    pub policy: Option<String>,
+    pub group: Option<String>,
+    pub user: Option<i64>,
+    pub target: String,
+    pub order: i64,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct VersionInfo {
+    pub version_current: String,
+}
+
+/// A server version, `year.month` (patch level ignored).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ServerVersion {
+    pub year: u32,
+    pub month: u32,
+}
+
+impl ServerVersion {
+    pub const fn new(year: u32, month: u32) -> Self {
+        Self { year, month }
+    }
+
+    /// Parses `2024.10.3`, `2026.5.6`, `2025.2.0-rc1`; `None` for anything else.
+    pub fn parse(raw: &str) -> Option<Self> {
+        let mut parts = raw.trim().split('.');
+        let year = parts.next()?.parse().ok()?;
+        let month: String = parts
+            .next()?
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        Some(Self {
+            year,
+            month: month.parse().ok()?,
+        })
+    }
+
+    /// Proxy providers have an invalidation flow (required) from 2024.10 on.
+    pub fn has_invalidation_flow(self) -> bool {
+        self >= Self::new(2024, 10)
+    }
+}
+
+impl std::fmt::Display for ServerVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.year, self.month)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_parse_and_gate_the_invalidation_flow() {
+        let v = ServerVersion::parse("2024.10.3").unwrap();
+        assert_eq!(v, ServerVersion::new(2024, 10));
+        assert!(v.has_invalidation_flow());
+        assert!(!ServerVersion::parse("2024.8.1")
+            .unwrap()
+            .has_invalidation_flow());
+        assert!(ServerVersion::parse("2026.5.6")
+            .unwrap()
+            .has_invalidation_flow());
+        assert_eq!(
+            ServerVersion::parse("2025.2.0-rc1"),
+            Some(ServerVersion::new(2025, 2))
+        );
+        assert_eq!(ServerVersion::parse("banana"), None);
+    }
+
+    #[test]
+    fn missing_and_unknown_fields_are_fine() {
+        let p: ProxyProvider =
+            serde_json::from_str(r#"{"pk": 3, "name": "x", "brand_new_field": [1]}"#).unwrap();
+        assert_eq!(p.pk, 3);
+        assert_eq!(p.invalidation_flow, None);
+        let page: Page<Application> = serde_json::from_str(
+            r#"{"pagination": {"next": 0, "count": 1}, "results": [{"slug": "a", "group": null}]}"#,
+        )
+        .unwrap();
+        assert_eq!(page.results[0].slug, "a");
+        assert_eq!(page.results[0].group, None);
+    }
+}

@@ -1,0 +1,42 @@
+//! gatehouse: keeps SWAG's proxy-confs (and later authentik) in line with Docker labels.
+//!
+//! Data flows one way: observe ([`docker`], [`confdir`]) → plan ([`labels`], [`plan`], [`render`],
+//! all pure) → apply ([`confdir`]) → report; [`reconcile`] wires them together.
+
+pub mod authentik;
+pub mod confdir;
+pub mod config;
+pub mod docker;
+pub mod health;
+pub mod init;
+pub mod labels;
+pub mod netstate;
+pub mod networks;
+pub mod plan;
+pub mod reconcile;
+pub mod render;
+pub mod spec;
+pub mod world;
+
+/// The top-level error: what made a command fail, with the exit code it maps to.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    #[error(transparent)]
+    Docker(#[from] docker::DockerError),
+    #[error(transparent)]
+    Reconcile(#[from] reconcile::ReconcileError),
+}
+
+impl Error {
+    /// sysexits-style codes: 64 for bad configuration, 69 when the engine cannot be reached, 74
+    /// for file-system trouble.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::Config(_) => 64,
+            Self::Docker(_) | Self::Reconcile(reconcile::ReconcileError::Docker(_)) => 69,
+            Self::Reconcile(reconcile::ReconcileError::ConfDir(_)) => 74,
+        }
+    }
+}

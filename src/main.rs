@@ -1,0 +1,250 @@
+//! The command line: parse the subcommand, build Settings, call into the library, map errors to
+//! exit codes.
+
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use gatehouse::config::{LogFormat, Settings};
+use gatehouse::docker::DockerClient;
+use gatehouse::plan::Change;
+use gatehouse::reconcile::{self, Context, Mode, PassReport, Reconciler};
+
+#[derive(Parser)]
+#[command(
+    name = "gatehouse",
+    version,
+    about = "Docker labels -> SWAG proxy-confs with authentik in front"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Watch the Docker engine and keep the proxy-confs in line with the labels.
+    Run {
+        /// One full pass, then exit: non-zero if any container's labels were rejected.
+        #[arg(long)]
+        once: bool,
+    },
+    /// Dry run: print what a pass would write and remove; write nothing.
+    Render,
+    /// Exit 0 when the running `gatehouse run` finished a good pass recently (for HEALTHCHECK).
+    Health,
+    /// Write the stack's .env (settings and generated secrets); never changes a value already set.
+    Init(InitArgs),
+}
+
+#[derive(clap::Args)]
+struct InitArgs {
+    /// The .env file to write, next to compose.yml.
+    #[arg(long, default_value = ".env")]
+    env_file: std::path::PathBuf,
+    /// Your domain: apps appear at <subdomain>.<domain>, authentik at auth.<domain>.
+    #[arg(long)]
+    domain: Option<String>,
+    /// E-mail for Let's Encrypt (SWAG) and akadmin.
+    #[arg(long)]
+    email: Option<String>,
+    /// Time zone, e.g. Europe/Berlin (default: the host's, else Etc/UTC).
+    #[arg(long)]
+    tz: Option<String>,
+    /// Never ask; fail when --domain is needed and missing.
+    #[arg(long)]
+    no_input: bool,
+    /// The Docker socket whose group gatehouse's container must join.
+    #[arg(long, default_value = "/var/run/docker.sock")]
+    docker_socket: std::path::PathBuf,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Command::Init(args) = &cli.command {
+        return init(args);
+    }
+    let (settings, warnings) = match Settings::from_env() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("gatehouse: {e}");
+            return ExitCode::from(64);
+        }
+    };
+    if let Command::Health = cli.command {
+        let verdict = gatehouse::health::check(&settings.health_file);
+        println!("{verdict}");
+        return if verdict.is_healthy() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        };
+    }
+    init_logging(&settings);
+    for w in warnings {
+        tracing::warn!("{w}");
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("gatehouse: cannot start the runtime: {e}");
+            return ExitCode::from(71);
+        }
+    };
+    match runtime.block_on(run(cli.command, settings)) {
+        Ok(code) => code,
+        Err(e) => {
+            tracing::error!("{e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+fn init_logging(settings: &Settings) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&settings.log_level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false);
+    match settings.log_format {
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+async fn run(command: Command, settings: Settings) -> Result<ExitCode, gatehouse::Error> {
+    let docker = DockerClient::from_env(settings.scope_label.clone())?;
+    tracing::info!(
+        swag_config = %settings.swag_config.display(),
+        label_prefix = %settings.labels.prefix,
+        "gatehouse {} starting", env!("CARGO_PKG_VERSION")
+    );
+    let mut rec = Reconciler::new(Context::new(settings, docker));
+    match command {
+        Command::Run { once: false } => {
+            reconcile::watch(rec, shutdown_signal()).await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Run { once: true } => {
+            let report = rec.pass(Mode::Once).await?;
+            tracing::info!(
+                apps = report.desired.apps.len(),
+                written = report.written,
+                removed = report.removed,
+                rejected = report.rejected(),
+                docker_requests = rec.context().docker.requests_made(),
+                "pass done"
+            );
+            Ok(exit_for(&report))
+        }
+        Command::Render => {
+            let report = rec.pass(Mode::DryRun).await?;
+            print_dry_run(&report);
+            Ok(exit_for(&report))
+        }
+        Command::Health | Command::Init(_) => Ok(ExitCode::SUCCESS),
+    }
+}
+
+fn exit_for(report: &PassReport) -> ExitCode {
+    if report.rejected() > 0 || report.failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn print_dry_run(report: &PassReport) {
+    let mut out = std::io::stdout().lock();
+    let changes = &report.changes.changes;
+    let _ = writeln!(
+        out,
+        "# dry run: {} app(s) published, {} rejected, {} change(s); nothing is written",
+        report.desired.apps.len(),
+        report.rejected(),
+        changes.len()
+    );
+    for change in changes {
+        match change {
+            Change::Write {
+                file,
+                content,
+                container,
+                reason,
+                ..
+            } => {
+                let _ = writeln!(
+                    out,
+                    "\n# would {} {file} for container {container}:",
+                    match reason {
+                        gatehouse::plan::WriteReason::New => "write",
+                        gatehouse::plan::WriteReason::Changed => "update",
+                    }
+                );
+                let _ = write!(out, "{content}");
+            }
+            Change::Remove {
+                file, container, ..
+            } => {
+                let _ = writeln!(
+                    out,
+                    "\n# would remove {file} (container {})",
+                    container.as_deref().unwrap_or("?")
+                );
+            }
+        }
+    }
+    for r in &report.desired.rejected {
+        let _ = writeln!(out, "\n# rejected {}", r.reason);
+    }
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let term = signal(SignalKind::terminate());
+    let ctrl_c = tokio::signal::ctrl_c();
+    match term {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = ctrl_c => {}
+            }
+        }
+        Err(_) => {
+            let _ = ctrl_c.await;
+        }
+    }
+}
+
+fn init(args: &InitArgs) -> ExitCode {
+    use gatehouse::init::{self, Answers, InitError, Options};
+    let opts = Options {
+        env_file: args.env_file.clone(),
+        answers: Answers {
+            domain: args.domain.clone(),
+            email: args.email.clone(),
+            tz: args.tz.clone(),
+        },
+        interactive: !args.no_input && std::io::IsTerminal::is_terminal(&std::io::stdin()),
+        docker_socket: args.docker_socket.clone(),
+    };
+    match init::run(&opts) {
+        Ok(summary) => {
+            print!("{summary}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("gatehouse init: {e}");
+            ExitCode::from(match e {
+                InitError::Invalid { .. } | InitError::Missing(_) => 64,
+                InitError::Read { .. } | InitError::Write { .. } => 74,
+                InitError::Random(_) => 71,
+            })
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! The network attachments gatehouse made, kept in `<SWAG config>/gatehouse/networks.json` so a
+//! restart of gatehouse neither forgets them (and leaks them) nor mistakes them for the user's.
+//!
+//! Written atomically (temp file + rename), only when the bytes differ.
+
+use std::fs;
+use std::io::{self, Write as _};
+use std::path::{Path, PathBuf};
+
+use crate::networks::Remembered;
+
+/// The file is small; anything larger is not ours.
+const MAX_BYTES: u64 = 1 << 20;
+
+#[derive(Debug, thiserror::Error)]
+pub enum NetStateError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: io::Error },
+    #[error("{path} is not gatehouse's network state ({reason})")]
+    Corrupt { path: PathBuf, reason: String },
+    #[error("cannot write {path}: {source}")]
+    Write { path: PathBuf, source: io::Error },
+}
+
+/// Where the state lives.
+#[derive(Debug, Clone)]
+pub struct NetStateFile {
+    path: PathBuf,
+}
+
+impl NetStateFile {
+    /// `swag_config` is SWAG's `/config`.
+    pub fn new(swag_config: &Path) -> Self {
+        Self {
+            path: swag_config.join("gatehouse").join("networks.json"),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// What was remembered; nothing when the file does not exist yet.
+    pub fn load(&self) -> Result<Remembered, NetStateError> {
+        match fs::metadata(&self.path) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Remembered::default()),
+            Err(source) => {
+                return Err(NetStateError::Read {
+                    path: self.path.clone(),
+                    source,
+                })
+            }
+            Ok(m) if m.len() > MAX_BYTES => {
+                return Err(NetStateError::Corrupt {
+                    path: self.path.clone(),
+                    reason: format!("larger than {MAX_BYTES} bytes"),
+                })
+            }
+            Ok(_) => {}
+        }
+        let text = fs::read_to_string(&self.path).map_err(|source| NetStateError::Read {
+            path: self.path.clone(),
+            source,
+        })?;
+        serde_json::from_str(&text).map_err(|e| NetStateError::Corrupt {
+            path: self.path.clone(),
+            reason: e.to_string(),
+        })
+    }
+
+    /// Stores `state`. Returns whether the file changed.
+    pub fn save(&self, state: &Remembered) -> Result<bool, NetStateError> {
+        let write_err = |source| NetStateError::Write {
+            path: self.path.clone(),
+            source,
+        };
+        let mut bytes = serde_json::to_vec_pretty(state)
+            .map_err(|e| write_err(io::Error::other(e.to_string())))?;
+        bytes.push(b'\n');
+        if fs::read(&self.path).ok().as_deref() == Some(bytes.as_slice()) {
+            return Ok(false);
+        }
+        let dir = self.path.parent().unwrap_or_else(|| Path::new("."));
+        fs::create_dir_all(dir).map_err(write_err)?;
+        let tmp = dir.join(".networks.json.tmp");
+        let mut f = fs::File::create(&tmp).map_err(write_err)?;
+        f.write_all(&bytes).map_err(write_err)?;
+        f.sync_all().map_err(write_err)?;
+        drop(f);
+        fs::rename(&tmp, &self.path).map_err(write_err)?;
+        Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::networks::Joined;
+
+    fn state() -> Remembered {
+        Remembered {
+            joined: [Joined {
+                container_id: "abc".into(),
+                container: "swag".into(),
+                network_id: "n1".into(),
+                network: "app_default".into(),
+            }]
+            .into_iter()
+            .collect(),
+        }
+    }
+
+    #[test]
+    fn round_trip_and_no_rewrite_when_unchanged() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = NetStateFile::new(dir.path());
+        assert_eq!(file.load().unwrap(), Remembered::default());
+        assert!(file.save(&state()).unwrap());
+        assert_eq!(file.load().unwrap(), state());
+        assert!(!file.save(&state()).unwrap());
+        assert!(file.save(&Remembered::default()).unwrap());
+        assert_eq!(file.load().unwrap(), Remembered::default());
+        let leftovers: Vec<_> = fs::read_dir(dir.path().join("gatehouse"))
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(leftovers, ["networks.json"]);
+    }
+
+    #[test]
+    fn a_corrupt_file_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = NetStateFile::new(dir.path());
+        fs::create_dir_all(dir.path().join("gatehouse")).unwrap();
+        fs::write(file.path(), "{not json").unwrap();
+        let err = file.load().unwrap_err().to_string();
+        assert!(err.contains("networks.json"), "{err}");
+    }
+}

@@ -1,0 +1,422 @@
+//! A pass: observe the engine and the proxy-confs folder, plan, apply, report. [`watch`] runs
+//! passes on events; `netsync` holds the network step, `watch` the loop.
+//!
+//! This is the one module that wires the pure core (`labels`, `plan`, `render`, `networks`,
+//! `authentik::sync`) to the I/O edges (`docker`, `confdir`, `netstate`, `authentik::client`).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use tokio::time::sleep;
+
+use crate::authentik;
+use crate::confdir::{ConfDir, ConfDirError};
+use crate::config::Settings;
+use crate::docker::{DockerClient, DockerError};
+use crate::plan::{self, Change, ChangeSet, Desired, GraceClock, RemoveReason, WriteReason};
+use crate::spec::Access;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    #[error(transparent)]
+    Docker(#[from] DockerError),
+    #[error(transparent)]
+    ConfDir(#[from] ConfDirError),
+}
+
+impl ReconcileError {
+    /// A short name for logs and metrics.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::Docker(_) => "docker",
+            Self::ConfDir(_) => "confdir",
+        }
+    }
+}
+
+/// Everything a pass needs.
+#[derive(Debug)]
+pub struct Context {
+    pub settings: Settings,
+    pub docker: DockerClient,
+    pub confdir: ConfDir,
+}
+
+impl Context {
+    pub fn new(settings: Settings, docker: DockerClient) -> Self {
+        let confdir = ConfDir::new(&settings.swag_config, settings.puid, settings.pgid);
+        Self {
+            settings,
+            docker,
+            confdir,
+        }
+    }
+}
+
+/// What one pass saw and did.
+#[derive(Debug, Clone, Default)]
+pub struct PassReport {
+    pub desired: Desired,
+    pub changes: ChangeSet,
+    pub written: usize,
+    pub removed: usize,
+    pub failed: usize,
+    /// The authentik round run by this pass (`run --once` only; in watch mode a worker runs it).
+    pub authentik: Option<Result<authentik::SyncReport, String>>,
+    /// Network attachments made and undone this pass.
+    pub connected: usize,
+    pub disconnected: usize,
+}
+
+impl PassReport {
+    pub fn rejected(&self) -> usize {
+        self.desired.rejected.len()
+    }
+}
+
+/// How a pass treats confs whose container is gone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Long-running: wait out the grace period across passes.
+    Watch,
+    /// One pass and exit: nothing will come back to remove them later, so remove them now.
+    Once,
+    /// Plan only, write nothing.
+    DryRun,
+}
+
+/// Runs passes and remembers what it reported, so a problem that lasts is logged once, not on
+/// every resync.
+#[derive(Debug)]
+pub struct Reconciler {
+    ctx: Context,
+    clock: GraceClock,
+    reported: BTreeMap<String, String>,
+    /// Names and ids of the containers the last pass cared about (published, rejected, or named
+    /// by a conf gatehouse owns): their events wake the loop even without labels.
+    watched: BTreeSet<String>,
+    /// authentik provisioning: run inline (`--once`) until [`watch`] hands it to a worker.
+    authentik: Option<authentik::Provisioner>,
+    authentik_tx: Option<tokio::sync::watch::Sender<std::sync::Arc<authentik::Desired>>>,
+    net: NetSync,
+    /// Containers told to stop (SIGTERM, SIGKILL, …) or that died, by id, with when: the engine
+    /// lists them as running until their shutdown and cleanup are over, too late for
+    /// `docker compose down` to remove their network if SWAG is still on it.
+    stopping: BTreeMap<String, Instant>,
+}
+
+impl Reconciler {
+    pub fn new(ctx: Context) -> Self {
+        let authentik = match &ctx.settings.authentik {
+            None => {
+                tracing::info!("authentik provisioning is off (set GATEHOUSE_AUTHENTIK_URL and GATEHOUSE_AUTHENTIK_TOKEN to turn it on); proxy-confs are managed as usual");
+                None
+            }
+            Some(a) => match authentik::Provisioner::new(a) {
+                Ok(p) => {
+                    tracing::info!(url = %a.url, domain = %a.domain, "authentik provisioning is on");
+                    Some(p)
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "authentik provisioning is off: cannot set up the client");
+                    None
+                }
+            },
+        };
+        Self {
+            net: NetSync::new(&ctx.settings),
+            ctx,
+            clock: GraceClock::default(),
+            reported: BTreeMap::new(),
+            watched: BTreeSet::new(),
+            stopping: BTreeMap::new(),
+            authentik,
+            authentik_tx: None,
+        }
+    }
+
+    /// Moves authentik provisioning to its own task, fed the desired state after every pass, so
+    /// the conf loop never waits on authentik.
+    fn start_authentik_worker(&mut self) -> Option<tokio::task::JoinHandle<()>> {
+        let prov = self.authentik.take()?;
+        let (tx, rx) =
+            tokio::sync::watch::channel(std::sync::Arc::new(authentik::Desired::default()));
+        self.authentik_tx = Some(tx);
+        let grace = self.ctx.settings.remove_grace;
+        Some(tokio::spawn(authentik::run_worker(prov, rx, grace)))
+    }
+
+    /// After the confs are applied: hand authentik's desired state to the worker (watch), or run
+    /// one round inline (once). Protected confs already carry the includes either way.
+    async fn authentik_step(
+        &mut self,
+        containers: &[crate::world::ContainerInfo],
+        report: &mut PassReport,
+        mode: Mode,
+    ) {
+        let Some(settings) = &self.ctx.settings.authentik else {
+            return;
+        };
+        let desired = authentik::desired(
+            &report.desired,
+            containers,
+            &self.ctx.settings.labels,
+            settings,
+        );
+        match mode {
+            Mode::DryRun => {}
+            Mode::Watch => {
+                if let Some(tx) = &self.authentik_tx {
+                    tx.send_replace(std::sync::Arc::new(desired));
+                }
+            }
+            Mode::Once => {
+                let Some(prov) = self.authentik.as_mut() else {
+                    return;
+                };
+                let mut delay = Duration::from_millis(500);
+                let mut result = prov.sync(&desired, Duration::ZERO).await;
+                for _ in 0..3 {
+                    match &result {
+                        Err(e) if e.is_transient() => {
+                            tracing::warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "authentik round failed; retrying");
+                            sleep(delay).await;
+                            delay *= 2;
+                            result = prov.sync(&desired, Duration::ZERO).await;
+                        }
+                        _ => break,
+                    }
+                }
+                match &result {
+                    Err(e) => {
+                        report.failed += 1;
+                        tracing::error!(error = %e, "authentik provisioning failed; the proxy-confs are written and keep their authentik includes");
+                    }
+                    Ok(r) => report.failed += r.failed,
+                }
+                report.authentik = Some(result.map_err(|e| e.to_string()));
+            }
+        }
+    }
+
+    pub fn context(&self) -> &Context {
+        &self.ctx
+    }
+
+    /// What the events say of a container's life, ahead of the listing: one that is stopping is
+    /// treated as stopped by the network step; a start clears that.
+    fn note(&mut self, life: Lifecycle) {
+        match life {
+            Lifecycle::Stopping(id) => {
+                self.stopping.entry(id).or_insert_with(Instant::now);
+            }
+            Lifecycle::Started(id) => {
+                self.stopping.remove(&id);
+            }
+        }
+    }
+
+    /// One full pass: observe everything, plan, apply (unless dry run).
+    pub async fn pass(&mut self, mode: Mode) -> Result<PassReport, ReconcileError> {
+        let started = Instant::now();
+        let containers = self.ctx.docker.running_containers().await?;
+        let now = Instant::now();
+        self.stopping.retain(|id, since| {
+            now.saturating_duration_since(*since) < STOPPING_AT_MOST
+                && containers.iter().any(|c| &c.id == id)
+        });
+        // A container told to stop is still listed while it shuts down. Its conf stays (the grace
+        // period starts once it is gone), but SWAG leaves its network at once, so that `docker
+        // compose down` can remove the network.
+        let live: Vec<crate::world::ContainerInfo> = containers
+            .iter()
+            .filter(|c| !self.stopping.contains_key(&c.id))
+            .cloned()
+            .collect();
+        // A container that never stops after all counts again once the mark runs out.
+        let recheck = self
+            .stopping
+            .values()
+            .map(|since| STOPPING_AT_MOST.saturating_sub(now.saturating_duration_since(*since)))
+            .min();
+        let state = self.ctx.confdir.scan()?;
+        let rules = &self.ctx.settings.labels;
+        let samples = self
+            .ctx
+            .confdir
+            .read_samples(&plan::presets_needed(&containers, rules));
+        let mut desired = plan::desired(&containers, &state, &samples, rules);
+        self.watched = watched_containers(&containers, &desired, &state);
+        let net_plan = self.plan_networks(&live, &mut desired);
+        let grace = match mode {
+            Mode::Watch => self.ctx.settings.remove_grace,
+            Mode::Once | Mode::DryRun => Duration::ZERO,
+        };
+        let mut clock = match mode {
+            Mode::DryRun => self.clock.clone(),
+            _ => std::mem::take(&mut self.clock),
+        };
+        let mut changes = plan::changes(&desired, &state, &mut clock, Instant::now(), grace);
+        if let Some(r) = recheck {
+            changes.next_due = Some(changes.next_due.map_or(r, |d| d.min(r)));
+        }
+        if mode != Mode::DryRun {
+            self.clock = clock;
+        }
+        self.report_problems(&desired, &changes, mode);
+        let mut report = PassReport {
+            desired,
+            changes,
+            ..PassReport::default()
+        };
+        if mode != Mode::DryRun {
+            // Attach first, so SWAG can resolve an app by the time it loads the app's conf.
+            if let Some(net_plan) = net_plan {
+                self.apply_networks(net_plan, &mut report).await;
+            }
+            self.apply(&mut report);
+        }
+        self.authentik_step(&containers, &mut report, mode).await;
+        tracing::debug!(
+            containers = containers.len(),
+            apps = report.desired.apps.len(),
+            rejected = report.rejected(),
+            written = report.written,
+            removed = report.removed,
+            held = self.clock.pending(),
+            connected = report.connected,
+            disconnected = report.disconnected,
+            docker_requests = self.ctx.docker.requests_made(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "pass done"
+        );
+        Ok(report)
+    }
+
+    fn apply(&self, report: &mut PassReport) {
+        for change in &report.changes.changes {
+            match change {
+                Change::Write {
+                    file,
+                    content,
+                    container,
+                    access,
+                    reason,
+                } => match self.ctx.confdir.write(file, content) {
+                    Ok(true) => {
+                        report.written += 1;
+                        tracing::info!(
+                            "{} {file} for container {container} ({})",
+                            match reason {
+                                WriteReason::New => "wrote",
+                                WriteReason::Changed => "updated",
+                            },
+                            match access {
+                                Access::Protected => "protected by authentik",
+                                Access::Exposed => "exposed without authentik",
+                            }
+                        );
+                    }
+                    Ok(false) => {}
+                    Err(e) => {
+                        report.failed += 1;
+                        tracing::error!(file = %file, container = %container, error = %e, "could not write conf");
+                    }
+                },
+                Change::Remove {
+                    file,
+                    container,
+                    reason,
+                } => match self.ctx.confdir.remove(file) {
+                    Ok(true) => {
+                        report.removed += 1;
+                        let container = container.as_deref().unwrap_or("?");
+                        let why = match reason {
+                            RemoveReason::ContainerGone => format!("container {container} is gone"),
+                            RemoveReason::NoLongerPublished => {
+                                format!("container {container} no longer publishes it")
+                            }
+                            RemoveReason::FailClosed => format!(
+                                "container {container} asks for authentik but its labels are rejected, and this conf is unprotected (fail closed)"
+                            ),
+                        };
+                        tracing::info!("removed {file}: {why}");
+                    }
+                    Ok(false) => {}
+                    Err(e) => {
+                        report.failed += 1;
+                        tracing::error!(file = %file, error = %e, "could not remove conf");
+                    }
+                },
+            }
+        }
+    }
+
+    /// Logs rejections, warnings and kept confs: each once while it lasts in watch mode, and a
+    /// line when it clears.
+    fn report_problems(&mut self, desired: &Desired, changes: &ChangeSet, mode: Mode) {
+        let mut now: BTreeMap<String, String> = BTreeMap::new();
+        for r in &desired.rejected {
+            now.insert(format!("rejected:{}", r.container), r.reason.clone());
+        }
+        for (container, w) in &desired.warnings {
+            now.insert(
+                format!("warning:{container}:{w}"),
+                format!("container {container} {w}"),
+            );
+        }
+        for (file, why) in &changes.kept {
+            now.insert(format!("kept:{file}"), format!("{file} {why}"));
+        }
+        for (key, msg) in &now {
+            if mode == Mode::Watch && self.reported.get(key) == Some(msg) {
+                continue;
+            }
+            if key.starts_with("rejected:") {
+                tracing::warn!("rejected {msg}");
+            } else if key.starts_with("kept:") {
+                tracing::info!("{msg}");
+            } else {
+                tracing::warn!("{msg}");
+            }
+        }
+        for key in self.reported.keys() {
+            if let Some(container) = key.strip_prefix("rejected:") {
+                if !now.contains_key(key) {
+                    tracing::info!(container = %container, "container {container}: no longer rejected");
+                }
+            }
+        }
+        self.reported = now;
+    }
+}
+
+/// The containers whose events matter even when they carry no label of ours: the ones published
+/// or rejected, and the ones named by an owned conf (their going away removes it).
+fn watched_containers(
+    containers: &[crate::world::ContainerInfo],
+    desired: &Desired,
+    state: &crate::world::ConfDirState,
+) -> BTreeSet<String> {
+    let mut names: BTreeSet<String> = desired
+        .apps
+        .iter()
+        .map(|a| a.spec.container.clone())
+        .chain(desired.rejected.iter().map(|r| r.container.clone()))
+        .chain(state.owned.values().filter_map(|o| o.container.clone()))
+        .collect();
+    let ids: Vec<String> = containers
+        .iter()
+        .filter(|c| names.contains(&c.name))
+        .map(|c| c.id.clone())
+        .collect();
+    names.extend(ids);
+    names
+}
+
+mod netsync;
+mod watch;
+
+use netsync::NetSync;
+pub use watch::watch;
+use watch::{Backoff, Lifecycle, STOPPING_AT_MOST};

@@ -1,0 +1,307 @@
+//! The network step of a pass: plan SWAG's attachments, make them, remember them.
+
+use std::collections::BTreeMap;
+
+use super::{Backoff, PassReport, Reconciler};
+use crate::config::Settings;
+use crate::docker::NetworkChange;
+use crate::netstate::NetStateFile;
+use crate::networks::{self, NetAction, NetPlan, Remembered, Target, TargetKind};
+use crate::plan::{self, Desired};
+use crate::spec::Access;
+
+/// The network side of the loop: what gatehouse attached (loaded once from the state file), and
+/// what it already said, so a lasting problem is logged once.
+#[derive(Debug)]
+pub(super) struct NetSync {
+    file: NetStateFile,
+    remembered: Option<Remembered>,
+    /// The engine refused a network change (403): off until restart.
+    off: bool,
+    /// The last problem finding SWAG or authentik, logged when it changes.
+    said: BTreeMap<&'static str, String>,
+    retry: Backoff,
+    /// A change failed in the last pass: retries are logged at debug, not warned about again.
+    failing: bool,
+}
+
+impl NetSync {
+    pub(super) fn new(settings: &Settings) -> Self {
+        Self {
+            file: NetStateFile::new(&settings.swag_config),
+            remembered: None,
+            off: false,
+            said: BTreeMap::new(),
+            retry: Backoff::new(),
+            failing: false,
+        }
+    }
+
+    /// Logs `msg` under `topic` when it differs from what was said last; `None` clears it.
+    fn say(&mut self, topic: &'static str, msg: Option<String>, warn: bool) {
+        match msg {
+            Some(m) if self.said.get(topic) != Some(&m) => {
+                if warn {
+                    tracing::warn!("{m}");
+                } else {
+                    tracing::info!("{m}");
+                }
+                self.said.insert(topic, m);
+            }
+            Some(_) => {}
+            None => {
+                self.said.remove(topic);
+            }
+        }
+    }
+
+    fn remembered(&mut self) -> &Remembered {
+        let file = &self.file;
+        self.remembered.get_or_insert_with(|| match file.load() {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(
+                    "{e}; starting with an empty record: network attachments made before are left alone"
+                );
+                Remembered::default()
+            }
+        })
+    }
+}
+
+impl Reconciler {
+    /// Plans the network attachments, and turns apps SWAG cannot be brought to reach into
+    /// rejections (their conf is not written). `None` when networks are left alone this pass.
+    pub(super) fn plan_networks(
+        &mut self,
+        containers: &[crate::world::ContainerInfo],
+        desired: &mut Desired,
+    ) -> Option<NetPlan> {
+        let settings = &self.ctx.settings;
+        let mode = settings.network_mode.clone()?;
+        if self.net.off {
+            return None;
+        }
+        let swag = match networks::find_swag(containers, &settings.swag_container) {
+            Ok(s) => s,
+            Err(e) => {
+                self.net.say("swag", Some(e.to_string()), true);
+                return None;
+            }
+        };
+        if swag.networks.is_empty() || swag.networks.keys().all(|n| n == "host" || n == "none") {
+            self.net.say(
+                "swag",
+                Some(format!("SWAG (container {}) has no network of its own (network_mode host, none or container:…) and cannot join the apps' networks; networks are left alone, confs are still written", swag.name)),
+                true,
+            );
+            return None;
+        }
+        self.net.say(
+            "swag",
+            Some(format!("SWAG is container {}", swag.name)),
+            false,
+        );
+        // SWAG going or coming back (recreated without gatehouse's attachments) and authentik
+        // changing must wake the loop, like the apps' own events.
+        self.watched.extend([swag.name.clone(), swag.id.clone()]);
+        if let Some(c) = networks::find_named(containers, &settings.authentik_container) {
+            self.watched.extend([c.name.clone(), c.id.clone()]);
+        }
+        let label_key = format!("{}.network", settings.labels.prefix);
+        let by_name: BTreeMap<&str, &crate::world::ContainerInfo> =
+            containers.iter().map(|c| (c.name.as_str(), c)).collect();
+        let mut targets: Vec<Target<'_>> = Vec::new();
+        for app in &desired.apps {
+            if let Some(c) = by_name.get(app.spec.container.as_str()) {
+                targets.push(Target {
+                    container: c,
+                    kind: TargetKind::App {
+                        network_label: c.labels.get(&label_key).cloned(),
+                        label_key: label_key.clone(),
+                        address: app.spec.address.as_str().to_owned(),
+                        report: true,
+                    },
+                });
+            }
+        }
+        for r in desired.rejected.iter().filter(|r| r.keep_last_good) {
+            if let Some(c) = by_name.get(r.container.as_str()) {
+                targets.push(Target {
+                    container: c,
+                    kind: TargetKind::App {
+                        network_label: c.labels.get(&label_key).cloned(),
+                        label_key: label_key.clone(),
+                        address: c.name.clone(),
+                        report: false,
+                    },
+                });
+            }
+        }
+        let authentik = networks::find_named(containers, &settings.authentik_container);
+        let authentik_note = match authentik {
+            Some(_) => None,
+            None => Some(format!(
+                "no running container is named {}: SWAG is not attached to authentik's network (set GATEHOUSE_AUTHENTIK_CONTAINER to authentik's server container)",
+                settings.authentik_container
+            )),
+        };
+        if let Some(c) = authentik {
+            targets.push(Target {
+                container: c,
+                kind: TargetKind::Authentik,
+            });
+        }
+        let remembered = self.net.remembered().clone();
+        self.watched
+            .extend(remembered.joined.iter().map(|j| j.container_id.clone()));
+        let plan = networks::plan(swag, &targets, containers, &remembered, &mode);
+        self.net.say("authentik", authentik_note, false);
+        for (container, w) in &plan.warnings {
+            desired.warnings.push((container.clone(), w.clone()));
+        }
+        for r in &plan.rejections {
+            let Some(i) = desired
+                .apps
+                .iter()
+                .position(|a| a.spec.container == r.container)
+            else {
+                continue;
+            };
+            let app = desired.apps.remove(i);
+            desired.rejected.push(plan::Rejection {
+                container: r.container.clone(),
+                reason: r.reason.clone(),
+                wants_protection: app.spec.access == Access::Protected,
+                keep_last_good: true,
+            });
+        }
+        Some(plan)
+    }
+
+    /// Makes the planned attachments and records them; a refused change (403) turns network
+    /// management off, any other failure is retried with backoff.
+    pub(super) async fn apply_networks(&mut self, plan: NetPlan, report: &mut PassReport) {
+        let docker = self.ctx.docker.clone();
+        let mut state = self.net.remembered().clone();
+        for j in &plan.forget {
+            if state.joined.remove(j) {
+                tracing::debug!(join = %j, "forgot an attachment someone else undid");
+            }
+        }
+        let mut created_labels =
+            BTreeMap::from([("gatehouse.managed".to_owned(), "true".to_owned())]);
+        if let Some((k, v)) = &self.ctx.settings.scope_label {
+            created_labels.insert(k.clone(), v.clone());
+        }
+        let mut net_failed = 0;
+        for action in plan.actions {
+            let result = match action {
+                NetAction::Connect {
+                    mut join,
+                    needed_by,
+                } => {
+                    let mut outcome = Ok(());
+                    if join.network_id.is_empty() {
+                        match docker.ensure_network(&join.network, &created_labels).await {
+                            Ok((id, created)) => {
+                                if created {
+                                    tracing::info!(network = %join.network, "created network {}", join.network);
+                                }
+                                join.network_id = id;
+                            }
+                            Err(e) => outcome = Err(e),
+                        }
+                    }
+                    if outcome.is_ok() {
+                        outcome = match docker
+                            .connect_network(&join.network_id, &join.container_id)
+                            .await
+                        {
+                            Ok(NetworkChange::Done) => {
+                                report.connected += 1;
+                                tracing::info!(
+                                    container = %join.container,
+                                    network = %join.network,
+                                    "attached {} to network {} (needed by {})",
+                                    join.container,
+                                    join.network,
+                                    needed_by.join(", ")
+                                );
+                                state.joined.insert(join.clone());
+                                Ok(())
+                            }
+                            // Someone else attached it meanwhile: theirs, not ours.
+                            Ok(NetworkChange::AlreadyDone) => Ok(()),
+                            Err(e) => Err(e),
+                        };
+                    }
+                    outcome.map_err(|e| {
+                        (
+                            format!("attach {} to network {}", join.container, join.network),
+                            e,
+                        )
+                    })
+                }
+                NetAction::Disconnect { join, why } => {
+                    match docker
+                        .disconnect_network(&join.network_id, &join.container_id)
+                        .await
+                    {
+                        Ok(change) => {
+                            if change == NetworkChange::Done {
+                                report.disconnected += 1;
+                                tracing::info!(
+                                    container = %join.container,
+                                    network = %join.network,
+                                    "detached {} from network {}: {why}",
+                                    join.container,
+                                    join.network
+                                );
+                            }
+                            state.joined.remove(&join);
+                            Ok(())
+                        }
+                        // The container or the network is gone, and the attachment with it.
+                        Err(e) if e.is_not_found() => {
+                            state.joined.remove(&join);
+                            Ok(())
+                        }
+                        Err(e) => Err((
+                            format!("detach {} from network {}", join.container, join.network),
+                            e,
+                        )),
+                    }
+                }
+            };
+            if let Err((what, e)) = result {
+                if e.is_forbidden() {
+                    self.net.off = true;
+                    tracing::warn!(
+                        error = %e,
+                        "the Docker engine refused to {what} (a socket proxy that forbids POST?): network management is off until gatehouse restarts; confs are still written. Allow POST and NETWORKS on the proxy, or set GATEHOUSE_NETWORK_MODE=off to silence this"
+                    );
+                    break;
+                }
+                net_failed += 1;
+                if self.net.failing {
+                    tracing::debug!(error = %e, "could not {what} (again); retrying with backoff");
+                } else {
+                    tracing::warn!(error = %e, "could not {what}; retrying with backoff");
+                }
+            }
+        }
+        self.net.failing = net_failed > 0;
+        if net_failed > 0 {
+            report.failed += net_failed;
+            let delay = self.net.retry.step();
+            report.changes.next_due = Some(report.changes.next_due.map_or(delay, |d| d.min(delay)));
+        } else {
+            self.net.retry.reset();
+        }
+        if let Err(e) = self.net.file.save(&state) {
+            tracing::error!(error = %e, "could not record network attachments; a restart may leave them attached");
+        }
+        self.net.remembered = Some(state);
+    }
+}

@@ -1,0 +1,471 @@
+//! The watch loop: follow the engine's events, decide which matter, debounce, and run passes
+//! on events, the periodic resync, held removals falling due and every reconnect.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use tokio::sync::mpsc;
+use tokio::time::{sleep, sleep_until, timeout};
+
+use super::{Mode, Reconciler};
+use crate::config::Settings;
+use crate::docker::{DockerClient, EngineEvent};
+
+/// Whether an engine event can change what gatehouse should do: a container carrying one of our
+/// labels (or swag-auto-proxy's), or one the last pass cared about; a network event of such a
+/// container. Events of unrelated containers (a busy host) do not wake the loop.
+fn is_relevant(ev: &EngineEvent, prefix: &str, watched: &BTreeSet<String>) -> bool {
+    match ev.kind.as_str() {
+        "container" => {
+            watched.contains(&ev.id)
+                || watched.contains(&ev.name)
+                || ev.attributes.keys().any(|k| {
+                    k.strip_prefix(prefix)
+                        .is_some_and(|rest| rest.starts_with('.'))
+                        || k == "swag"
+                        || k.starts_with("swag_")
+                })
+        }
+        "network" => ev
+            .attributes
+            .get("container")
+            .is_some_and(|id| watched.contains(id)),
+        _ => true,
+    }
+}
+
+/// Why the loop woke.
+#[derive(Debug)]
+enum Wake {
+    Event(EngineEvent),
+    /// The event stream is (re)connected: anything may have changed meanwhile.
+    Connected,
+}
+
+/// Doubling delays between retries, capped.
+#[derive(Debug)]
+pub(super) struct Backoff {
+    next: Duration,
+    max: Duration,
+}
+
+impl Backoff {
+    pub(super) fn new() -> Self {
+        Self {
+            next: Duration::from_millis(500),
+            max: Duration::from_secs(30),
+        }
+    }
+    pub(super) fn step(&mut self) -> Duration {
+        let d = self.next;
+        self.next = (self.next * 2).min(self.max);
+        d
+    }
+    pub(super) fn reset(&mut self) {
+        self.next = Duration::from_millis(500);
+    }
+}
+
+/// Follows the engine's events and wakes the loop; reconnects with backoff when the stream is
+/// lost, and says so.
+async fn pump_events(docker: DockerClient, tx: mpsc::Sender<Wake>) {
+    let mut backoff = Backoff::new();
+    let mut lost_since: Option<Instant> = None;
+    loop {
+        let mut stream = Box::pin(docker.events());
+        // The subscription is in place once the first poll has sent the request and is waiting
+        // for events; an engine that is down fails that poll at once.
+        let first = timeout(Duration::from_millis(200), stream.next()).await;
+        let error = match first {
+            Ok(Some(Err(e))) => Some(e.to_string()),
+            Ok(None) => Some("event stream closed".to_owned()),
+            Ok(Some(Ok(ev))) => {
+                let _ = tx.send(Wake::Connected).await;
+                let _ = tx.send(Wake::Event(ev)).await;
+                None
+            }
+            Err(_) => {
+                let _ = tx.send(Wake::Connected).await;
+                None
+            }
+        };
+        let error = match error {
+            Some(e) => e,
+            None => {
+                if let Some(since) = lost_since.take() {
+                    tracing::info!(
+                        down_s = since.elapsed().as_secs(),
+                        "reconnected to the Docker engine; resyncing"
+                    );
+                }
+                backoff.reset();
+                loop {
+                    match stream.next().await {
+                        Some(Ok(ev)) => {
+                            tracing::debug!(kind = %ev.kind, action = %ev.action, name = %ev.name, "engine event");
+                            if tx.send(Wake::Event(ev)).await.is_err() {
+                                return;
+                            }
+                        }
+                        Some(Err(e)) => break e.to_string(),
+                        None => break "event stream closed".to_owned(),
+                    }
+                }
+            }
+        };
+        if tx.is_closed() {
+            return;
+        }
+        let delay = backoff.step();
+        if lost_since.is_none() {
+            lost_since = Some(Instant::now());
+            tracing::warn!(
+                error = %error,
+                "lost the Docker engine's event stream; confs already written stay as they are; retrying with backoff"
+            );
+        } else {
+            tracing::debug!(error = %error, retry_in_ms = delay.as_millis() as u64, "Docker engine still unreachable");
+        }
+        sleep(delay).await;
+    }
+}
+
+/// Runs forever (until `shutdown` resolves): passes on events, debounced, on a periodic resync,
+/// when held removals fall due, and after every reconnect.
+pub async fn watch(mut rec: Reconciler, shutdown: impl std::future::Future<Output = ()>) {
+    let settings = rec.context().settings.clone();
+    let authentik_worker = rec.start_authentik_worker();
+    let (tx, mut rx) = mpsc::channel::<Wake>(1024);
+    let pump = tokio::spawn(pump_events(rec.context().docker.clone(), tx));
+    // Subscribe before the first listing, so no change slips between the two.
+    let _ = timeout(Duration::from_secs(2), async {
+        while let Some(w) = rx.recv().await {
+            if matches!(w, Wake::Connected) {
+                break;
+            }
+        }
+    })
+    .await;
+    tokio::pin!(shutdown);
+    let mut retry = Backoff::new();
+    let mut last_event: Option<tokio::time::Instant> = None;
+    let mut next_resync = tokio::time::Instant::now() + settings.resync;
+    let mut health = crate::health::Recorder::new(settings.health_file.clone(), settings.resync);
+    loop {
+        let outcome = rec.pass(Mode::Watch).await;
+        health.record(outcome.as_ref().map(|_| ()));
+        let next_due = match outcome {
+            // A conf that could not be written or removed is tried again with backoff, not only
+            // at the next resync.
+            Ok(report) if report.failed > 0 => {
+                let delay = retry.step();
+                Some(report.changes.next_due.map_or(delay, |d| d.min(delay)))
+            }
+            Ok(report) => {
+                retry.reset();
+                report.changes.next_due
+            }
+            Err(e) => {
+                let delay = retry.step();
+                tracing::warn!(
+                    error = %e,
+                    kind = e.label(),
+                    retry_in_ms = delay.as_millis() as u64,
+                    "pass failed; confs already written stay as they are"
+                );
+                Some(delay)
+            }
+        };
+        let mut deadline = next_resync;
+        if let Some(d) = next_due {
+            deadline = deadline.min(tokio::time::Instant::now() + d);
+        }
+        // Wait for something that matters: an event about a container we care about, a
+        // reconnect, the resync or a held removal falling due, or shutdown.
+        let relevant = |w: &Wake| match w {
+            Wake::Event(e) => is_relevant(e, &settings.labels.prefix, &rec.watched),
+            Wake::Connected => true,
+        };
+        let woken = loop {
+            tokio::select! {
+                _ = &mut shutdown => break None,
+                _ = sleep_until(deadline) => break Some(None),
+                wake = rx.recv() => match wake {
+                    None => break None,
+                    Some(w) if relevant(&w) => break Some(Some(w)),
+                    Some(Wake::Event(e)) => {
+                        tracing::trace!(kind = %e.kind, action = %e.action, name = %e.name, "ignored engine event");
+                    }
+                    Some(Wake::Connected) => {}
+                },
+            }
+        };
+        match woken {
+            None => break,
+            Some(None) => {}
+            Some(Some(wake)) => {
+                let why = match &wake {
+                    Wake::Event(e) => format!("{} {} {}", e.kind, e.action, e.name),
+                    Wake::Connected => "reconnected".into(),
+                };
+                let now = tokio::time::Instant::now();
+                let quiet = quiet_period(
+                    &settings,
+                    last_event.map(|t| now.saturating_duration_since(t)),
+                );
+                // A container that stops may hold SWAG on its network: release it before
+                // `docker compose down` tries to remove that network, so no quiet period.
+                let mut lives: Vec<Lifecycle> = match &wake {
+                    Wake::Event(e) => lifecycle(e).into_iter().collect(),
+                    Wake::Connected => Vec::new(),
+                };
+                let stopping = lives.iter().any(|l| matches!(l, Lifecycle::Stopping(_)));
+                let quiet = if stopping { Duration::ZERO } else { quiet };
+                tracing::debug!(why = %why, quiet_ms = quiet.as_millis() as u64, "woken");
+                let (last, more) = debounce(&mut rx, quiet, settings.debounce_max, relevant).await;
+                last_event = Some(last);
+                lives.extend(more);
+                for life in lives {
+                    rec.note(life);
+                }
+            }
+        }
+        if tokio::time::Instant::now() >= next_resync {
+            tracing::debug!("periodic resync");
+            next_resync = tokio::time::Instant::now() + settings.resync;
+        }
+    }
+    pump.abort();
+    if let Some(w) = authentik_worker {
+        w.abort();
+    }
+    tracing::info!("stopping; confs already written stay as they are");
+}
+
+/// Events further apart than this start a new burst.
+const BURST_WINDOW: Duration = Duration::from_secs(1);
+
+/// The quiet period to wait for after an event: short for a lone event (a low reaction time), longer
+/// when the previous event came less than [`BURST_WINDOW`] before, so the rest of a burst (a compose
+/// stack starting container after container) is gathered into few passes.
+fn quiet_period(settings: &Settings, since_previous_event: Option<Duration>) -> Duration {
+    match since_previous_event {
+        Some(gap) if gap < BURST_WINDOW => settings.debounce_burst,
+        _ => settings.debounce,
+    }
+}
+
+/// The longest a container counts as stopping without dying (compose's default stop timeout is
+/// 10 s).
+pub(super) const STOPPING_AT_MOST: Duration = Duration::from_secs(120);
+
+/// A container's life as its events tell it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Lifecycle {
+    /// Told to stop (SIGTERM, SIGINT, SIGQUIT, SIGKILL: `docker stop`, `docker compose down`), or
+    /// died.
+    Stopping(String),
+    Started(String),
+}
+
+fn lifecycle(e: &EngineEvent) -> Option<Lifecycle> {
+    if e.kind != "container" {
+        return None;
+    }
+    let stop_signal = || {
+        matches!(
+            e.attributes.get("signal").map(String::as_str),
+            Some("2" | "3" | "9" | "15" | "SIGINT" | "SIGQUIT" | "SIGKILL" | "SIGTERM")
+        )
+    };
+    match e.action.as_str() {
+        "die" => Some(Lifecycle::Stopping(e.id.clone())),
+        "kill" if stop_signal() => Some(Lifecycle::Stopping(e.id.clone())),
+        "start" => Some(Lifecycle::Started(e.id.clone())),
+        _ => None,
+    }
+}
+
+/// Waits until no event came for `quiet`, or `max` after the first; a container stopping ends the
+/// wait at once. Returns when the last event arrived, and what the events said of containers'
+/// lives, in order.
+async fn debounce(
+    rx: &mut mpsc::Receiver<Wake>,
+    quiet: Duration,
+    max: Duration,
+    relevant: impl Fn(&Wake) -> bool,
+) -> (tokio::time::Instant, Vec<Lifecycle>) {
+    let start = tokio::time::Instant::now();
+    let cap = start + max;
+    let mut last = start;
+    let mut lives = Vec::new();
+    loop {
+        let until = (last + quiet).min(cap);
+        tokio::select! {
+            _ = sleep_until(until) => return (last, lives),
+            more = rx.recv() => match more {
+                Some(w) if relevant(&w) => {
+                    last = tokio::time::Instant::now();
+                    if let Some(life) = match &w { Wake::Event(e) => lifecycle(e), Wake::Connected => None } {
+                        let stop = matches!(life, Lifecycle::Stopping(_));
+                        lives.push(life);
+                        if stop {
+                            return (last, lives);
+                        }
+                    }
+                }
+                Some(_) => {}
+                None => return (last, lives),
+            },
+        }
+        if tokio::time::Instant::now() >= cap {
+            return (last, lives);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(kind: &str, id: &str, name: &str, attrs: &[(&str, &str)]) -> EngineEvent {
+        EngineEvent {
+            kind: kind.into(),
+            action: "start".into(),
+            id: id.into(),
+            name: name.into(),
+            attributes: attrs
+                .iter()
+                .map(|(k, v)| ((*k).into(), (*v).into()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn stop_signals_and_deaths_mark_a_container_stopping_a_start_clears_it() {
+        let with = |action: &str, signal: Option<&str>| {
+            let mut e = event("container", "id-web", "web", &[]);
+            e.action = action.into();
+            if let Some(s) = signal {
+                e.attributes.insert("signal".into(), s.into());
+            }
+            lifecycle(&e)
+        };
+        let stopping = Some(Lifecycle::Stopping("id-web".into()));
+        assert_eq!(with("die", None), stopping);
+        assert_eq!(with("kill", Some("15")), stopping);
+        assert_eq!(with("kill", Some("9")), stopping);
+        // A reload signal is not a stop.
+        assert_eq!(with("kill", Some("1")), None);
+        assert_eq!(with("destroy", None), None);
+        assert_eq!(
+            with("start", None),
+            Some(Lifecycle::Started("id-web".into()))
+        );
+        let mut net = event("network", "id-web", "web", &[]);
+        net.action = "die".into();
+        assert_eq!(lifecycle(&net), None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_container_stopping_ends_the_quiet_period_at_once() {
+        let (tx, mut rx) = mpsc::channel(64);
+        let mut die = event("container", "id-web", "web", &[]);
+        die.action = "die".into();
+        let _feeder = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let _ = tx.send(Wake::Connected).await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let _ = tx.send(Wake::Event(die)).await;
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            tx
+        });
+        let start = tokio::time::Instant::now();
+        let (_, lives) = debounce(
+            &mut rx,
+            Duration::from_millis(400),
+            Duration::from_secs(5),
+            |_| true,
+        )
+        .await;
+        assert_eq!(start.elapsed(), Duration::from_millis(100));
+        assert_eq!(lives, [Lifecycle::Stopping("id-web".into())]);
+    }
+
+    #[test]
+    fn only_events_about_our_containers_wake_the_loop() {
+        let watched: BTreeSet<String> = ["web".to_owned(), "id-web".to_owned()].into();
+        let labelled = event("container", "id-new", "new", &[("auth.protect", "true")]);
+        assert!(is_relevant(&labelled, "auth", &watched));
+        let swag = event("container", "id-s", "s", &[("swag", "enable")]);
+        assert!(is_relevant(&swag, "auth", &watched));
+        let gone = event("container", "id-web", "web", &[]);
+        assert!(is_relevant(&gone, "auth", &watched));
+        let unrelated = event(
+            "container",
+            "id-x",
+            "x",
+            &[("authority", "1"), ("image", "y")],
+        );
+        assert!(!is_relevant(&unrelated, "auth", &watched));
+        let net = event("network", "n1", "net", &[("container", "id-web")]);
+        assert!(is_relevant(&net, "auth", &watched));
+        let other_net = event("network", "n1", "net", &[("container", "id-x")]);
+        assert!(!is_relevant(&other_net, "auth", &watched));
+    }
+
+    #[test]
+    fn lone_events_get_the_short_quiet_period_bursts_the_long_one() {
+        let s = Settings::default();
+        assert_eq!(quiet_period(&s, None), s.debounce);
+        assert_eq!(quiet_period(&s, Some(Duration::from_secs(5))), s.debounce);
+        assert_eq!(
+            quiet_period(&s, Some(Duration::from_millis(250))),
+            s.debounce_burst
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stream_of_events_is_gathered_until_quiet_or_the_cap() {
+        let (tx, mut rx) = mpsc::channel(64);
+        let feeder = tokio::spawn(async move {
+            for _ in 0..5 {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                let _ = tx.send(Wake::Connected).await;
+            }
+            tx
+        });
+        let start = tokio::time::Instant::now();
+        let (last, _) = debounce(
+            &mut rx,
+            Duration::from_millis(300),
+            Duration::from_secs(10),
+            |_| true,
+        )
+        .await;
+        // Five events 200 ms apart, then 300 ms of quiet: one wait of ~1.3 s, not five.
+        assert_eq!(last - start, Duration::from_millis(1000));
+        assert_eq!(start.elapsed(), Duration::from_millis(1300));
+        let _tx = feeder.await;
+        // A stream that never goes quiet is cut at the cap.
+        let (tx, mut rx) = mpsc::channel(64);
+        let _feeder = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                if tx.send(Wake::Connected).await.is_err() {
+                    break;
+                }
+            }
+        });
+        let start = tokio::time::Instant::now();
+        debounce(
+            &mut rx,
+            Duration::from_millis(100),
+            Duration::from_secs(2),
+            |_| true,
+        )
+        .await;
+        assert_eq!(start.elapsed(), Duration::from_secs(2));
+    }
+}

@@ -1,0 +1,505 @@
+//! An app -> the text of its SWAG proxy-conf (pure, byte-for-byte deterministic).
+//!
+//! Two sources: a built-in template equivalent to SWAG's `_template.subdomain.conf.sample`, or one
+//! of SWAG's own samples (a preset) with the upstream, `server_name` and authentik lines filled in.
+//! Every value pasted in comes from a validated type in [`crate::spec`]. A protected conf is checked
+//! after rendering: unless the server block includes `authentik-server.conf` and `location /`
+//! includes `authentik-location.conf`, rendering fails and nothing is written (fail closed).
+
+use std::fmt::Write as _;
+
+use crate::spec::{Access, Address, AppSpec, Port, PresetName, Proto};
+
+/// The first line of every conf gatehouse writes. Only files starting with it are ever changed or
+/// removed.
+pub const MARKER: &str = "## Managed by gatehouse.";
+
+const MARKER_LINE: &str = "## Managed by gatehouse. Do not edit: gatehouse rewrites or removes this file as the container's labels change.";
+
+const AUTHENTIK_SERVER: &str = "include /config/nginx/authentik-server.conf;";
+const AUTHENTIK_LOCATION: &str = "include /config/nginx/authentik-location.conf;";
+const BYPASS_COMMENT_TAIL: &str = ": served without authentik";
+
+/// Where SWAG connects to, resolved from labels, the container and the preset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upstream {
+    pub address: Address,
+    pub port: Port,
+    pub proto: Proto,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RenderError {
+    #[error("preset {preset} has no commented authentik lines to switch on, so it cannot be protected; remove the preset label to use the built-in template, or publish with expose instead of protect")]
+    PresetCannotBeProtected { preset: String },
+    #[error(
+        "preset {preset} has {count} server blocks; gatehouse renders presets with exactly one"
+    )]
+    PresetServerBlocks { preset: String, count: usize },
+    #[error("preset {preset} has no server_name line")]
+    PresetWithoutServerName { preset: String },
+    #[error("rendered conf lacks the authentik includes ({0}); refusing to publish a protected app without them")]
+    NotProtected(String),
+}
+
+/// The file a conf is written to: prefixed so it cannot collide with SWAG's samples or the user's
+/// own `<app>.subdomain.conf` files, and ending in `.subdomain.conf` so SWAG loads it.
+pub fn conf_file_name(spec: &AppSpec) -> String {
+    format!("gatehouse.{}.subdomain.conf", spec.server_names[0].key())
+}
+
+/// What the header of a conf gatehouse wrote says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header {
+    pub container: Option<String>,
+    pub protected: bool,
+}
+
+/// Reads gatehouse's header; `None` when the file does not start with the marker.
+pub fn parse_header(text: &str) -> Option<Header> {
+    let mut lines = text.lines();
+    if !lines.next()?.starts_with(MARKER) {
+        return None;
+    }
+    let mut header = Header {
+        container: None,
+        protected: false,
+    };
+    if let Some(meta) = lines.next().and_then(|l| l.strip_prefix("## gatehouse:")) {
+        for field in meta.split_whitespace() {
+            match field.split_once('=') {
+                Some(("container", v)) => header.container = Some(v.to_owned()),
+                Some(("access", v)) => header.protected = v == "protected",
+                _ => {}
+            }
+        }
+    }
+    Some(header)
+}
+
+/// Container names come from Docker and follow its grammar; this keeps the header one clean line
+/// even if they did not.
+fn header_safe(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+fn header(spec: &AppSpec, template: &str, upstream: &Upstream) -> String {
+    format!(
+        "{MARKER_LINE}\n## gatehouse: container={} access={} template={}\n# upstream: {}://{}:{}\n",
+        header_safe(&spec.container),
+        spec.access.as_str(),
+        template,
+        upstream.proto.as_str(),
+        upstream.address.as_str(),
+        upstream.port,
+    )
+}
+
+fn server_names(spec: &AppSpec) -> String {
+    spec.server_names
+        .iter()
+        .map(|s| s.nginx_token())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn upstream_lines(out: &mut String, indent: &str, u: &Upstream) {
+    let _ = writeln!(out, "{indent}include /config/nginx/proxy.conf;");
+    let _ = writeln!(out, "{indent}include /config/nginx/resolver.conf;");
+    let _ = writeln!(out, "{indent}set $upstream_app {};", u.address.as_str());
+    let _ = writeln!(out, "{indent}set $upstream_port {};", u.port);
+    let _ = writeln!(out, "{indent}set $upstream_proto {};", u.proto.as_str());
+    let _ = writeln!(
+        out,
+        "{indent}proxy_pass $upstream_proto://$upstream_app:$upstream_port;"
+    );
+}
+
+fn location_directives(out: &mut String, indent: &str, spec: &AppSpec) {
+    for d in &spec.location_directives {
+        let _ = writeln!(out, "{indent}{} # from a label", d.as_str());
+    }
+}
+
+/// The bypass locations: regex locations placed before any other, so they win over `location /`
+/// and over a preset's own regex locations.
+fn bypass_locations(out: &mut String, spec: &AppSpec, u: &Upstream) {
+    if spec.access != Access::Protected {
+        return;
+    }
+    for path in &spec.bypass {
+        let _ = writeln!(
+            out,
+            "    # bypass {}: served without authentik",
+            path.as_str()
+        );
+        let _ = writeln!(out, "    location ~ {} {{", path.regex());
+        location_directives(out, "        ", spec);
+        upstream_lines(out, "        ", u);
+        let _ = writeln!(out, "    }}\n");
+    }
+}
+
+/// Renders the conf for `spec`. `sample` is the preset's text when the spec names one that exists.
+pub fn render(
+    spec: &AppSpec,
+    upstream: &Upstream,
+    sample: Option<(&PresetName, &str)>,
+) -> Result<String, RenderError> {
+    let text = match sample {
+        None => render_builtin(spec, upstream),
+        Some((name, text)) => render_preset(spec, upstream, name, text)?,
+    };
+    if spec.access == Access::Protected {
+        check_protected(&text)?;
+    }
+    Ok(text)
+}
+
+fn render_builtin(spec: &AppSpec, u: &Upstream) -> String {
+    let protected = spec.access == Access::Protected;
+    let mut out = header(spec, "builtin", u);
+    out.push_str("\nserver {\n    listen 443 ssl;\n#    listen 443 quic;\n    listen [::]:443 ssl;\n#    listen [::]:443 quic;\n\n");
+    let _ = writeln!(out, "    server_name {};\n", server_names(spec));
+    out.push_str("    include /config/nginx/ssl.conf;\n\n");
+    if !label_sets(spec, BODY_SIZE) {
+        out.push_str("    client_max_body_size 0;\n\n");
+    }
+    for d in &spec.server_directives {
+        let _ = writeln!(out, "    {} # from a label", d.as_str());
+    }
+    if !spec.server_directives.is_empty() {
+        out.push('\n');
+    }
+    if protected {
+        let _ = writeln!(out, "    # authentik forward auth (requires authentik-location.conf in the location block)\n    {AUTHENTIK_SERVER}\n");
+    }
+    bypass_locations(&mut out, spec, u);
+    out.push_str("    location / {\n");
+    if protected {
+        let _ = writeln!(out, "        # authentik forward auth (requires authentik-server.conf in the server block)\n        {AUTHENTIK_LOCATION}\n");
+    }
+    location_directives(&mut out, "        ", spec);
+    upstream_lines(&mut out, "        ", u);
+    out.push_str("    }\n}\n");
+    out
+}
+
+/// The template's server-level `client_max_body_size`, which nginx refuses to see twice in a block.
+const BODY_SIZE: &str = "client_max_body_size";
+
+/// Whether a server directive from a label sets `directive`: the template's own line then gives
+/// way, since a duplicate would make `nginx -t` fail and SWAG refuse to reload anything at all.
+fn label_sets(spec: &AppSpec, directive: &str) -> bool {
+    spec.server_directives.iter().any(|d| {
+        d.as_str()
+            .split(|c: char| c.is_ascii_whitespace() || c == ';')
+            .next()
+            == Some(directive)
+    })
+}
+
+fn is_comment_or_blank(line: &str) -> bool {
+    let t = line.trim_start();
+    t.is_empty() || t.starts_with('#')
+}
+
+/// The value of the first active `set $<var> <value>;` line of a sample.
+pub fn sample_set_value<'a>(text: &'a str, var: &str) -> Option<&'a str> {
+    let prefix = format!("set ${var} ");
+    text.lines()
+        .filter(|l| !is_comment_or_blank(l))
+        .find_map(|l| l.trim().strip_prefix(prefix.as_str()))
+        .and_then(|rest| rest.strip_suffix(';'))
+        .map(str::trim)
+}
+
+/// The upstream port a sample uses, as a default when the container does not say.
+pub fn sample_port(text: &str) -> Option<Port> {
+    sample_set_value(text, "upstream_port").and_then(|v| Port::parse(v).ok())
+}
+
+/// The upstream protocol a sample uses (nextcloud's is https).
+pub fn sample_proto(text: &str) -> Option<Proto> {
+    sample_set_value(text, "upstream_proto").and_then(|v| Proto::parse(v).ok())
+}
+
+fn render_preset(
+    spec: &AppSpec,
+    u: &Upstream,
+    preset: &PresetName,
+    sample: &str,
+) -> Result<String, RenderError> {
+    let protected = spec.access == Access::Protected;
+    let name = || preset.as_str().to_owned();
+    // A sample made for authentik carries the two include lines commented out. One without them
+    // was not written with authentik in mind: refuse rather than guess (fail closed).
+    let commented = |d: &str| sample.lines().any(|l| l.trim() == format!("#{d}"));
+    if protected && !(commented(AUTHENTIK_SERVER) && commented(AUTHENTIK_LOCATION)) {
+        return Err(RenderError::PresetCannotBeProtected { preset: name() });
+    }
+    let server_blocks = sample
+        .lines()
+        .filter(|l| !is_comment_or_blank(l))
+        .filter(|l| {
+            let t = l.trim();
+            t.starts_with("server") && t.trim_start_matches("server").trim() == "{"
+        })
+        .count();
+    if server_blocks != 1 {
+        return Err(RenderError::PresetServerBlocks {
+            preset: name(),
+            count: server_blocks,
+        });
+    }
+    // Only the sample's own upstream values are replaced; a location that talks to another
+    // upstream (a helper container, a second port) keeps its own.
+    let old_app = sample_set_value(sample, "upstream_app").map(str::to_owned);
+    let old_port = sample_set_value(sample, "upstream_port").map(str::to_owned);
+    let old_proto = sample_set_value(sample, "upstream_proto").map(str::to_owned);
+
+    let mut out = header(spec, &format!("preset:{}", preset.as_str()), u);
+    let mut saw_server_name = false;
+    let mut bypass_done = false;
+    let mut depth = 0usize;
+    for line in sample.lines() {
+        let indent: String = line.chars().take_while(|c| c.is_whitespace()).collect();
+        let t = line.trim();
+        if protected && t == format!("#{AUTHENTIK_SERVER}") {
+            let _ = writeln!(out, "{indent}{}", &t[1..]);
+            continue;
+        }
+        if protected && t == format!("#{AUTHENTIK_LOCATION}") {
+            // Switched on at the top of every location instead (see below).
+            let _ = writeln!(
+                out,
+                "{indent}# (authentik-location.conf: included at the top of this location)"
+            );
+            continue;
+        }
+        if is_comment_or_blank(line) {
+            out.push_str(line);
+            out.push('\n');
+            continue;
+        }
+        let set_line = |var: &str, old: &Option<String>, new: &str| -> Option<String> {
+            let rest = t
+                .strip_prefix(&format!("set ${var} "))?
+                .strip_suffix(';')?
+                .trim();
+            (Some(rest) == old.as_deref()).then(|| format!("{indent}set ${var} {new};"))
+        };
+        if depth == 1 && t.starts_with("client_max_body_size ") && label_sets(spec, BODY_SIZE) {
+            let _ = writeln!(out, "{indent}#{t} # replaced by a label");
+        } else if t.starts_with("server_name ") && depth == 1 {
+            let _ = writeln!(out, "{indent}server_name {};", server_names(spec));
+            for d in &spec.server_directives {
+                let _ = writeln!(out, "{indent}{} # from a label", d.as_str());
+            }
+            saw_server_name = true;
+        } else if let Some(l) = set_line("upstream_app", &old_app, u.address.as_str()) {
+            let _ = writeln!(out, "{l}");
+        } else if let Some(l) = set_line("upstream_port", &old_port, &u.port.to_string()) {
+            let _ = writeln!(out, "{l}");
+        } else if let Some(l) = set_line("upstream_proto", &old_proto, u.proto.as_str()) {
+            let _ = writeln!(out, "{l}");
+        } else if t.starts_with("location ") && t.ends_with('{') && depth == 1 {
+            if !bypass_done {
+                bypass_locations(&mut out, spec, u);
+                bypass_done = true;
+            }
+            out.push_str(line);
+            out.push('\n');
+            if protected {
+                // Every location of a protected app is behind authentik, not only `location /`
+                // as SWAG's samples have it: a preset's API location would otherwise be served
+                // without sign-in. Paths that must stay open are named with the bypass label.
+                let _ = writeln!(out, "{indent}    # authentik: every location of a protected app (open paths: bypass label)\n{indent}    {AUTHENTIK_LOCATION}");
+            }
+            location_directives(&mut out, &format!("{indent}    "), spec);
+        } else {
+            out.push_str(line);
+            out.push('\n');
+        }
+        depth = (depth + t.matches('{').count()).saturating_sub(t.matches('}').count());
+    }
+    if !saw_server_name {
+        return Err(RenderError::PresetWithoutServerName { preset: name() });
+    }
+    Ok(out)
+}
+
+/// Fails unless the server block includes authentik-server.conf and every location (at any depth,
+/// however it is written: one-line, named, nested) includes authentik-location.conf or sits inside
+/// a location that does, except the bypass locations the labels asked for (each announced on the
+/// line before by gatehouse's `# bypass <path>: served without authentik` comment, which no label
+/// value can forge: `#` is outside every label grammar).
+pub fn check_protected(text: &str) -> Result<(), RenderError> {
+    struct Frame {
+        header: String,
+        location: bool,
+        bypass: bool,
+        included: bool,
+        /// Nested locations without their own include: fine only if this one has it.
+        unguarded_children: Vec<String>,
+    }
+    let lines: Vec<&str> = text.lines().collect();
+    let bypass_header_line = |i: usize| {
+        i > 0 && {
+            let prev = lines[i - 1].trim();
+            prev.starts_with("# bypass ") && prev.ends_with(BYPASS_COMMENT_TAIL)
+        }
+    };
+    let server_stmt = AUTHENTIK_SERVER.trim_end_matches(';');
+    let location_stmt = AUTHENTIK_LOCATION.trim_end_matches(';');
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut server_include = false;
+    let mut guarded = 0usize;
+    let mut stmt = String::new();
+    let mut stmt_line = 0usize;
+    for (i, line) in lines.iter().enumerate() {
+        let code = line.split('#').next().unwrap_or("");
+        for ch in code.chars() {
+            match ch {
+                '{' => {
+                    let header = stmt.split_whitespace().collect::<Vec<_>>().join(" ");
+                    let location = header.starts_with("location ") || header == "location";
+                    stack.push(Frame {
+                        bypass: location && bypass_header_line(stmt_line),
+                        location,
+                        header,
+                        included: false,
+                        unguarded_children: Vec::new(),
+                    });
+                    stmt.clear();
+                }
+                ';' => {
+                    let s = stmt.split_whitespace().collect::<Vec<_>>().join(" ");
+                    if let Some(top) = stack.last_mut() {
+                        if s == location_stmt && top.location {
+                            top.included = true;
+                        }
+                        if s == server_stmt && stack.len() == 1 {
+                            server_include = true;
+                        }
+                    }
+                    stmt.clear();
+                }
+                '}' => {
+                    stmt.clear();
+                    let Some(f) = stack.pop() else { continue };
+                    if !f.location {
+                        continue;
+                    }
+                    if f.included {
+                        guarded += 1;
+                        continue;
+                    }
+                    if f.bypass {
+                        continue;
+                    }
+                    let mut unguarded = f.unguarded_children;
+                    unguarded.insert(0, f.header);
+                    match stack.iter_mut().rev().find(|p| p.location) {
+                        Some(parent) => parent.unguarded_children.extend(unguarded),
+                        None => {
+                            return Err(RenderError::NotProtected(format!(
+                                "authentik-location.conf in `{} {{`",
+                                unguarded[0]
+                            )))
+                        }
+                    }
+                }
+                c => {
+                    if stmt.trim().is_empty() && !c.is_whitespace() {
+                        stmt_line = i;
+                    }
+                    stmt.push(c);
+                }
+            }
+        }
+        stmt.push(' ');
+    }
+    if !server_include {
+        return Err(RenderError::NotProtected(
+            "authentik-server.conf in the server block".into(),
+        ));
+    }
+    if guarded == 0 {
+        return Err(RenderError::NotProtected(
+            "authentik-location.conf in any location".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The names in every active `server_name` directive of an nginx file, lower-cased, without the
+/// catch-all `_` and empty names.
+pub fn server_name_tokens(text: &str) -> Vec<String> {
+    let uncommented: String = text
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut out = Vec::new();
+    for statement in uncommented.split([';', '{', '}']) {
+        let mut words = statement.split_whitespace();
+        if words.next() == Some("server_name") {
+            for w in words {
+                let w = w.trim_matches(['"', '\'']).to_ascii_lowercase();
+                if !w.is_empty() && w != "_" {
+                    out.push(w);
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod protection_tests {
+    use super::*;
+
+    const GUARDED: &str = "server {\n    include /config/nginx/authentik-server.conf;\n    location / {\n        include /config/nginx/authentik-location.conf;\n    }\n";
+
+    #[test]
+    fn every_location_but_the_bypass_ones_must_be_guarded() {
+        assert!(check_protected(&format!("{GUARDED}}}\n")).is_ok());
+        let open_api = format!(
+            "{GUARDED}    location ~ (/x)?/api {{\n        proxy_pass http://x;\n    }}\n}}\n"
+        );
+        let err = check_protected(&open_api).unwrap_err();
+        assert_eq!(
+            err,
+            RenderError::NotProtected("authentik-location.conf in `location ~ (/x)?/api {`".into())
+        );
+        let bypass = format!("{GUARDED}    # bypass /api: served without authentik\n    location ~ ^/api(/|$) {{\n        proxy_pass http://x;\n    }}\n}}\n");
+        assert!(check_protected(&bypass).is_ok());
+        // One-line and named locations count too (a raw directive could write them).
+        let one_line = format!("{GUARDED}    location /open {{ proxy_pass http://x; }}\n}}\n");
+        assert_eq!(
+            check_protected(&one_line).unwrap_err(),
+            RenderError::NotProtected("authentik-location.conf in `location /open {`".into())
+        );
+        let named = format!("{GUARDED}    location @x {{ proxy_pass http://x; }}\n}}\n");
+        assert!(check_protected(&named).is_err());
+        // A location nested in a guarded one inherits its auth_request; in an open one it does not.
+        let nested_ok = "server {\n    include /config/nginx/authentik-server.conf;\n    location / {\n        location /x { proxy_pass http://x; }\n        include /config/nginx/authentik-location.conf;\n    }\n}\n";
+        assert!(check_protected(nested_ok).is_ok());
+        let nested_open = format!("{GUARDED}    location /a {{\n        location /a/b {{ proxy_pass http://x; }}\n    }}\n}}\n");
+        assert!(check_protected(&nested_open).is_err());
+        // The bypass comment only marks the location on the very next line.
+        let far = format!("{GUARDED}    # bypass /api: served without authentik\n\n    proxy_set_header A b;\n    location /api {{\n    }}\n}}\n");
+        assert!(check_protected(&far).is_err());
+        let commented = "server {\n    #include /config/nginx/authentik-server.conf;\n    location / {\n        include /config/nginx/authentik-location.conf;\n    }\n}\n";
+        assert!(check_protected(commented).is_err());
+    }
+}

@@ -1,0 +1,635 @@
+//! authentik provisioning against the schema-checked fake authentik, in process (no Docker):
+//! the labels of protected containers become exactly one provider, application and outpost
+//! binding; an unchanged resync writes nothing; changes patch; removal cleans up only
+//! gatehouse's objects; older servers get no invalidation flow; a wrong field fails the fake.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use common::fake_authentik::{self, Direction, FakeAuthentik};
+use gatehouse::authentik::{self, Desired, Provisioner};
+use gatehouse::labels::LabelRules;
+use gatehouse::plan;
+use gatehouse::world::{ConfDirState, ContainerInfo};
+use serde_json::json;
+
+fn container(name: &str, labels: &[(&str, &str)]) -> ContainerInfo {
+    ContainerInfo {
+        name: name.into(),
+        labels: labels
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect::<BTreeMap<_, _>>(),
+        exposed_tcp_ports: vec![8080],
+        ..ContainerInfo::default()
+    }
+}
+
+fn desired(fake: &FakeAuthentik, containers: &[ContainerInfo]) -> Desired {
+    let rules = LabelRules::default();
+    let planned = plan::desired(
+        containers,
+        &ConfDirState::default(),
+        &BTreeMap::new(),
+        &rules,
+    );
+    authentik::desired(&planned, containers, &rules, &fake.settings())
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn sync(
+    fake: &FakeAuthentik,
+    prov: &mut Provisioner,
+    containers: &[ContainerInfo],
+) -> authentik::SyncReport {
+    let d = desired(fake, containers);
+    rt().block_on(prov.sync(&d, Duration::ZERO)).expect("sync")
+}
+
+#[test]
+fn a_protected_app_gets_one_provider_app_and_outpost_binding_then_resync_writes_nothing() {
+    let fake = FakeAuthentik::start();
+    let user_pk = fake.add_user_provider("my own provider", true);
+    let mut prov = Provisioner::new(&fake.settings()).unwrap();
+    let apps = [container(
+        "jellyfin",
+        &[("auth.protect", "true"), ("auth.bypass", "/api")],
+    )];
+    let r = sync(&fake, &mut prov, &apps);
+    assert_eq!(
+        fake.schema_rejections().len(),
+        0,
+        "{:?}",
+        fake.schema_rejections()
+    );
+    assert_eq!((r.writes, r.failed), (3, 0), "{:?}", fake.writes());
+    let providers = fake.providers();
+    let ours: Vec<_> = providers
+        .iter()
+        .filter(|p| p["name"] == "gatehouse:jellyfin")
+        .collect();
+    assert_eq!(ours.len(), 1);
+    assert_eq!(ours[0]["mode"], "forward_single");
+    assert_eq!(ours[0]["external_host"], "https://jellyfin.example.com");
+    assert_eq!(ours[0]["skip_path_regex"], "^/api(/|$)");
+    assert_eq!(ours[0]["invalidation_flow"], fake_authentik::INVAL_FLOW_PK);
+    let apps_now = fake.applications();
+    assert_eq!(apps_now.len(), 1);
+    assert_eq!(apps_now[0]["slug"], "jellyfin");
+    assert_eq!(apps_now[0]["provider"], ours[0]["pk"]);
+    assert_eq!(apps_now[0]["meta_publisher"], "gatehouse");
+    assert_eq!(
+        fake.embedded_providers(),
+        vec![user_pk, ours[0]["pk"].as_i64().unwrap()]
+    );
+
+    fake.clear_requests();
+    let r = sync(&fake, &mut prov, &apps);
+    assert_eq!(r.writes, 0);
+    assert!(fake.writes().is_empty(), "{:?}", fake.writes());
+    // reads are list calls: flows x2, providers, applications, outposts (version is cached)
+    assert_eq!(
+        fake.requests().len(),
+        5,
+        "{:?}",
+        fake.requests().iter().map(|r| &r.path).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn a_label_change_patches_in_place_and_removal_cleans_up_only_gatehouse_objects() {
+    let fake = FakeAuthentik::start();
+    let user_pk = fake.add_user_provider("my own provider", true);
+    fake.add_user_app("their-app");
+    let mut prov = Provisioner::new(&fake.settings()).unwrap();
+    sync(
+        &fake,
+        &mut prov,
+        &[container("app", &[("auth.protect", "true")])],
+    );
+    let pk = fake
+        .providers()
+        .iter()
+        .find(|p| p["name"] == "gatehouse:app")
+        .unwrap()["pk"]
+        .clone();
+    fake.clear_requests();
+    sync(
+        &fake,
+        &mut prov,
+        &[container(
+            "app",
+            &[
+                ("auth.protect", "true"),
+                ("auth.name", "My App"),
+                ("auth.group", "Tools"),
+                ("auth.bypass", "/hooks"),
+            ],
+        )],
+    );
+    let writes = fake.writes();
+    assert_eq!(writes.len(), 2, "{writes:?}");
+    assert_eq!(writes[0].method, "PATCH");
+    assert_eq!(writes[0].path, format!("/api/v3/providers/proxy/{pk}/"));
+    assert_eq!(
+        writes[0].body,
+        Some(json!({"skip_path_regex": "^/hooks(/|$)"}))
+    );
+    assert_eq!(writes[1].path, "/api/v3/core/applications/app/");
+    assert_eq!(
+        writes[1].body,
+        Some(json!({"group": "Tools", "name": "My App"}))
+    );
+
+    fake.clear_requests();
+    sync(&fake, &mut prov, &[]);
+    let writes: Vec<(String, String)> = fake
+        .writes()
+        .into_iter()
+        .map(|r| (r.method, r.path))
+        .collect();
+    assert_eq!(
+        writes,
+        [
+            (
+                "PATCH".to_owned(),
+                format!(
+                    "/api/v3/outposts/instances/{}/",
+                    fake_authentik::EMBEDDED_PK
+                )
+            ),
+            (
+                "DELETE".to_owned(),
+                "/api/v3/core/applications/app/".to_owned()
+            ),
+            (
+                "DELETE".to_owned(),
+                format!("/api/v3/providers/proxy/{pk}/")
+            ),
+        ]
+    );
+    assert_eq!(fake.embedded_providers(), vec![user_pk]);
+    assert_eq!(fake.providers().len(), 1);
+    let slugs: Vec<_> = fake
+        .applications()
+        .iter()
+        .map(|a| a["slug"].clone())
+        .collect();
+    assert_eq!(slugs, [json!("their-app")]);
+}
+
+#[test]
+fn an_unmarked_app_with_the_same_slug_is_a_conflict_until_adopted() {
+    let fake = FakeAuthentik::start();
+    fake.add_user_app("wiki");
+    let mut prov = Provisioner::new(&fake.settings()).unwrap();
+    let r = sync(
+        &fake,
+        &mut prov,
+        &[container("wiki", &[("auth.protect", "true")])],
+    );
+    assert_eq!(r.writes, 0);
+    assert_eq!(r.problems, 1);
+    assert_eq!(fake.applications()[0]["meta_publisher"], "");
+    let r = sync(
+        &fake,
+        &mut prov,
+        &[container(
+            "wiki",
+            &[("auth.protect", "true"), ("auth.adopt", "true")],
+        )],
+    );
+    assert_eq!(r.writes, 3, "{:?}", fake.writes());
+    assert_eq!(fake.applications()[0]["meta_publisher"], "gatehouse");
+    assert!(fake.applications()[0]["provider"].is_i64());
+}
+
+#[test]
+fn allow_groups_bind_groups_and_user_bindings_keep_the_app_on_removal() {
+    let fake = FakeAuthentik::start();
+    let admins = fake.add_group("admins");
+    let mut prov = Provisioner::new(&fake.settings()).unwrap();
+    let c = [container(
+        "vault",
+        &[("auth.protect", "true"), ("auth.allow_groups", "admins")],
+    )];
+    let r = sync(&fake, &mut prov, &c);
+    assert_eq!(r.writes, 4, "{:?}", fake.writes());
+    let b = fake.bindings();
+    assert_eq!(b.len(), 1);
+    assert_eq!(b[0]["group"], json!(admins));
+    assert_eq!(sync(&fake, &mut prov, &c).writes, 0);
+    let r = sync(
+        &fake,
+        &mut prov,
+        &[container(
+            "vault",
+            &[
+                ("auth.protect", "true"),
+                ("auth.allow_groups", "admins,ghosts"),
+            ],
+        )],
+    );
+    assert_eq!((r.writes, r.problems), (0, 1));
+
+    let app_pk = fake.applications()[0]["pk"].as_str().unwrap().to_owned();
+    fake.add_user_binding(&app_pk);
+    fake.clear_requests();
+    sync(&fake, &mut prov, &[]);
+    let writes = fake.writes();
+    assert_eq!(writes.len(), 1, "only taken out of the outpost: {writes:?}");
+    assert_eq!(fake.applications().len(), 1);
+    assert!(fake.embedded_providers().is_empty());
+}
+
+#[test]
+fn an_older_server_gets_no_invalidation_flow() {
+    let fake = FakeAuthentik::start_version("2024.2.3");
+    let mut prov = Provisioner::new(&fake.settings()).unwrap();
+    let apps = [container("jellyfin", &[("auth.protect", "true")])];
+    let r = sync(&fake, &mut prov, &apps);
+    assert_eq!((r.writes, r.failed), (3, 0), "{:?}", fake.requests());
+    assert!(fake.providers()[0].get("invalidation_flow").is_none());
+    assert_eq!(sync(&fake, &mut prov, &apps).writes, 0);
+}
+
+#[test]
+fn authentik_down_is_a_transient_error_and_the_next_round_converges() {
+    let fake = FakeAuthentik::start();
+    let mut prov = Provisioner::new(&fake.settings()).unwrap();
+    let apps = [container("jellyfin", &[("auth.protect", "true")])];
+    fake.stop();
+    let d = desired(&fake, &apps);
+    let rt = rt();
+    let err = rt.block_on(prov.sync(&d, Duration::ZERO)).unwrap_err();
+    assert!(err.is_transient(), "{err}");
+    fake.resume();
+    let r = rt.block_on(prov.sync(&d, Duration::ZERO)).unwrap();
+    assert_eq!(r.writes, 3);
+    assert_eq!(fake.embedded_providers().len(), 1);
+}
+
+#[test]
+fn paging_reads_every_page() {
+    let fake = FakeAuthentik::start();
+    fake.with(|s| s.page_cap = 7);
+    let mut prov = Provisioner::new(&fake.settings()).unwrap();
+    let apps: Vec<ContainerInfo> = (0..30)
+        .map(|i| container(&format!("app{i}"), &[("auth.protect", "true")]))
+        .collect();
+    let r = sync(&fake, &mut prov, &apps);
+    assert_eq!(r.writes, 61);
+    assert_eq!(fake.embedded_providers().len(), 30);
+    assert_eq!(
+        sync(&fake, &mut prov, &apps).writes,
+        0,
+        "a missed page would recreate objects"
+    );
+}
+
+#[test]
+fn the_fake_rejects_wrong_field_names_read_only_fields_and_bad_enums() {
+    let body = json!({"name": "x", "authorization_flow": fake_authentik::AUTHZ_FLOW_PK,
+        "invalidation_flow": fake_authentik::INVAL_FLOW_PK, "external_host": "https://x.example.com"});
+    assert!(
+        fake_authentik::validate("ProxyProviderRequest", &body, Direction::Request, &[]).is_empty()
+    );
+    let mut typo = body.clone();
+    typo["externl_host"] = json!("https://x");
+    let errs = fake_authentik::validate("ProxyProviderRequest", &typo, Direction::Request, &[]);
+    assert!(
+        errs.iter()
+            .any(|e| e.contains("externl_host: unknown field")),
+        "{errs:?}"
+    );
+    let mut bad = body.clone();
+    bad["mode"] = json!("forward_everything");
+    assert!(
+        !fake_authentik::validate("ProxyProviderRequest", &bad, Direction::Request, &[]).is_empty()
+    );
+    let missing = json!({"name": "x"});
+    let errs = fake_authentik::validate("ProxyProviderRequest", &missing, Direction::Request, &[]);
+    assert!(
+        errs.iter()
+            .any(|e| e.contains("external_host: this field is required")),
+        "{errs:?}"
+    );
+    let ro = json!({"pk": 3, "name": "x"});
+    let errs =
+        fake_authentik::validate("PatchedProxyProviderRequest", &ro, Direction::Request, &[]);
+    assert!(errs.iter().any(|e| e.contains("read-only")), "{errs:?}");
+    let nul = json!({"name": null});
+    assert!(
+        !fake_authentik::validate("PatchedApplicationRequest", &nul, Direction::Request, &[])
+            .is_empty()
+    );
+    // an old server has no invalidation_flow: sending it is an unknown field there
+    let errs = fake_authentik::validate(
+        "ProxyProviderRequest",
+        &body,
+        Direction::Request,
+        &["invalidation_flow"],
+    );
+    assert!(
+        errs.iter()
+            .any(|e| e.contains("invalidation_flow: unknown field")),
+        "{errs:?}"
+    );
+}
+
+/// Provisions container `app` (slug `jf`), then syncs `later` with the request log cleared.
+fn provisioned_then(fake: &FakeAuthentik, prov: &mut Provisioner, later: &[ContainerInfo]) {
+    sync(
+        fake,
+        prov,
+        &[container(
+            "app",
+            &[("auth.protect", "true"), ("auth.slug", "jf")],
+        )],
+    );
+    assert_eq!(fake.applications().len(), 1);
+    fake.clear_requests();
+    sync(fake, prov, later);
+}
+
+#[test]
+fn a_bad_slug_or_subdomain_on_a_provisioned_app_removes_nothing() {
+    let cases: &[&[(&str, &str)]] = &[
+        // authentik label rejected, no slug can be told
+        &[("auth.protect", "true"), ("auth.slug", "JF!")],
+        // conf label rejected by the core, no slug can be told
+        &[("auth.protect", "true"), ("auth.subdomain", "bad_sub!")],
+        // conf label rejected by the core (kept last good), slug still readable
+        &[
+            ("auth.protect", "true"),
+            ("auth.slug", "jf"),
+            ("auth.port", "x"),
+        ],
+    ];
+    for labels in cases {
+        let fake = FakeAuthentik::start();
+        let mut prov = Provisioner::new(&fake.settings()).unwrap();
+        provisioned_then(&fake, &mut prov, &[container("app", labels)]);
+        assert!(fake.writes().is_empty(), "{labels:?}: {:?}", fake.writes());
+        assert_eq!(fake.applications().len(), 1, "{labels:?}");
+        assert_eq!(fake.providers().len(), 1, "{labels:?}");
+        assert_eq!(fake.embedded_providers().len(), 1, "{labels:?}");
+    }
+    // another app's leftovers wait too while a slug cannot be told, and go once it can
+    let fake = FakeAuthentik::start();
+    let mut prov = Provisioner::new(&fake.settings()).unwrap();
+    let other = container("other", &[("auth.protect", "true")]);
+    let good = container("app", &[("auth.protect", "true"), ("auth.slug", "jf")]);
+    sync(&fake, &mut prov, &[other, good]);
+    assert_eq!(fake.applications().len(), 2);
+    fake.clear_requests();
+    sync(
+        &fake,
+        &mut prov,
+        &[container(
+            "app",
+            &[("auth.protect", "true"), ("auth.slug", "JF!")],
+        )],
+    );
+    assert!(fake.writes().is_empty(), "{:?}", fake.writes());
+    assert_eq!(fake.applications().len(), 2);
+    sync(
+        &fake,
+        &mut prov,
+        &[container(
+            "app",
+            &[("auth.protect", "true"), ("auth.slug", "jf")],
+        )],
+    );
+    let slugs: Vec<_> = fake
+        .applications()
+        .iter()
+        .map(|a| a["slug"].clone())
+        .collect();
+    assert_eq!(slugs, [json!("jf")]);
+}
+
+#[test]
+fn a_provider_the_user_adds_to_the_outpost_during_a_round_is_kept() {
+    let fake = FakeAuthentik::start();
+    let mut prov = Provisioner::new(&fake.settings()).unwrap();
+    let user_pk = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let seen = user_pk.clone();
+    // The user puts their own provider on the embedded outpost after gatehouse read it.
+    fake.on_request("POST", "/api/v3/providers/proxy/", move |s| {
+        *seen.lock().unwrap() = Some(s.add_user_provider("added meanwhile", true));
+    });
+    let r = sync(
+        &fake,
+        &mut prov,
+        &[container("jellyfin", &[("auth.protect", "true")])],
+    );
+    assert_eq!(r.failed, 0);
+    let user_pk = user_pk.lock().unwrap().expect("hook ran");
+    let ours = fake
+        .providers()
+        .iter()
+        .find(|p| p["name"] == "gatehouse:jellyfin")
+        .unwrap()["pk"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(fake.embedded_providers(), vec![user_pk, ours]);
+    // one extra read (the outpost, right before its write), none when nothing is written
+    let outpost_reads = |fake: &FakeAuthentik| {
+        fake.requests()
+            .iter()
+            .filter(|r| r.method == "GET" && r.path.starts_with("/api/v3/outposts/instances/8e1b"))
+            .count()
+    };
+    assert_eq!(outpost_reads(&fake), 1);
+    fake.clear_requests();
+    sync(
+        &fake,
+        &mut prov,
+        &[container("jellyfin", &[("auth.protect", "true")])],
+    );
+    assert_eq!(outpost_reads(&fake), 0);
+}
+
+#[test]
+fn when_the_outpost_refuses_a_removal_the_provider_and_app_stay() {
+    let fake = FakeAuthentik::start();
+    let mut prov = Provisioner::new(&fake.settings()).unwrap();
+    sync(
+        &fake,
+        &mut prov,
+        &[container("jellyfin", &[("auth.protect", "true")])],
+    );
+    fake.refuse(
+        "PATCH",
+        "/api/v3/outposts/instances/",
+        400,
+        json!({"providers": ["refused for the test"]}),
+    );
+    fake.clear_requests();
+    let r = sync(&fake, &mut prov, &[]);
+    assert!(r.failed >= 1);
+    let deletes: Vec<_> = fake
+        .writes()
+        .into_iter()
+        .filter(|w| w.method == "DELETE")
+        .collect();
+    assert!(deletes.is_empty(), "{deletes:?}");
+    assert_eq!(fake.applications().len(), 1);
+    assert_eq!(fake.providers().len(), 1);
+    assert_eq!(fake.embedded_providers().len(), 1);
+}
+
+#[test]
+fn a_refused_write_is_not_resent_until_the_labels_change() {
+    let fake = FakeAuthentik::start();
+    let mut prov = Provisioner::new(&fake.settings()).unwrap();
+    sync(
+        &fake,
+        &mut prov,
+        &[container("app", &[("auth.protect", "true")])],
+    );
+    fake.refuse(
+        "PATCH",
+        "/api/v3/core/applications/app/",
+        400,
+        json!({"name": ["refused for the test"]}),
+    );
+    let named = |name: &str| {
+        [container(
+            "app",
+            &[("auth.protect", "true"), ("auth.name", name)],
+        )]
+    };
+    let patches = |fake: &FakeAuthentik| {
+        fake.writes()
+            .iter()
+            .filter(|w| w.method == "PATCH" && w.path == "/api/v3/core/applications/app/")
+            .count()
+    };
+    fake.clear_requests();
+    // the conf loop hands the worker the same desired state on every pass
+    for _ in 0..3 {
+        let r = sync(&fake, &mut prov, &named("One"));
+        assert_eq!(r.failed, 1, "still reported as failing");
+    }
+    assert_eq!(patches(&fake), 1, "{:?}", fake.writes());
+    // a changed label is a new request: sent once
+    fake.clear_requests();
+    sync(&fake, &mut prov, &named("Two"));
+    sync(&fake, &mut prov, &named("Two"));
+    assert_eq!(patches(&fake), 1, "{:?}", fake.writes());
+}
+
+#[test]
+fn the_fake_checks_paths_methods_and_query_parameters_against_the_schema() {
+    use fake_authentik::check_operation;
+    assert_eq!(
+        check_operation(
+            "GET",
+            "/api/v3/core/applications/?page=1&page_size=100&ordering=slug&superuser_full_list=true"
+        ),
+        Ok(())
+    );
+    assert_eq!(
+        check_operation(
+            "GET",
+            "/api/v3/policies/bindings/?target_in=8e1b4b6c-2d1f-4c0a-9d2e-000000000001&page=2"
+        ),
+        Ok(())
+    );
+    assert_eq!(
+        check_operation("PATCH", "/api/v3/core/applications/jf/"),
+        Ok(())
+    );
+    // a misspelled filter would be ignored by authentik and return everything
+    let (code, why) = check_operation("GET", "/api/v3/core/applications/?slugg=jf").unwrap_err();
+    assert_eq!(code, 400);
+    assert!(why.contains("slugg"), "{why}");
+    assert_eq!(
+        check_operation("GET", "/api/v3/core/groups/?include_users=no").map_err(|e| e.0),
+        Err(400)
+    );
+    assert_eq!(
+        check_operation("GET", "/api/v3/policies/bindings/?target_in=jf").map_err(|e| e.0),
+        Err(400)
+    );
+    assert_eq!(
+        check_operation("GET", "/api/v3/core/aplications/").map_err(|e| e.0),
+        Err(404)
+    );
+    assert_eq!(
+        check_operation("PATCH", "/api/v3/core/applications/").map_err(|e| e.0),
+        Err(405)
+    );
+}
+
+#[test]
+fn the_fake_checks_urls_as_authentik_does() {
+    use fake_authentik::is_url;
+    for ok in [
+        "https://jf.example.com",
+        "http://authentik-server:9000/",
+        "https://192.168.1.10:8443/web?x=1#top",
+        "https://[2001:db8::1]:9000/a",
+        "http://localhost",
+        "https://xn--bcher-kva.example/a_b!*()@[]",
+    ] {
+        assert!(is_url(ok), "{ok}");
+    }
+    for bad in [
+        "ftp://x.example.com",
+        "https://",
+        "https://a_b.example.com",
+        "https://a!b.example.com",
+        "https://a*b.example.com",
+        "https://user@example.com",
+        "https://[example.com]",
+        "https://ex(ample).com",
+        "https://-x.example.com",
+        "https://x..example.com",
+        "https://x.example.com:123456",
+        "https://x.example.com:",
+        "https://x.example.com/a b",
+    ] {
+        assert!(!is_url(bad), "{bad}");
+    }
+}
+
+#[test]
+fn the_fake_keeps_one_application_per_provider_on_patch_too() {
+    let fake = FakeAuthentik::start();
+    let mut prov = Provisioner::new(&fake.settings()).unwrap();
+    sync(
+        &fake,
+        &mut prov,
+        &[
+            container("one", &[("auth.protect", "true")]),
+            container("two", &[("auth.protect", "true")]),
+        ],
+    );
+    let one = fake
+        .applications()
+        .iter()
+        .find(|a| a["slug"] == "one")
+        .unwrap()["provider"]
+        .clone();
+    let client = authentik::Client::new(&fake.url(), fake_authentik::TOKEN).unwrap();
+    let body = json!({ "provider": one });
+    let err = rt()
+        .block_on(client.patch_application("two", body.as_object().unwrap()))
+        .expect_err("a second application on one provider");
+    assert_eq!(err.status(), Some(400));
+    assert!(err.to_string().contains("provider"), "{err}");
+    // the application that has it may keep it
+    rt().block_on(client.patch_application("one", body.as_object().unwrap()))
+        .expect("same provider on the same application");
+}

@@ -1,0 +1,6 @@
+//! Shared test support. Each test binary uses a part of it.
+#![allow(dead_code)]
+
+pub mod docker;
+pub mod fake_authentik;
+pub mod nginx;

@@ -5,7 +5,7 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
-use common::docker::{gatehouse_once, wait_for, Gatehouse, Scope};
+use common::docker::{env_with, gatehouse_once, wait_for, Gatehouse, Scope};
 
 fn conf(dir: &Path, sub: &str) -> std::path::PathBuf {
     dir.join("nginx/proxy-confs")
@@ -14,16 +14,6 @@ fn conf(dir: &Path, sub: &str) -> std::path::PathBuf {
 
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_default()
-}
-
-fn env_with(scope: &Scope, cfg: &Path, extra: &[(&str, &str)]) -> Vec<(String, String)> {
-    let mut env = scope.gatehouse_env(cfg);
-    env.extend(
-        extra
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
-    );
-    env
 }
 
 /// Every `*.subdomain.conf` file in proxy-confs with its modification time.

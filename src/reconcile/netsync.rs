@@ -229,6 +229,9 @@ impl Reconciler {
                                     needed_by.join(", ")
                                 );
                                 state.joined.insert(join.clone());
+                                // Recorded at once: a crash before the pass ends must not leave
+                                // this attachment looking like the user's.
+                                self.save_state(&state);
                                 Ok(())
                             }
                             // Someone else attached it meanwhile: theirs, not ours.
@@ -244,6 +247,7 @@ impl Reconciler {
                     })
                 }
                 NetAction::Disconnect { join, why } => {
+                    let started = std::time::Instant::now();
                     match docker
                         .disconnect_network(&join.network_id, &join.container_id)
                         .await
@@ -254,6 +258,7 @@ impl Reconciler {
                                 tracing::info!(
                                     container = %join.container,
                                     network = %join.network,
+                                    detach_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
                                     "detached {} from network {}: {why}",
                                     join.container,
                                     join.network
@@ -299,9 +304,14 @@ impl Reconciler {
         } else {
             self.net.retry.reset();
         }
-        if let Err(e) = self.net.file.save(&state) {
+        self.save_state(&state);
+        self.net.remembered = Some(state);
+    }
+
+    /// Writes what gatehouse attached to the state file (skipped when unchanged).
+    fn save_state(&self, state: &Remembered) {
+        if let Err(e) = self.net.file.save(state) {
             tracing::error!(error = %e, "could not record network attachments; a restart may leave them attached");
         }
-        self.net.remembered = Some(state);
     }
 }

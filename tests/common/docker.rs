@@ -301,3 +301,62 @@ pub fn compose_cmd() -> Vec<String> {
         panic!("no compose tool: install docker-compose (apt-get install docker-compose) or the compose plugin");
     }
 }
+
+pub fn env_with(scope: &Scope, cfg: &Path, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut env = scope.gatehouse_env(cfg);
+    env.extend(
+        extra
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
+    env
+}
+
+/// The networks a container is attached to, by name, sorted.
+pub fn networks_of(container: &str) -> Vec<String> {
+    let out = docker_ok(&[
+        "inspect",
+        "-f",
+        "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}",
+        container,
+    ]);
+    let mut v: Vec<String> = out.split_whitespace().map(str::to_owned).collect();
+    v.sort();
+    v
+}
+
+pub fn on(container: &str, network: &str) -> bool {
+    networks_of(container).iter().any(|n| n == network)
+}
+
+/// The body `from` gets for `GET http://<host>:8080/`, resolving `host` by name from inside `from`
+/// (empty on failure). busybox `nc`, because the static busybox's `wget` crashes resolving names.
+pub fn fetch(from: &str, host: &str) -> String {
+    let out = Command::new("docker")
+        .args([
+            "exec",
+            from,
+            "sh",
+            "-c",
+            &format!("printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 2 {host} 8080"),
+        ])
+        .output()
+        .expect("docker exec");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    if !text.starts_with("HTTP/1.") {
+        return String::new();
+    }
+    text.lines().last().unwrap_or_default().trim().to_owned()
+}
+
+/// Runs the compose tool on `file` as project `project`.
+pub fn compose(project: &str, file: &Path, args: &[&str]) -> std::process::Output {
+    let cmd = compose_cmd();
+    Command::new(&cmd[0])
+        .args(&cmd[1..])
+        .args(["-p", project, "-f"])
+        .arg(file)
+        .args(args)
+        .output()
+        .expect("run the compose tool")
+}

@@ -10,6 +10,10 @@ use futures_util::{Stream, StreamExt};
 
 use crate::world::{ContainerInfo, NetworkAttachment};
 
+/// How far back, by the engine's clock, a new event subscription starts: the engine replays
+/// these seconds before following live events.
+pub const EVENT_REPLAY_SECS: i64 = 5;
+
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum DockerError {
@@ -115,6 +119,16 @@ impl DockerClient {
         Ok(())
     }
 
+    /// The engine's clock, in Unix seconds (from `/info`), so that an event subscription can
+    /// start from a moment the engine agrees on whatever the skew between the two hosts.
+    /// `None` when the engine does not say or says something unreadable.
+    pub async fn engine_time(&self) -> Result<Option<i64>, DockerError> {
+        self.negotiate().await?;
+        self.count();
+        let info = self.api.info().await?;
+        Ok(info.system_time.as_deref().and_then(unix_seconds))
+    }
+
     /// Every running container, in one list request.
     pub async fn running_containers(&self) -> Result<Vec<ContainerInfo>, DockerError> {
         self.negotiate().await?;
@@ -130,7 +144,13 @@ impl DockerClient {
 
     /// The engine's events that can change what gatehouse publishes. The stream ends or yields an
     /// error when the connection is lost.
-    pub fn events(&self) -> impl Stream<Item = Result<EngineEvent, DockerError>> + use<> {
+    ///
+    /// `since` (Unix seconds by the engine's clock, see [`DockerClient::engine_time`]) makes
+    /// the engine replay what happened from then on before following live events.
+    pub fn events(
+        &self,
+        since: Option<i64>,
+    ) -> impl Stream<Item = Result<EngineEvent, DockerError>> + use<> {
         self.count();
         let mut filters: HashMap<&str, Vec<&str>> = HashMap::from([
             ("type", vec!["container", "network"]),
@@ -151,7 +171,12 @@ impl DockerClient {
             // Network events carry no labels, so a scoped gatehouse sees container events only.
             filters.insert("label", vec![scope.as_str()]);
         }
-        let options = EventsOptionsBuilder::new().filters(&filters).build();
+        let mut options = EventsOptionsBuilder::new().filters(&filters);
+        let since = since.map(|s| s.to_string());
+        if let Some(since) = &since {
+            options = options.since(since);
+        }
+        let options = options.build();
         self.api.events(Some(options)).map(|item| {
             let e = item?;
             let actor = e.actor.unwrap_or_default();
@@ -293,4 +318,88 @@ fn container_info(c: bollard::models::ContainerSummary) -> Option<ContainerInfo>
         exposed_tcp_ports: ports,
         networks,
     })
+}
+
+/// Unix seconds of an RFC 3339 time as the engine prints it (`2026-11-22T22:11:07.674010123Z`,
+/// or with an offset such as `+01:00`); fractions are dropped. `None` for anything else.
+pub fn unix_seconds(text: &str) -> Option<i64> {
+    fn num(s: &str) -> Option<i64> {
+        if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        s.parse().ok()
+    }
+    let (date, rest) = text.split_once('T')?;
+    let mut d = date.splitn(3, '-');
+    let (y, mo, day) = (num(d.next()?)?, num(d.next()?)?, num(d.next()?)?);
+    if rest.len() < 8 {
+        return None;
+    }
+    let (clock, zone) = rest.split_at(8);
+    let mut c = clock.splitn(3, ':');
+    let (h, mi, sec) = (num(c.next()?)?, num(c.next()?)?, num(c.next()?)?);
+    let zone = match zone.find(['Z', 'z', '+', '-']) {
+        Some(i)
+            if zone[..i].is_empty()
+                || (zone[..i].starts_with('.') && num(&zone[1..i]).is_some()) =>
+        {
+            &zone[i..]
+        }
+        _ => return None,
+    };
+    let offset = match zone {
+        "Z" | "z" => 0,
+        _ => {
+            let sign = if zone.starts_with('-') { -1 } else { 1 };
+            let (oh, om) = zone[1..].split_once(':')?;
+            sign * (num(oh)? * 3600 + num(om)? * 60)
+        }
+    };
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&day) || h > 23 || mi > 59 || sec > 60 {
+        return None;
+    }
+    // Days from 1970-01-01 to the civil date (Howard Hinnant's algorithm).
+    let y = if mo <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (mo + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + h * 3600 + mi * 60 + sec - offset)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unix_seconds;
+
+    #[test]
+    fn engine_times_become_unix_seconds() {
+        assert_eq!(unix_seconds("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(
+            unix_seconds("2026-11-22T22:11:07.674010123Z"),
+            Some(1_795_385_467)
+        );
+        assert_eq!(
+            unix_seconds("2026-11-22T23:11:07.5+01:00"),
+            Some(1_795_385_467)
+        );
+        assert_eq!(
+            unix_seconds("2026-11-22T17:11:07-05:00"),
+            Some(1_795_385_467)
+        );
+        assert_eq!(unix_seconds("2024-02-29T12:00:00Z"), Some(1_709_208_000));
+        for bad in [
+            "",
+            "2026-11-22",
+            "2026-11-22T22:11Z",
+            "2026-13-01T00:00:00Z",
+            "2026-11-22T22:11:07",
+            "2026-11-22T22:11:07.Z",
+            "2026-11-22T22:11:07+0100",
+            "2026-11-22T22:11:07x",
+        ] {
+            assert_eq!(unix_seconds(bad), None, "{bad}");
+        }
+    }
 }

@@ -157,3 +157,42 @@ fn docker_engine_gone_and_back_keeps_confs_and_resyncs() {
         "{logs}"
     );
 }
+
+/// A subscription replays the engine's last seconds: a container that started just before
+/// gatehouse subscribed (between a resync's list and the subscription reaching the engine) is
+/// still seen. Without the replay the start event below never arrives.
+#[test]
+fn docker_events_replay_what_happened_just_before_subscribing() {
+    use futures_util::StreamExt;
+    let scope = Scope::new("replay");
+    let name = scope.run("app", &[("auth.expose", "true")], &[]);
+    let (key, value) = scope
+        .scope_label
+        .split_once('=')
+        .expect("scope label is key=value");
+    let docker = gatehouse::docker::DockerClient::from_env(Some((key.into(), value.into())))
+        .expect("docker client");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let seen = rt.block_on(async {
+        let now = docker.engine_time().await.expect("engine time");
+        let mut events = Box::pin(docker.events(now.map(|t| t - 5)));
+        tokio::time::timeout(Duration::from_secs(5), async {
+            while let Some(ev) = events.next().await {
+                let ev = ev.expect("event");
+                if ev.action == "start" && ev.name == name {
+                    return true;
+                }
+            }
+            false
+        })
+        .await
+        .unwrap_or(false)
+    });
+    assert!(
+        seen,
+        "the start of {name} (before subscribing) was not replayed"
+    );
+}

@@ -73,46 +73,9 @@ async fn pump_events(docker: DockerClient, tx: mpsc::Sender<Wake>) {
     let mut backoff = Backoff::new();
     let mut lost_since: Option<Instant> = None;
     loop {
-        let mut stream = Box::pin(docker.events());
-        // The subscription is in place once the first poll has sent the request and is waiting
-        // for events; an engine that is down fails that poll at once.
-        let first = timeout(Duration::from_millis(200), stream.next()).await;
-        let error = match first {
-            Ok(Some(Err(e))) => Some(e.to_string()),
-            Ok(None) => Some("event stream closed".to_owned()),
-            Ok(Some(Ok(ev))) => {
-                let _ = tx.send(Wake::Connected).await;
-                let _ = tx.send(Wake::Event(ev)).await;
-                None
-            }
-            Err(_) => {
-                let _ = tx.send(Wake::Connected).await;
-                None
-            }
-        };
-        let error = match error {
-            Some(e) => e,
-            None => {
-                if let Some(since) = lost_since.take() {
-                    tracing::info!(
-                        down_s = since.elapsed().as_secs(),
-                        "reconnected to the Docker engine; resyncing"
-                    );
-                }
-                backoff.reset();
-                loop {
-                    match stream.next().await {
-                        Some(Ok(ev)) => {
-                            tracing::debug!(kind = %ev.kind, action = %ev.action, name = %ev.name, "engine event");
-                            if tx.send(Wake::Event(ev)).await.is_err() {
-                                return;
-                            }
-                        }
-                        Some(Err(e)) => break e.to_string(),
-                        None => break "event stream closed".to_owned(),
-                    }
-                }
-            }
+        let error = match follow_events(&docker, &tx, &mut lost_since, &mut backoff).await {
+            Some(error) => error,
+            None => return,
         };
         if tx.is_closed() {
             return;
@@ -128,6 +91,60 @@ async fn pump_events(docker: DockerClient, tx: mpsc::Sender<Wake>) {
             tracing::debug!(error = %error, retry_in_ms = delay.as_millis() as u64, "Docker engine still unreachable");
         }
         sleep(delay).await;
+    }
+}
+
+/// Subscribes once and forwards events until the stream is lost (returns why) or the loop has
+/// gone (returns `None`).
+async fn follow_events(
+    docker: &DockerClient,
+    tx: &mpsc::Sender<Wake>,
+    lost_since: &mut Option<Instant>,
+    backoff: &mut Backoff,
+) -> Option<String> {
+    // Subscribe from a few seconds back by the engine's own clock: the engine replays them, so
+    // an event between the resync's list and the moment the engine has the subscription in
+    // place is still seen. A replayed event costs one more, unchanged, pass.
+    let since = match docker.engine_time().await {
+        Ok(Some(now)) => Some(now - crate::docker::EVENT_REPLAY_SECS),
+        Ok(None) => {
+            tracing::debug!("the engine did not say its time; subscribing to live events only");
+            None
+        }
+        Err(e) => return Some(e.to_string()),
+    };
+    let mut stream = Box::pin(docker.events(since));
+    // The first poll sends the request; an engine that is down fails it at once. With the
+    // replay, these 200 ms need not be enough for the subscription to be in place.
+    match timeout(Duration::from_millis(200), stream.next()).await {
+        Ok(Some(Err(e))) => return Some(e.to_string()),
+        Ok(None) => return Some("event stream closed".to_owned()),
+        Ok(Some(Ok(ev))) => {
+            let _ = tx.send(Wake::Connected).await;
+            let _ = tx.send(Wake::Event(ev)).await;
+        }
+        Err(_) => {
+            let _ = tx.send(Wake::Connected).await;
+        }
+    }
+    if let Some(since) = lost_since.take() {
+        tracing::info!(
+            down_s = since.elapsed().as_secs(),
+            "reconnected to the Docker engine; resyncing"
+        );
+    }
+    backoff.reset();
+    loop {
+        match stream.next().await {
+            Some(Ok(ev)) => {
+                tracing::debug!(kind = %ev.kind, action = %ev.action, name = %ev.name, "engine event");
+                if tx.send(Wake::Event(ev)).await.is_err() {
+                    return None;
+                }
+            }
+            Some(Err(e)) => return Some(e.to_string()),
+            None => return Some("event stream closed".to_owned()),
+        }
     }
 }
 

@@ -10,7 +10,7 @@ use tokio::time::{sleep, sleep_until, timeout};
 
 use super::{Mode, Reconciler};
 use crate::config::Settings;
-use crate::docker::{DockerClient, EngineEvent};
+use crate::docker::{DockerClient, DockerError, EngineEvent};
 
 /// Whether an engine event can change what gatehouse should do: a container carrying one of our
 /// labels (or swag-auto-proxy's), or one the last pass cared about; a network event of such a
@@ -94,6 +94,14 @@ async fn pump_events(docker: DockerClient, tx: mpsc::Sender<Wake>) {
     }
 }
 
+/// This host's clock in Unix seconds.
+fn host_clock() -> Option<i64> {
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?;
+    i64::try_from(since_epoch.as_secs()).ok()
+}
+
 /// Subscribes once and forwards events until the stream is lost (returns why) or the loop has
 /// gone (returns `None`).
 async fn follow_events(
@@ -105,14 +113,18 @@ async fn follow_events(
     // Subscribe from a few seconds back by the engine's own clock: the engine replays them, so
     // an event between the resync's list and the moment the engine has the subscription in
     // place is still seen. A replayed event costs one more, unchanged, pass.
-    let since = match docker.engine_time().await {
-        Ok(Some(now)) => Some(now - crate::docker::EVENT_REPLAY_SECS),
-        Ok(None) => {
-            tracing::debug!("the engine did not say its time; subscribing to live events only");
-            None
+    // A socket proxy may refuse `/info` (docker-socket-proxy's INFO=0): then this host's clock
+    // stands in, which is the engine's own when gatehouse runs beside it.
+    let now = match docker.engine_time().await {
+        Ok(Some(now)) => Some(now),
+        Ok(None) => host_clock(),
+        Err(e @ DockerError::Api { .. }) => {
+            tracing::debug!(error = %e, "the engine did not tell its time; replaying events by this host's clock");
+            host_clock()
         }
         Err(e) => return Some(e.to_string()),
     };
+    let since = now.map(|t| t - crate::docker::EVENT_REPLAY_SECS);
     let mut stream = Box::pin(docker.events(since));
     // The first poll sends the request; an engine that is down fails it at once. With the
     // replay, these 200 ms need not be enough for the subscription to be in place.

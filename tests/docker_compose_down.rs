@@ -1,7 +1,8 @@
-//! Issue 3's tightest case, against the real Docker engine: `docker compose down -t 0` of an app
-//! stack must be able to remove the stack's network that gatehouse attached SWAG to.
+//! Issue 3 against the real Docker engine, the tight cases: SWAG is attached to app networks and
+//! lets go in time for `docker compose down` (step by step, and the real compose tool with
+//! `-t 0`) to remove the app's network.
 //!
-//! This test has its own binary so that it runs alone. The engine serialises SWAG's disconnect
+//! These tests have their own binary, and take turns, so that they run alone. The engine serialises SWAG's disconnect
 //! behind the teardown of the dying containers, so gatehouse's detach lands just after their `die`
 //! and compose removes the network about 100 ms later (container removal). Sibling tests that
 //! create and remove networks at the same time add iptables contention to the disconnect; on a
@@ -13,10 +14,186 @@ mod common;
 use std::process::Command;
 use std::time::Duration;
 
-use common::docker::{compose, env_with, fetch, on, wait_for, Gatehouse, Scope};
+use common::docker::{
+    compose, conf_exists, docker_ok, env_with, fetch, network_changes, networks_of, on, state_file,
+    wait_for, Gatehouse, Scope,
+};
+
+/// The tests here race the engine's own teardown: they run one at a time.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+#[test]
+fn docker_swag_joins_app_networks_and_lets_go_for_compose_down() {
+    let _serial = one_at_a_time();
+    let scope = Scope::new("nets");
+    let cfg = common::docker::swag_config();
+    // SWAG on its own compose network, as `docker compose up` of SWAG's stack leaves it.
+    let swag_net = scope.network("swag_default");
+    let swag = scope.run("swag", &[], &["--network", &swag_net]);
+    // A network the user attached SWAG to; gatehouse must never take it away.
+    let user_net = scope.network("user");
+    docker_ok(&["network", "connect", &user_net, &swag]);
+
+    let net_a = scope.network("a");
+    let net_b = scope.network("b");
+    let app_a = scope.run("a", &[("auth.expose", "true")], &["--network", &net_a]);
+    let app_b = scope.run("b", &[("auth.protect", "true")], &["--network", &net_b]);
+    // On the user's network: reachable already, nothing to attach.
+    let app_c = scope.run("c", &[("auth.expose", "true")], &["--network", &user_net]);
+    // Only on the default bridge: rejected with the fix.
+    let app_d = scope.run("d", &[("auth.expose", "true")], &[]);
+    // Several networks, no label: rejected listing them; with the label: attached.
+    let net_e1 = scope.network("e1");
+    let net_e2 = scope.network("e2");
+    let app_e = scope.run("e", &[("auth.expose", "true")], &["--network", &net_e1]);
+    docker_ok(&["network", "connect", &net_e2, &app_e]);
+    // authentik's server on its own stack's network, not published itself.
+    let net_ak = scope.network("authentik_default");
+    let authentik = scope.run("authentik-server", &[], &["--network", &net_ak]);
+
+    let env = env_with(
+        &scope,
+        cfg.path(),
+        &[
+            ("GATEHOUSE_SWAG_CONTAINER", swag.as_str()),
+            ("GATEHOUSE_AUTHENTIK_CONTAINER", authentik.as_str()),
+        ],
+    );
+    let gh = Gatehouse::start(&["run"], &env);
+    assert!(
+        wait_for(Duration::from_secs(15), || on(&swag, &net_a)
+            && on(&swag, &net_b)
+            && on(&swag, &net_ak)
+            && conf_exists(cfg.path(), &app_a)
+            && conf_exists(cfg.path(), &app_b)),
+        "SWAG was not attached to both app networks: {:?}; log:\n{}",
+        networks_of(&swag),
+        gh.logs()
+    );
+    // Names resolve from inside SWAG, over the attached networks.
+    assert_eq!(
+        fetch(&swag, &app_a),
+        "hello-from-app",
+        "log:\n{}",
+        gh.logs()
+    );
+    assert_eq!(fetch(&swag, &app_b), "hello-from-app");
+    assert_eq!(fetch(&swag, &app_c), "hello-from-app");
+    assert_eq!(fetch(&swag, &authentik), "hello-from-app");
+    assert!(conf_exists(cfg.path(), &app_c));
+    let log = gh.logs();
+    // Attachment and conf converge in one pass: attached first, conf written before that pass
+    // ends (SWAG can resolve the app as soon as it loads the conf).
+    let attached = log
+        .find(&format!("attached {swag} to network {net_a}"))
+        .expect("attach line");
+    let wrote = log
+        .find(&format!("wrote gatehouse.{app_a}.subdomain.conf"))
+        .expect("write line");
+    assert!(attached < wrote, "{log}");
+    assert!(!log[attached..wrote].contains("pass done"), "{log}");
+    assert!(
+        log.contains(&format!(
+            "container {app_d} is only on Docker's default bridge network"
+        )),
+        "{log}"
+    );
+    assert!(!conf_exists(cfg.path(), &app_d));
+    assert!(
+        log.contains(&format!("container {app_e} is on several networks")),
+        "{log}"
+    );
+    assert!(!on(&swag, &net_e1) && !on(&swag, &net_e2));
+    assert!(!conf_exists(cfg.path(), &app_e));
+    let state = state_file(cfg.path());
+    assert!(
+        state.contains(&format!("\"network\": \"{net_a}\"")),
+        "{state}"
+    );
+    assert!(
+        !state.contains(&format!("\"network\": \"{user_net}\"")),
+        "{state}"
+    );
+
+    // The app is recreated with the label naming one of its networks.
+    scope.rm(&app_e);
+    let app_e = scope.run(
+        "e",
+        &[("auth.expose", "true"), ("auth.network", net_e2.as_str())],
+        &["--network", &net_e1],
+    );
+    docker_ok(&["network", "connect", &net_e2, &app_e]);
+    assert!(
+        wait_for(Duration::from_secs(15), || on(&swag, &net_e2)
+            && conf_exists(cfg.path(), &app_e)),
+        "label auth.network not followed; log:\n{}",
+        gh.logs()
+    );
+    assert!(!on(&swag, &net_e1));
+
+    // Restart gatehouse; while it is down, app a stops. The new one must remember that it
+    // attached SWAG to a's network (release it: no leak), keep b's (no drop), and leave the
+    // user's network alone.
+    gh.stop();
+    docker_ok(&["stop", "-t", "1", &app_a]);
+    let gh = Gatehouse::start(&["run"], &env);
+    assert!(
+        wait_for(Duration::from_secs(15), || !on(&swag, &net_a)),
+        "SWAG still on a's network after restart; log:\n{}",
+        gh.logs()
+    );
+    docker_ok(&["rm", &app_a]);
+    docker_ok(&["network", "rm", &net_a]);
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(on(&swag, &net_b) && on(&swag, &net_e2) && on(&swag, &user_net));
+    let changes = network_changes(&gh.logs());
+    assert_eq!(
+        changes.len(),
+        1,
+        "after the restart only a's network should change: {changes:#?}"
+    );
+    assert_eq!(fetch(&swag, &app_b), "hello-from-app");
+
+    // `docker compose down` of b's stack, step by step and without retries: stop, remove the
+    // container, remove the network. The network removal must succeed. `-t 0`: killed at once,
+    // like an app that exits as soon as it gets SIGTERM (the least time to react).
+    docker_ok(&["stop", "-t", "0", &app_b]);
+    docker_ok(&["rm", &app_b]);
+    let out = Command::new("docker")
+        .args(["network", "rm", &net_b])
+        .output()
+        .expect("docker network rm");
+    assert!(
+        out.status.success(),
+        "network rm failed right after the app was removed: {}; log:\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        gh.logs()
+    );
+
+    // c leaves: the user's network stays on SWAG, and gatehouse never touched it.
+    scope.rm(&app_c);
+    std::thread::sleep(Duration::from_millis(800));
+    assert!(on(&swag, &user_net), "the user's network was taken away");
+    let log = gh.stop();
+    assert!(
+        !network_changes(&log).iter().any(|l| l.contains(&user_net)),
+        "{log}"
+    );
+    let state = state_file(cfg.path());
+    let recorded = |n: &str| state.contains(&format!("\"network\": \"{n}\""));
+    assert!(!recorded(&net_a) && !recorded(&net_b), "{state}");
+    assert!(recorded(&net_ak) && recorded(&net_e2), "{state}");
+}
 
 #[test]
 fn docker_compose_down_removes_the_app_network_swag_was_attached_to() {
+    let _serial = one_at_a_time();
     let scope = Scope::new("compose");
     let cfg = common::docker::swag_config();
     let swag_net = scope.network("swag_default");

@@ -360,3 +360,26 @@ pub fn compose(project: &str, file: &Path, args: &[&str]) -> std::process::Outpu
         .output()
         .expect("run the compose tool")
 }
+
+/// gatehouse's record of the attachments it made.
+pub fn state_file(cfg: &Path) -> String {
+    std::fs::read_to_string(cfg.join("gatehouse/networks.json")).unwrap_or_default()
+}
+
+/// The log lines that record a network change.
+pub fn network_changes(log: &str) -> Vec<String> {
+    log.lines()
+        .filter(|l| {
+            l.contains(" INFO attached ")
+                || l.contains(" INFO detached ")
+                || l.contains(" INFO created network")
+        })
+        .map(str::to_owned)
+        .collect()
+}
+
+pub fn conf_exists(cfg: &Path, sub: &str) -> bool {
+    cfg.join("nginx/proxy-confs")
+        .join(format!("gatehouse.{sub}.subdomain.conf"))
+        .exists()
+}

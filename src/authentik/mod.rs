@@ -2,8 +2,9 @@
 //! application), an application bound to it, the provider's place in an outpost, and group
 //! bindings for `auth.allow_groups` — made, updated in place and removed through the REST API v3.
 //!
-//! Shape: [`spec`] reads the labels (pure), [`sync`] compares with what authentik holds and
-//! plans requests (pure), [`client`] speaks HTTP, [`types`] are the tolerant API objects. The
+//! Shape: [`spec`] reads the labels (pure), [`marker`] tells which gatehouse instance made an
+//! object (pure), [`sync`] compares with what authentik holds and plans requests (pure),
+//! [`client`] speaks HTTP, [`types`] are the tolerant API objects. The
 //! [`Provisioner`] here runs one observe → plan → apply round; [`run_worker`] repeats it beside
 //! the conf loop so that a slow or absent authentik never holds up a proxy-conf.
 

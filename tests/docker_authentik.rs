@@ -463,3 +463,62 @@ fn docker_authentik_two_instances_share_one_authentik() {
         "{log_w}"
     );
 }
+
+/// An install that ran without a name is given one: its old objects are neither adopted nor
+/// deleted, the conflict is reported, and the hint about them is logged once.
+#[test]
+fn docker_authentik_naming_an_unnamed_install_leaves_its_objects_alone_and_says_so_once() {
+    let scope = Scope::new("akrename");
+    let swag = common::docker::swag_config();
+    let fake = FakeAuthentik::start();
+    let fast = [
+        ("GATEHOUSE_RESYNC_SECS", "1"),
+        ("GATEHOUSE_REMOVE_GRACE_SECS", "0"),
+    ];
+    let gh = Gatehouse::start(&["run"], &env(&scope, swag.path(), &fake, &fast));
+    let name = scope.run(
+        "app",
+        &[("auth.protect", "true"), ("auth.subdomain", "photos")],
+        &[],
+    );
+    assert!(
+        wait_for(Duration::from_secs(15), || in_outpost(&fake, "photos")),
+        "{}",
+        gh.logs()
+    );
+    let log = gh.stop();
+    assert!(
+        log.contains(r#"marked as the unnamed gatehouse instance's: meta_publisher "gatehouse""#),
+        "{log}"
+    );
+    let old_pk = ours(&fake, "photos").unwrap()["pk"].as_i64().unwrap();
+
+    let mut named = fast.to_vec();
+    named.push(("GATEHOUSE_INSTANCE", "home"));
+    fake.clear_requests();
+    let gh = Gatehouse::start(&["run"], &env(&scope, swag.path(), &fake, &named));
+    let conflict = format!(
+        "container {name}: application photos in authentik is managed by the unnamed gatehouse instance"
+    );
+    assert!(
+        wait_for(Duration::from_secs(10), || gh.logs().contains(&conflict)),
+        "{}",
+        gh.logs()
+    );
+    // several rounds
+    assert!(wait_for(Duration::from_secs(10), || reads_of(
+        &fake,
+        "/api/v3/outposts/"
+    ) >= 4));
+    let log = gh.stop();
+    assert!(fake.writes().is_empty(), "{:?}", fake.writes());
+    assert_eq!(fake.embedded_providers(), vec![old_pk]);
+    assert_eq!(publisher(&fake, "photos"), Some("gatehouse".into()));
+    let hint = "2 authentik object(s) carry the unnamed gatehouse instance's marks";
+    assert_eq!(log.matches(hint).count(), 1, "{log}");
+    assert!(
+        log.contains("application photos, provider gatehouse:photos"),
+        "{log}"
+    );
+    assert!(log.contains("auth.adopt=true"), "{log}");
+}

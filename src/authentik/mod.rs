@@ -566,18 +566,22 @@ pub fn others_notice(me: &Instance, other: &Instance, objects: &[String]) -> (bo
         list.push_str(&format!(" and {} more", objects.len() - SHOWN));
     }
     let n = objects.len();
+    let this = match me.name() {
+        Some(name) => format!("GATEHOUSE_INSTANCE={name}"),
+        None => "unnamed".to_owned(),
+    };
     if other.is_unnamed() && !me.is_unnamed() {
         (
             true,
             format!(
-                "{n} authentik object(s) carry the unnamed gatehouse instance's marks (meta_publisher \"gatehouse\", providers named gatehouse:<slug>): {list}. This gatehouse ({me}, GATEHOUSE_INSTANCE) leaves them alone. If they are this install's own from before GATEHOUSE_INSTANCE was set, take each application over with auth.adopt=true on its container, or delete them in authentik (the gatehouse:<slug> providers too); if a gatehouse without GATEHOUSE_INSTANCE still runs against this authentik, they are its own and nothing needs doing"
+                "{n} authentik object(s) carry the unnamed gatehouse instance's marks (meta_publisher \"gatehouse\", providers named gatehouse:<slug>): {list}. This gatehouse ({this}) leaves them alone. If they are this install's own from before GATEHOUSE_INSTANCE was set, take each application over with auth.adopt=true on its container, or delete them in authentik (the gatehouse:<slug> providers too); if a gatehouse without GATEHOUSE_INSTANCE still runs against this authentik, they are its own and nothing needs doing"
             ),
         )
     } else {
         (
             false,
             format!(
-                "authentik holds {n} object(s) of {other} (meta_publisher {:?}): {list}; this gatehouse ({me}) leaves them alone",
+                "authentik holds {n} object(s) of {other} (meta_publisher {:?}): {list}; this gatehouse ({this}) leaves them alone",
                 other.publisher()
             ),
         )

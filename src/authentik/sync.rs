@@ -1,7 +1,7 @@
 //! What authentik holds vs what the labels want -> the requests to make (pure).
 //!
 //! Ownership: gatehouse only ever changes or removes objects that carry its own instance's
-//! marks (see [`marker`](super::marker): an application's publisher, a provider's name) and the
+//! marks (see [`marker`]: an application's publisher, a provider's name) and the
 //! group bindings with [`BINDING_ORDER`] on its own applications. Anything else — the user's
 //! providers on the embedded outpost, their own applications and policy bindings, and the
 //! objects of other gatehouse instances sharing this authentik — is read but never written,
@@ -210,8 +210,8 @@ pub fn binding_targets(
         .collect()
 }
 
-/// The objects of gatehouse instances other than `me`, by instance: "application <slug>" and
-/// "provider <name>", sorted. They are left alone; this is for telling the user so.
+/// The objects of gatehouse instances other than `me`, by instance: `application <slug>` and
+/// `provider <name>`, sorted. They are left alone; this is for telling the user so.
 pub fn others_objects(actual: &Actual, me: &Instance) -> BTreeMap<Instance, Vec<String>> {
     let mut out: BTreeMap<Instance, Vec<String>> = BTreeMap::new();
     for a in &actual.applications {

@@ -313,13 +313,26 @@ pub fn plan(
         }
         let existing = apps.get(want.slug.as_str()).copied();
         let adopting = existing.is_some_and(|a| !rules.instance.owns_app(a));
-        if adopting && !want.adopt {
-            let owner = existing.and_then(marker::app_owner);
+        let owner = existing.and_then(marker::app_owner);
+        // Taking over moves an application only from the user, or from the unnamed instance to
+        // a named one (an install given a name), never back nor between named instances: two
+        // gatehouses both set to adopt would otherwise take it from each other every round.
+        let adoptable = match &owner {
+            None => true,
+            Some(other) => other.is_unnamed() && !rules.instance.is_unnamed(),
+        };
+        if adopting && !(want.adopt && adoptable) {
             out.problems.push(problem(match owner {
-                Some(other) => format!(
-                    "application {} in authentik is managed by {other} (meta_publisher {:?}); leaving it alone: two gatehouses cannot publish one slug, so set a different auth.slug here (or, if that gatehouse is gone for good, auth.adopt=true to take the application over)",
+                Some(other) if adoptable => format!(
+                    "application {} in authentik is managed by {other} (meta_publisher {:?}); leaving it alone: two gatehouses cannot publish one slug, so set a different auth.slug here (or, if it is this install's own from before GATEHOUSE_INSTANCE was set, auth.adopt=true to take the application over)",
                     want.slug,
                     other.publisher()
+                ),
+                Some(other) => format!(
+                    "application {} in authentik is managed by {other} (meta_publisher {:?}); leaving it alone: two gatehouses cannot publish one slug, so set a different auth.slug here (auth.adopt does not take applications from another gatehouse instance{})",
+                    want.slug,
+                    other.publisher(),
+                    if want.adopt { "; clear the application's publisher in authentik first to hand it over" } else { "" }
                 ),
                 None => format!(
                     "application {} already exists in authentik and was not made by gatehouse; leaving it alone (set auth.adopt=true to let gatehouse manage it, or choose another auth.slug)",

@@ -787,11 +787,54 @@ fn an_app_of_another_instance_is_taken_over_only_with_adopt() {
     // the unnamed instance's provider is left where it was: not deleted, still on the outpost
     assert!(after.outposts[0].providers.contains(&old_provider));
     assert!(after.outposts[0].providers.contains(&new_provider));
-    assert_eq!(run_as(&named("edge"), &after, &[want("jf"), w]).ops, vec![]);
-    // the unnamed instance, if it still runs, reports the conflict and deletes nothing
+    assert_eq!(
+        run_as(&named("edge"), &after, &[want("jf"), w.clone()]).ops,
+        vec![]
+    );
+    // the unnamed instance, if it still runs, reports the conflict and deletes nothing, and
+    // cannot take it back even when told to adopt: no tug of war
     let p = run_as(&Instance::unnamed(), &after, &[want("old")]);
     assert_eq!(p.ops, vec![]);
     assert!(p.problems[0].message.contains("gatehouse instance edge"));
+    let p = run_as(&Instance::unnamed(), &after, &[w]);
+    assert_eq!(p.ops, vec![]);
+    assert!(p.problems[0]
+        .message
+        .contains("auth.adopt does not take applications from another gatehouse instance"));
+}
+
+#[test]
+fn adopt_never_takes_an_app_from_another_named_instance() {
+    let a = shared_world();
+    let mut jf = want("jf");
+    jf.adopt = true;
+    let p = run_as(&named("core"), &a, &[want("tv"), jf]);
+    assert_eq!(p.ops, vec![]);
+    assert_eq!(p.problems.len(), 1);
+    let m = &p.problems[0].message;
+    assert!(m.contains("gatehouse instance edge"), "{m}");
+    assert!(m.contains("clear the application's publisher"), "{m}");
+    // a user's application, taken over by edge, is then edge's: core cannot take it either
+    let mut a = a;
+    a.applications.push(Application {
+        pk: "u".into(),
+        slug: "mine".into(),
+        name: "mine".into(),
+        ..Application::default()
+    });
+    let mut mine = want("mine");
+    mine.adopt = true;
+    let after = applied(&a, &run_as(&named("edge"), &a, &[want("jf"), mine.clone()]));
+    assert!(named("edge").owns_app(
+        after
+            .applications
+            .iter()
+            .find(|x| x.slug == "mine")
+            .unwrap()
+    ));
+    let p = run_as(&named("core"), &after, &[want("tv"), mine]);
+    assert_eq!(p.ops, vec![]);
+    assert_eq!(p.problems.len(), 1);
 }
 
 #[test]

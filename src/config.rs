@@ -6,6 +6,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::authentik::marker::Instance;
 use crate::labels::LabelRules;
 use crate::networks::{self, NetworkMode};
 
@@ -69,6 +70,9 @@ pub struct AuthentikSettings {
     pub outpost: Option<String>,
     pub authorization_flow: String,
     pub invalidation_flow: String,
+    /// This gatehouse among several sharing one authentik (`GATEHOUSE_INSTANCE`): it owns only
+    /// the objects carrying its marks. Unnamed by default: the marks of every install so far.
+    pub instance: Instance,
 }
 
 impl fmt::Debug for AuthentikSettings {
@@ -82,6 +86,7 @@ impl fmt::Debug for AuthentikSettings {
             .field("outpost", &self.outpost)
             .field("authorization_flow", &self.authorization_flow)
             .field("invalidation_flow", &self.invalidation_flow)
+            .field("instance", &self.instance)
             .finish()
     }
 }
@@ -171,6 +176,7 @@ pub const KNOWN_VARS: &[&str] = &[
     "GATEHOUSE_AUTHENTIK_AUTHORIZATION_FLOW",
     "GATEHOUSE_AUTHENTIK_INVALIDATION_FLOW",
     "GATEHOUSE_EXTERNAL_SCHEME",
+    "GATEHOUSE_INSTANCE",
 ];
 
 struct Reader<'a> {
@@ -327,6 +333,9 @@ fn read_authentik(r: &mut Reader<'_>) -> Option<AuthentikSettings> {
         DEFAULT_INVALIDATION_FLOW.to_owned(),
         slug_value,
     );
+    let instance = r.get("GATEHOUSE_INSTANCE", Instance::unnamed(), |s| {
+        Instance::named(s).map_err(str::to_owned)
+    });
     let (url, token) = match (url, token) {
         (Some(u), Some(t)) => (u, t),
         _ => return None,
@@ -349,6 +358,7 @@ fn read_authentik(r: &mut Reader<'_>) -> Option<AuthentikSettings> {
         outpost,
         authorization_flow,
         invalidation_flow,
+        instance,
     })
 }
 
@@ -597,6 +607,77 @@ mod tests {
         ]))
         .unwrap_err();
         assert_eq!(err.problems[0].var, "GATEHOUSE_DOMAIN");
+    }
+
+    fn authentik_vars(extra: &[(&str, &str)]) -> Vec<(String, String)> {
+        let mut v = vars(&[
+            ("GATEHOUSE_AUTHENTIK_URL", "http://ak:9000"),
+            ("GATEHOUSE_AUTHENTIK_TOKEN", "t"),
+            ("GATEHOUSE_DOMAIN", "example.com"),
+        ]);
+        v.extend(vars(extra));
+        v
+    }
+
+    #[test]
+    fn the_instance_is_unnamed_unless_set() {
+        let (s, warnings) = Settings::from_vars(authentik_vars(&[])).unwrap();
+        let a = s.authentik.unwrap();
+        assert!(a.instance.is_unnamed());
+        assert_eq!(a.instance.publisher(), "gatehouse");
+        let (s, warnings2) =
+            Settings::from_vars(authentik_vars(&[("GATEHOUSE_INSTANCE", "host-2")])).unwrap();
+        assert_eq!(s.authentik.unwrap().instance.name(), Some("host-2"));
+        // a known variable: no typo warning
+        assert!(warnings.is_empty() && warnings2.is_empty(), "{warnings2:?}");
+    }
+
+    #[test]
+    fn the_instance_name_has_a_strict_grammar() {
+        for ok in ["a", "edge", "nas-01", "x9", &"a".repeat(32)] {
+            let (s, _) = Settings::from_vars(authentik_vars(&[("GATEHOUSE_INSTANCE", ok)]))
+                .unwrap_or_else(|e| panic!("{ok:?}: {e}"));
+            assert_eq!(s.authentik.unwrap().instance.name(), Some(ok));
+        }
+        for bad in [
+            "",
+            "Edge",
+            "1st",
+            "-a",
+            "a_b",
+            "a.b",
+            "a:b",
+            "a/b",
+            "a b",
+            "dé",
+            &"a".repeat(33),
+        ] {
+            let err =
+                Settings::from_vars(authentik_vars(&[("GATEHOUSE_INSTANCE", bad)])).expect_err(bad);
+            assert_eq!(err.problems.len(), 1, "{bad:?}: {err}");
+            assert_eq!(err.problems[0].var, "GATEHOUSE_INSTANCE");
+            assert!(err.to_string().contains("starting with a letter"), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_bad_instance_is_reported_with_the_other_bad_variables() {
+        // checked even with provisioning off, and reported with everything else
+        let err = Settings::from_vars(vars(&[
+            ("GATEHOUSE_DEBOUNCE_MS", "fast"),
+            ("GATEHOUSE_INSTANCE", "Host_1"),
+            ("GATEHOUSE_LOG_FORMAT", "xml"),
+        ]))
+        .unwrap_err();
+        let names: Vec<&str> = err.problems.iter().map(|p| p.var.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "GATEHOUSE_DEBOUNCE_MS",
+                "GATEHOUSE_LOG_FORMAT",
+                "GATEHOUSE_INSTANCE"
+            ]
+        );
     }
 
     #[test]

@@ -13,7 +13,7 @@ use gatehouse::authentik::{self, Desired, Provisioner};
 use gatehouse::labels::LabelRules;
 use gatehouse::plan;
 use gatehouse::world::{ConfDirState, ContainerInfo};
-use serde_json::json;
+use serde_json::{json, Value};
 
 fn container(name: &str, labels: &[(&str, &str)]) -> ContainerInfo {
     ContainerInfo {
@@ -632,4 +632,134 @@ fn the_fake_keeps_one_application_per_provider_on_patch_too() {
     // the application that has it may keep it
     rt().block_on(client.patch_application("one", body.as_object().unwrap()))
         .expect("same provider on the same application");
+}
+
+fn provisioner_as(fake: &FakeAuthentik, instance: &str) -> Provisioner {
+    let mut s = fake.settings();
+    s.instance = authentik::Instance::named(instance).unwrap();
+    Provisioner::new(&s).unwrap()
+}
+
+fn provider_named(fake: &FakeAuthentik, name: &str) -> Option<i64> {
+    fake.providers()
+        .iter()
+        .find(|p| p["name"] == name)
+        .and_then(|p| p["pk"].as_i64())
+}
+
+fn publisher_of(fake: &FakeAuthentik, slug: &str) -> Option<Value> {
+    fake.applications()
+        .into_iter()
+        .find(|a| a["slug"] == slug)
+        .map(|a| a["meta_publisher"].clone())
+}
+
+#[test]
+fn two_instances_share_one_authentik_and_each_removes_only_its_own() {
+    let fake = FakeAuthentik::start();
+    let user_pk = fake.add_user_provider("my own provider", true);
+    let mut east = provisioner_as(&fake, "east");
+    let mut west = provisioner_as(&fake, "west");
+    let east_apps = [container("jellyfin", &[("auth.protect", "true")])];
+    let west_apps = [container("wiki", &[("auth.protect", "true")])];
+
+    // both provision; each round also sees the other's objects, which it must not touch
+    for _ in 0..2 {
+        let r = sync(&fake, &mut east, &east_apps);
+        assert_eq!(r.failed, 0);
+        let r = sync(&fake, &mut west, &west_apps);
+        assert_eq!(r.failed, 0);
+    }
+    assert!(
+        fake.schema_rejections().is_empty(),
+        "{:?}",
+        fake.schema_rejections()
+    );
+    let jf = provider_named(&fake, "gatehouse/east:jellyfin").expect("east's provider");
+    let wiki = provider_named(&fake, "gatehouse/west:wiki").expect("west's provider");
+    assert_eq!(fake.providers().len(), 3);
+    assert_eq!(
+        publisher_of(&fake, "jellyfin"),
+        Some(json!("gatehouse/east"))
+    );
+    assert_eq!(publisher_of(&fake, "wiki"), Some(json!("gatehouse/west")));
+    assert_eq!(fake.embedded_providers(), vec![user_pk, jf, wiki]);
+
+    // resyncs of both write nothing
+    fake.clear_requests();
+    assert_eq!(sync(&fake, &mut east, &east_apps).writes, 0);
+    assert_eq!(sync(&fake, &mut west, &west_apps).writes, 0);
+
+    // west also wants east's slug: a conflict for that container, east's objects untouched
+    let dup = container(
+        "jellyfin2",
+        &[("auth.protect", "true"), ("auth.slug", "jellyfin")],
+    );
+    let r = sync(&fake, &mut west, &[west_apps[0].clone(), dup]);
+    assert_eq!((r.writes, r.problems), (0, 1), "{:?}", fake.writes());
+    assert_eq!(
+        publisher_of(&fake, "jellyfin"),
+        Some(json!("gatehouse/east"))
+    );
+
+    // east's app goes: east removes its objects and only its provider from the outpost
+    fake.clear_requests();
+    let r = sync(&fake, &mut east, &[]);
+    assert_eq!((r.writes, r.failed), (3, 0), "{:?}", fake.writes());
+    assert!(fake
+        .writes()
+        .iter()
+        .all(|w| !w.path.contains("/wiki/") && !w.path.ends_with(&format!("/{wiki}/"))));
+    assert_eq!(provider_named(&fake, "gatehouse/east:jellyfin"), None);
+    assert_eq!(publisher_of(&fake, "jellyfin"), None);
+    assert_eq!(fake.embedded_providers(), vec![user_pk, wiki]);
+    assert_eq!(provider_named(&fake, "gatehouse/west:wiki"), Some(wiki));
+    assert_eq!(publisher_of(&fake, "wiki"), Some(json!("gatehouse/west")));
+
+    // east, wanting nothing, keeps leaving west's objects alone; west is still satisfied
+    fake.clear_requests();
+    assert_eq!(sync(&fake, &mut east, &[]).writes, 0);
+    assert_eq!(sync(&fake, &mut west, &west_apps).writes, 0);
+    assert!(fake.writes().is_empty(), "{:?}", fake.writes());
+    assert_eq!(fake.embedded_providers(), vec![user_pk, wiki]);
+}
+
+#[test]
+fn a_named_instance_leaves_the_unnamed_instances_objects_alone() {
+    let fake = FakeAuthentik::start();
+    // an install that ran without GATEHOUSE_INSTANCE
+    let mut before = Provisioner::new(&fake.settings()).unwrap();
+    let apps = [
+        container("jellyfin", &[("auth.protect", "true")]),
+        container("wiki", &[("auth.protect", "true")]),
+    ];
+    sync(&fake, &mut before, &apps);
+    let old_jf = provider_named(&fake, "gatehouse:jellyfin").unwrap();
+    let old_wiki = provider_named(&fake, "gatehouse:wiki").unwrap();
+    // ... now runs as "home", with the same containers: conflicts, nothing adopted or deleted
+    let mut home = provisioner_as(&fake, "home");
+    fake.clear_requests();
+    let r = sync(&fake, &mut home, &apps);
+    assert_eq!((r.writes, r.problems), (0, 2), "{:?}", fake.writes());
+    let r = sync(&fake, &mut home, &[]);
+    assert_eq!(r.writes, 0, "{:?}", fake.writes());
+    assert_eq!(fake.embedded_providers(), vec![old_jf, old_wiki]);
+    // adopting one application: it becomes home's, with home's provider; the old provider stays
+    let r = sync(
+        &fake,
+        &mut home,
+        &[container(
+            "jellyfin",
+            &[("auth.protect", "true"), ("auth.adopt", "true")],
+        )],
+    );
+    assert_eq!((r.writes, r.failed), (3, 0), "{:?}", fake.writes());
+    let new_jf = provider_named(&fake, "gatehouse/home:jellyfin").unwrap();
+    assert_eq!(
+        publisher_of(&fake, "jellyfin"),
+        Some(json!("gatehouse/home"))
+    );
+    assert_eq!(fake.embedded_providers(), vec![old_jf, old_wiki, new_jf]);
+    assert_eq!(publisher_of(&fake, "wiki"), Some(json!("gatehouse")));
+    assert!(fake.schema_rejections().is_empty());
 }

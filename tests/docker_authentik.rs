@@ -336,3 +336,189 @@ fn docker_authentik_a_restart_with_nothing_changed_writes_nothing() {
     assert!(fake.writes().is_empty(), "{:?}", fake.writes());
     assert!(in_outpost(&fake, "again"));
 }
+
+fn provider_pk(fake: &FakeAuthentik, name: &str) -> Option<i64> {
+    fake.providers()
+        .into_iter()
+        .find(|p| p["name"] == name)
+        .and_then(|p| p["pk"].as_i64())
+}
+
+fn publisher(fake: &FakeAuthentik, slug: &str) -> Option<Value> {
+    fake.applications()
+        .into_iter()
+        .find(|a| a["slug"] == slug)
+        .map(|a| a["meta_publisher"].clone())
+}
+
+/// Two Docker hosts, each with its own SWAG and gatehouse, one authentik: here two gatehouse
+/// processes confined to their own containers by scope label, named east and west.
+#[test]
+fn docker_authentik_two_instances_share_one_authentik() {
+    let fake = FakeAuthentik::start();
+    let user_pk = fake.add_user_provider("users own provider", true);
+    let (scope_e, scope_w) = (Scope::new("akinste"), Scope::new("akinstw"));
+    let (swag_e, swag_w) = (common::docker::swag_config(), common::docker::swag_config());
+    let with = |instance: &'static str| {
+        vec![
+            ("GATEHOUSE_RESYNC_SECS", "1"),
+            ("GATEHOUSE_REMOVE_GRACE_SECS", "1"),
+            ("GATEHOUSE_INSTANCE", instance),
+        ]
+    };
+    let east = Gatehouse::start(
+        &["run"],
+        &env(&scope_e, swag_e.path(), &fake, &with("east")),
+    );
+    let west = Gatehouse::start(
+        &["run"],
+        &env(&scope_w, swag_w.path(), &fake, &with("west")),
+    );
+    let app_e = scope_e.run(
+        "app",
+        &[("auth.protect", "true"), ("auth.subdomain", "films")],
+        &[],
+    );
+    scope_w.run(
+        "app",
+        &[("auth.protect", "true"), ("auth.subdomain", "notes")],
+        &[],
+    );
+    let both = || {
+        let on = fake.embedded_providers();
+        ["gatehouse/east:films", "gatehouse/west:notes"]
+            .iter()
+            .all(|n| provider_pk(&fake, n).is_some_and(|pk| on.contains(&pk)))
+    };
+    assert!(
+        wait_for(Duration::from_secs(15), both),
+        "east:\n{}\nwest:\n{}",
+        east.logs(),
+        west.logs()
+    );
+    let notes = provider_pk(&fake, "gatehouse/west:notes").unwrap();
+    assert_eq!(publisher(&fake, "films"), Some("gatehouse/east".into()));
+    assert_eq!(publisher(&fake, "notes"), Some("gatehouse/west".into()));
+
+    // west publishing east's slug is a conflict for that container, named in west's log
+    let dup = scope_w.run(
+        "dup",
+        &[
+            ("auth.protect", "true"),
+            ("auth.subdomain", "films2"),
+            ("auth.slug", "films"),
+        ],
+        &[],
+    );
+    let expected = format!(
+        "container {dup}: application films in authentik is managed by gatehouse instance east"
+    );
+    assert!(
+        wait_for(Duration::from_secs(10), || west.logs().contains(&expected)),
+        "{}",
+        west.logs()
+    );
+    scope_w.rm(&dup);
+
+    // east's app goes: after east's grace period, its objects go, west's stay where they are
+    scope_e.rm(&app_e);
+    assert!(
+        wait_for(Duration::from_secs(20), || provider_pk(
+            &fake,
+            "gatehouse/east:films"
+        )
+        .is_none()
+            && publisher(&fake, "films").is_none()),
+        "east did not remove its objects; log:\n{}",
+        east.logs()
+    );
+    // several resyncs of both, well past the grace period
+    fake.clear_requests();
+    assert!(wait_for(Duration::from_secs(10), || fake
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET" && r.path.starts_with("/api/v3/outposts/"))
+        .count()
+        >= 6));
+    assert_eq!(fake.writes().len(), 0, "{:?}", fake.writes());
+    assert_eq!(provider_pk(&fake, "gatehouse/west:notes"), Some(notes));
+    assert_eq!(publisher(&fake, "notes"), Some("gatehouse/west".into()));
+    assert_eq!(fake.embedded_providers(), vec![user_pk, notes]);
+    assert_eq!(fake.providers().len(), 2, "{:?}", fake.providers());
+    assert_eq!(fake.applications().len(), 1);
+    assert!(
+        fake.schema_rejections().is_empty(),
+        "{:?}",
+        fake.schema_rejections()
+    );
+    let (log_e, log_w) = (east.stop(), west.stop());
+    assert!(
+        log_e.contains(
+            r#"authentik objects are marked as gatehouse instance east's: meta_publisher "gatehouse/east", providers named gatehouse/east:<slug>"#
+        ),
+        "{log_e}"
+    );
+    assert!(
+        !log_w.contains("deleted authentik") && !log_w.contains("took provider"),
+        "{log_w}"
+    );
+}
+
+/// An install that ran without a name is given one: its old objects are neither adopted nor
+/// deleted, the conflict is reported, and the hint about them is logged once.
+#[test]
+fn docker_authentik_naming_an_unnamed_install_leaves_its_objects_alone_and_says_so_once() {
+    let scope = Scope::new("akrename");
+    let swag = common::docker::swag_config();
+    let fake = FakeAuthentik::start();
+    let fast = [
+        ("GATEHOUSE_RESYNC_SECS", "1"),
+        ("GATEHOUSE_REMOVE_GRACE_SECS", "0"),
+    ];
+    let gh = Gatehouse::start(&["run"], &env(&scope, swag.path(), &fake, &fast));
+    let name = scope.run(
+        "app",
+        &[("auth.protect", "true"), ("auth.subdomain", "photos")],
+        &[],
+    );
+    assert!(
+        wait_for(Duration::from_secs(15), || in_outpost(&fake, "photos")),
+        "{}",
+        gh.logs()
+    );
+    let log = gh.stop();
+    assert!(
+        log.contains(r#"marked as the unnamed gatehouse instance's: meta_publisher "gatehouse""#),
+        "{log}"
+    );
+    let old_pk = ours(&fake, "photos").unwrap()["pk"].as_i64().unwrap();
+
+    let mut named = fast.to_vec();
+    named.push(("GATEHOUSE_INSTANCE", "home"));
+    fake.clear_requests();
+    let gh = Gatehouse::start(&["run"], &env(&scope, swag.path(), &fake, &named));
+    let conflict = format!(
+        "container {name}: application photos in authentik is managed by the unnamed gatehouse instance"
+    );
+    assert!(
+        wait_for(Duration::from_secs(10), || gh.logs().contains(&conflict)),
+        "{}",
+        gh.logs()
+    );
+    // several rounds
+    assert!(wait_for(Duration::from_secs(10), || reads_of(
+        &fake,
+        "/api/v3/outposts/"
+    ) >= 4));
+    let log = gh.stop();
+    assert!(fake.writes().is_empty(), "{:?}", fake.writes());
+    assert_eq!(fake.embedded_providers(), vec![old_pk]);
+    assert_eq!(publisher(&fake, "photos"), Some("gatehouse".into()));
+    let hint = "2 authentik object(s) carry the unnamed gatehouse instance's marks";
+    assert_eq!(log.matches(hint).count(), 1, "{log}");
+    assert!(
+        log.contains("application photos, provider gatehouse:photos"),
+        "{log}"
+    );
+    assert!(log.contains("auth.adopt=true"), "{log}");
+}

@@ -2,12 +2,14 @@
 //! application), an application bound to it, the provider's place in an outpost, and group
 //! bindings for `auth.allow_groups` — made, updated in place and removed through the REST API v3.
 //!
-//! Shape: [`spec`] reads the labels (pure), [`sync`] compares with what authentik holds and
-//! plans requests (pure), [`client`] speaks HTTP, [`types`] are the tolerant API objects. The
+//! Shape: [`spec`] reads the labels (pure), [`marker`] tells which gatehouse instance made an
+//! object (pure), [`sync`] compares with what authentik holds and plans requests (pure),
+//! [`client`] speaks HTTP, [`types`] are the tolerant API objects. The
 //! [`Provisioner`] here runs one observe → plan → apply round; [`run_worker`] repeats it beside
 //! the conf loop so that a slow or absent authentik never holds up a proxy-conf.
 
 pub mod client;
+pub mod marker;
 pub mod spec;
 pub mod sync;
 pub mod types;
@@ -26,6 +28,7 @@ use crate::spec::Access;
 use crate::world::ContainerInfo;
 
 pub use client::{ApiError, Client};
+pub use marker::Instance;
 use spec::AppWant;
 use sync::{Actual, AppRef, Op, Plan, ProviderRef, RemovalClock, Rules};
 use types::ServerVersion;
@@ -139,6 +142,8 @@ pub struct Provisioner {
     reported: BTreeMap<String, String>,
     /// Refused writes by request (slug, operation and body).
     refused: BTreeMap<String, Refused>,
+    /// Other gatehouse instances whose objects were seen (and said so, once).
+    others_told: BTreeSet<Instance>,
 }
 
 impl Provisioner {
@@ -146,6 +151,7 @@ impl Provisioner {
         Ok(Self {
             client: Client::new(&settings.url, &settings.token)?,
             rules: Rules {
+                instance: settings.instance.clone(),
                 default_outpost: settings.outpost.clone(),
                 authorization_flow_slug: settings.authorization_flow.clone(),
                 invalidation_flow_slug: settings.invalidation_flow.clone(),
@@ -154,7 +160,13 @@ impl Provisioner {
             clock: RemovalClock::default(),
             reported: BTreeMap::new(),
             refused: BTreeMap::new(),
+            others_told: BTreeSet::new(),
         })
+    }
+
+    /// The instance whose marks this provisioner owns.
+    pub fn instance(&self) -> &Instance {
+        &self.rules.instance
     }
 
     pub fn client(&self) -> &Client {
@@ -177,6 +189,16 @@ impl Provisioner {
                 return Err(e);
             }
         };
+        for (other, objects) in sync::others_objects(&actual, &self.rules.instance) {
+            if self.others_told.insert(other.clone()) {
+                let (warn, msg) = others_notice(&self.rules.instance, &other, &objects);
+                if warn {
+                    tracing::warn!(objects = objects.len(), "{msg}");
+                } else {
+                    tracing::info!(objects = objects.len(), "{msg}");
+                }
+            }
+        }
         let plan = sync::plan(
             &actual,
             &desired.wants,
@@ -275,10 +297,14 @@ impl Provisioner {
         let need_bindings = wants.iter().any(|w| !w.allow_groups.is_empty())
             || applications
                 .iter()
-                .any(|a| sync::is_owned_app(a) && !wanted.contains(a.slug.as_str()));
+                .any(|a| self.rules.instance.owns_app(a) && !wanted.contains(a.slug.as_str()));
         let bindings = if need_bindings {
-            c.bindings(&sync::binding_targets(wants, &applications))
-                .await?
+            c.bindings(&sync::binding_targets(
+                wants,
+                &applications,
+                &self.rules.instance,
+            ))
+            .await?
         } else {
             Vec::new()
         };
@@ -307,6 +333,7 @@ impl Provisioner {
         let now = Instant::now();
         let mut seen: BTreeSet<String> = BTreeSet::new();
         let c = &self.client;
+        let me = &self.rules.instance;
         let mut new_providers: BTreeMap<String, i64> = BTreeMap::new();
         let mut new_apps: BTreeMap<String, String> = BTreeMap::new();
         let mut failed_slugs: BTreeSet<String> = BTreeSet::new();
@@ -343,7 +370,7 @@ impl Provisioner {
                 }),
                 Op::PatchProvider { slug, pk, body } => c.patch_provider(*pk, body).await.map(|()| {
                     let fields: Vec<&str> = body.keys().map(String::as_str).collect();
-                    tracing::info!(slug = %slug, "updated authentik provider {} ({})", sync::provider_name(slug), fields.join(", "));
+                    tracing::info!(slug = %slug, "updated authentik provider {} ({})", me.provider_name(slug), fields.join(", "));
                 }),
                 Op::CreateApplication { slug, body, provider } => {
                     let mut body = body.clone();
@@ -377,10 +404,10 @@ impl Provisioner {
                     let remove: Vec<i64> = removed.iter().map(|(_, pk)| *pk).collect();
                     self.set_outpost(pk, name, &add, &remove).await.map(|()| {
                         for (s, _) in &added {
-                            tracing::info!(slug = %s, "added provider {} to outpost {name}", sync::provider_name(s));
+                            tracing::info!(slug = %s, "added provider {} to outpost {name}", me.provider_name(s));
                         }
                         for (s, _) in removed {
-                            tracing::info!(slug = %s, "took provider {} out of outpost {name}", sync::provider_name(s));
+                            tracing::info!(slug = %s, "took provider {} out of outpost {name}", me.provider_name(s));
                         }
                     })
                 }
@@ -413,7 +440,7 @@ impl Provisioner {
                     tracing::info!(slug = %slug, "deleted authentik application {slug}: no container publishes it any more");
                 }),
                 Op::DeleteProvider { slug, pk } => c.delete_provider(*pk).await.map(|()| {
-                    tracing::info!(slug = %slug, "deleted authentik provider {}", sync::provider_name(slug));
+                    tracing::info!(slug = %slug, "deleted authentik provider {}", me.provider_name(slug));
                 }),
             };
             match result {
@@ -520,6 +547,44 @@ impl Provisioner {
             }
         }
         self.reported = now;
+    }
+}
+
+/// What to tell, once, about the objects another gatehouse instance marked: whether it is a
+/// warning, and the line. The unnamed instance's objects seen by a named one are most likely
+/// this install's own from before `GATEHOUSE_INSTANCE` was set: they are left alone all the same
+/// (adopting or deleting them silently could take another running gatehouse's apps), with a hint.
+pub fn others_notice(me: &Instance, other: &Instance, objects: &[String]) -> (bool, String) {
+    const SHOWN: usize = 10;
+    let mut list = objects
+        .iter()
+        .take(SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if objects.len() > SHOWN {
+        list.push_str(&format!(" and {} more", objects.len() - SHOWN));
+    }
+    let n = objects.len();
+    let this = match me.name() {
+        Some(name) => format!("GATEHOUSE_INSTANCE={name}"),
+        None => "unnamed".to_owned(),
+    };
+    if other.is_unnamed() && !me.is_unnamed() {
+        (
+            true,
+            format!(
+                "{n} authentik object(s) carry the unnamed gatehouse instance's marks (meta_publisher \"gatehouse\", providers named gatehouse:<slug>): {list}. This gatehouse ({this}) leaves them alone. If they are this install's own from before GATEHOUSE_INSTANCE was set, take each application over with auth.adopt=true on its container, or delete them in authentik (the gatehouse:<slug> providers too); if a gatehouse without GATEHOUSE_INSTANCE still runs against this authentik, they are its own and nothing needs doing"
+            ),
+        )
+    } else {
+        (
+            false,
+            format!(
+                "authentik holds {n} object(s) of {other} (meta_publisher {:?}): {list}; this gatehouse ({this}) leaves them alone",
+                other.publisher()
+            ),
+        )
     }
 }
 
@@ -636,6 +701,26 @@ mod tests {
     }
 
     #[test]
+    fn the_unnamed_instances_objects_draw_a_hint_for_a_named_instance() {
+        let me = Instance::named("edge").unwrap();
+        let objects: Vec<String> = (0..12).map(|i| format!("application a{i}")).collect();
+        let (warn, msg) = others_notice(&me, &Instance::unnamed(), &objects);
+        assert!(warn);
+        assert!(msg.starts_with("12 authentik object(s)"), "{msg}");
+        assert!(msg.contains("application a9 and 2 more"), "{msg}");
+        assert!(!msg.contains("a10"), "{msg}");
+        assert!(msg.contains("leaves them alone"), "{msg}");
+        assert!(msg.contains("auth.adopt=true"), "{msg}");
+        // another named instance's objects: an info line, no hint to adopt
+        let (warn, msg) = others_notice(&me, &Instance::named("core").unwrap(), &objects[..1]);
+        assert!(!warn);
+        assert!(msg.contains("gatehouse instance core"), "{msg}");
+        assert!(!msg.contains("adopt"), "{msg}");
+        let (warn, _) = others_notice(&Instance::unnamed(), &me, &objects[..1]);
+        assert!(!warn);
+    }
+
+    #[test]
     fn a_rejected_protected_container_without_a_slug_holds_every_removal() {
         let settings = AuthentikSettings {
             url: "http://ak:9000".into(),
@@ -645,6 +730,7 @@ mod tests {
             outpost: None,
             authorization_flow: "a".into(),
             invalidation_flow: "i".into(),
+            instance: crate::authentik::Instance::unnamed(),
         };
         let rules = LabelRules::default();
         let c = |labels: &[(&str, &str)]| ContainerInfo {

@@ -322,6 +322,7 @@ mod tests {
             outpost: None,
             authorization_flow: "a".into(),
             invalidation_flow: "i".into(),
+            instance: crate::authentik::Instance::unnamed(),
         }
     }
 

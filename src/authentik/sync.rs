@@ -1,24 +1,22 @@
 //! What authentik holds vs what the labels want -> the requests to make (pure).
 //!
-//! Ownership: gatehouse only ever changes or removes objects it marked (see [`PUBLISHER`],
-//! [`PROVIDER_PREFIX`], [`BINDING_ORDER`]). Anything else — the user's providers on the embedded
-//! outpost, their own applications and policy bindings — is read but never written, except an
-//! application the user explicitly lets gatehouse adopt (`auth.adopt=true`).
+//! Ownership: gatehouse only ever changes or removes objects that carry its own instance's
+//! marks (see [`marker`]: an application's publisher, a provider's name) and the
+//! group bindings with [`BINDING_ORDER`] on its own applications. Anything else — the user's
+//! providers on the embedded outpost, their own applications and policy bindings, and the
+//! objects of other gatehouse instances sharing this authentik — is read but never written,
+//! except an application the user explicitly lets gatehouse adopt (`auth.adopt=true`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Map, Value};
 
+use super::marker::{self, Instance};
 use super::spec::AppWant;
 use super::types::{Application, Group, Outpost, PolicyBinding, ProxyProvider, ServerVersion};
 
-/// An application gatehouse made carries this in `meta_publisher` (a free text field authentik
-/// shows as "Publisher"; the API has no labels on applications).
-pub const PUBLISHER: &str = "gatehouse";
-/// A proxy provider gatehouse made is named `gatehouse:<application slug>` (providers have no
-/// free text field but a unique name).
-pub const PROVIDER_PREFIX: &str = "gatehouse:";
+pub use super::marker::PUBLISHER;
 /// Group bindings gatehouse makes for `auth.allow_groups` have this order (binding has no free
 /// text field); bindings with any other order, or on a policy or user, are the user's.
 pub const BINDING_ORDER: i64 = 1_000_000;
@@ -48,6 +46,8 @@ pub struct Actual {
 /// What the sync needs besides the wants.
 #[derive(Debug, Clone, Default)]
 pub struct Rules {
+    /// This gatehouse (`GATEHOUSE_INSTANCE`): it owns only objects carrying its marks.
+    pub instance: Instance,
     /// `GATEHOUSE_AUTHENTIK_OUTPOST`; `None`: the embedded outpost.
     pub default_outpost: Option<String>,
     pub authorization_flow_slug: String,
@@ -187,24 +187,17 @@ impl Plan {
     }
 }
 
-pub fn provider_name(slug: &str) -> String {
-    format!("{PROVIDER_PREFIX}{slug}")
-}
-
-fn owned_provider_slug(p: &ProxyProvider) -> Option<&str> {
-    p.name.strip_prefix(PROVIDER_PREFIX)
-}
-
-pub fn is_owned_app(a: &Application) -> bool {
-    a.meta_publisher.as_deref() == Some(PUBLISHER)
-}
-
 pub fn is_owned_binding(b: &PolicyBinding) -> bool {
     b.order == BINDING_ORDER && b.group.is_some() && b.policy.is_none() && b.user.is_none()
 }
 
-/// The application pks whose bindings the sync needs: gatehouse's apps, and the ones to adopt.
-pub fn binding_targets(wants: &[AppWant], applications: &[Application]) -> Vec<String> {
+/// The application pks whose bindings the sync needs: this instance's apps, and the ones to
+/// adopt.
+pub fn binding_targets(
+    wants: &[AppWant],
+    applications: &[Application],
+    instance: &Instance,
+) -> Vec<String> {
     let adopt: BTreeSet<&str> = wants
         .iter()
         .filter(|w| w.adopt)
@@ -212,9 +205,33 @@ pub fn binding_targets(wants: &[AppWant], applications: &[Application]) -> Vec<S
         .collect();
     applications
         .iter()
-        .filter(|a| is_owned_app(a) || adopt.contains(a.slug.as_str()))
+        .filter(|a| instance.owns_app(a) || adopt.contains(a.slug.as_str()))
         .map(|a| a.pk.clone())
         .collect()
+}
+
+/// The objects of gatehouse instances other than `me`, by instance: `application <slug>` and
+/// `provider <name>`, sorted. They are left alone; this is for telling the user so.
+pub fn others_objects(actual: &Actual, me: &Instance) -> BTreeMap<Instance, Vec<String>> {
+    let mut out: BTreeMap<Instance, Vec<String>> = BTreeMap::new();
+    for a in &actual.applications {
+        if let Some(owner) = marker::app_owner(a).filter(|o| o != me) {
+            out.entry(owner)
+                .or_default()
+                .push(format!("application {}", a.slug));
+        }
+    }
+    for p in &actual.providers {
+        if let Some((owner, _)) = marker::provider_owner(p).filter(|(o, _)| o != me) {
+            out.entry(owner)
+                .or_default()
+                .push(format!("provider {}", p.name));
+        }
+    }
+    for v in out.values_mut() {
+        v.sort();
+    }
+    out
 }
 
 /// Compares and plans. `held` are slugs of containers whose labels are rejected right now: their
@@ -245,7 +262,7 @@ pub fn plan(
     let owned_providers: BTreeMap<&str, &ProxyProvider> = actual
         .providers
         .iter()
-        .filter_map(|p| owned_provider_slug(p).map(|s| (s, p)))
+        .filter_map(|p| rules.instance.provider_slug(p).map(|s| (s, p)))
         .collect();
     let owned_pks: BTreeMap<i64, &str> = owned_providers
         .iter()
@@ -295,12 +312,33 @@ pub fn plan(
             continue;
         }
         let existing = apps.get(want.slug.as_str()).copied();
-        let adopting = existing.is_some_and(|a| !is_owned_app(a));
-        if adopting && !want.adopt {
-            out.problems.push(problem(format!(
-                "application {} already exists in authentik and was not made by gatehouse; leaving it alone (set auth.adopt=true to let gatehouse manage it, or choose another auth.slug)",
-                want.slug
-            )));
+        let adopting = existing.is_some_and(|a| !rules.instance.owns_app(a));
+        let owner = existing.and_then(marker::app_owner);
+        // Taking over moves an application only from the user, or from the unnamed instance to
+        // a named one (an install given a name), never back nor between named instances: two
+        // gatehouses both set to adopt would otherwise take it from each other every round.
+        let adoptable = match &owner {
+            None => true,
+            Some(other) => other.is_unnamed() && !rules.instance.is_unnamed(),
+        };
+        if adopting && !(want.adopt && adoptable) {
+            out.problems.push(problem(match owner {
+                Some(other) if adoptable => format!(
+                    "application {} in authentik is managed by {other} (meta_publisher {:?}); leaving it alone: two gatehouses cannot publish one slug, so set a different auth.slug here (or, if it is this install's own from before GATEHOUSE_INSTANCE was set, auth.adopt=true to take the application over)",
+                    want.slug,
+                    other.publisher()
+                ),
+                Some(other) => format!(
+                    "application {} in authentik is managed by {other} (meta_publisher {:?}); leaving it alone: two gatehouses cannot publish one slug, so set a different auth.slug here (auth.adopt does not take applications from another gatehouse instance{})",
+                    want.slug,
+                    other.publisher(),
+                    if want.adopt { "; clear the application's publisher in authentik first to hand it over" } else { "" }
+                ),
+                None => format!(
+                    "application {} already exists in authentik and was not made by gatehouse; leaving it alone (set auth.adopt=true to let gatehouse manage it, or choose another auth.slug)",
+                    want.slug
+                ),
+            }));
             continue;
         }
         let outpost_name = want.outpost.as_ref().or(rules.default_outpost.as_ref());
@@ -345,7 +383,7 @@ pub fn plan(
         }
 
         // Provider.
-        let desired_provider = provider_body(want, actual, with_invalidation);
+        let desired_provider = provider_body(want, actual, with_invalidation, &rules.instance);
         let provider_ref = match owned_providers.get(want.slug.as_str()) {
             Some(p) => {
                 let patch = provider_patch(p, &desired_provider);
@@ -372,7 +410,7 @@ pub fn plan(
             .push((provider_ref.clone(), want.slug.clone()));
 
         // Application.
-        let desired_app = app_body(want, icons);
+        let desired_app = app_body(want, icons, &rules.instance);
         let app_ref = match existing {
             None => {
                 app_ops.push(Op::CreateApplication {
@@ -439,7 +477,7 @@ pub fn plan(
         actual
             .applications
             .iter()
-            .filter(|a| is_owned_app(a) && !wanted_slugs.contains(a.slug.as_str()))
+            .filter(|a| rules.instance.owns_app(a) && !wanted_slugs.contains(a.slug.as_str()))
             .map(|a| a.slug.as_str()),
     );
     clock
@@ -493,7 +531,10 @@ pub fn plan(
             out.next_due = Some(out.next_due.map_or(left, |d| d.min(left)));
             continue;
         }
-        let app = apps.get(slug).copied().filter(|a| is_owned_app(a));
+        let app = apps
+            .get(slug)
+            .copied()
+            .filter(|a| rules.instance.owns_app(a));
         let user_bindings = app.map_or(0, |a| {
             actual
                 .bindings
@@ -591,9 +632,14 @@ pub fn outpost_providers(current: &[i64], added: &[i64], removed: &[i64]) -> Vec
     out
 }
 
-fn provider_body(want: &AppWant, actual: &Actual, with_invalidation: bool) -> Map<String, Value> {
+fn provider_body(
+    want: &AppWant,
+    actual: &Actual,
+    with_invalidation: bool,
+    instance: &Instance,
+) -> Map<String, Value> {
     let mut m = Map::new();
-    m.insert("name".into(), json!(provider_name(&want.slug)));
+    m.insert("name".into(), json!(instance.provider_name(&want.slug)));
     m.insert(
         "authorization_flow".into(),
         json!(actual.authorization_flow.clone().unwrap_or_default()),
@@ -629,11 +675,11 @@ fn provider_patch(p: &ProxyProvider, desired: &Map<String, Value>) -> Map<String
         .collect()
 }
 
-fn app_body(want: &AppWant, icons: bool) -> Map<String, Value> {
+fn app_body(want: &AppWant, icons: bool, instance: &Instance) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert("name".into(), json!(want.name));
     m.insert("slug".into(), json!(want.slug));
-    m.insert("meta_publisher".into(), json!(PUBLISHER));
+    m.insert("meta_publisher".into(), json!(instance.publisher()));
     if let Some(g) = &want.group {
         m.insert("group".into(), json!(g));
     }

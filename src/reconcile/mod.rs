@@ -105,6 +105,21 @@ pub struct Reconciler {
     stopping: BTreeMap<String, Instant>,
 }
 
+/// Says at start which marks this gatehouse owns in authentik.
+fn log_instance(i: &authentik::Instance) {
+    let (publisher, provider) = (i.publisher(), i.provider_name("<slug>"));
+    match i.name() {
+        None => tracing::info!(
+            instance = "",
+            "authentik objects are marked as {i}'s: meta_publisher {publisher:?}, providers named {provider} (no GATEHOUSE_INSTANCE; only one such gatehouse may run per authentik)"
+        ),
+        Some(n) => tracing::info!(
+            instance = n,
+            "authentik objects are marked as {i}'s: meta_publisher {publisher:?}, providers named {provider}; objects of other instances are left alone"
+        ),
+    }
+}
+
 impl Reconciler {
     pub fn new(ctx: Context) -> Self {
         let authentik = match &ctx.settings.authentik {
@@ -115,6 +130,7 @@ impl Reconciler {
             Some(a) => match authentik::Provisioner::new(a) {
                 Ok(p) => {
                     tracing::info!(url = %a.url, domain = %a.domain, "authentik provisioning is on");
+                    log_instance(p.instance());
                     Some(p)
                 }
                 Err(e) => {

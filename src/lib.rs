@@ -16,6 +16,7 @@ pub mod plan;
 pub mod reconcile;
 pub mod render;
 pub mod spec;
+pub mod wording;
 pub mod world;
 
 /// The top-level error: what made a command fail, with the exit code it maps to.

@@ -13,8 +13,8 @@ use crate::authentik;
 use crate::confdir::{ConfDir, ConfDirError};
 use crate::config::Settings;
 use crate::docker::{DockerClient, DockerError};
-use crate::plan::{self, Change, ChangeSet, Desired, GraceClock, RemoveReason, WriteReason};
-use crate::spec::Access;
+use crate::plan::{self, Change, ChangeSet, Desired, GraceClock};
+use crate::wording::{Describe, Tense};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReconcileError {
@@ -295,59 +295,27 @@ impl Reconciler {
 
     fn apply(&self, report: &mut PassReport) {
         for change in &report.changes.changes {
-            match change {
-                Change::Write {
-                    file,
-                    content,
-                    container,
-                    access,
-                    reason,
-                } => match self.ctx.confdir.write(file, content) {
-                    Ok(true) => {
-                        report.written += 1;
-                        tracing::info!(
-                            "{} {file} for container {container} ({})",
-                            match reason {
-                                WriteReason::New => "wrote",
-                                WriteReason::Changed => "updated",
-                            },
-                            match access {
-                                Access::Protected => "protected by authentik",
-                                Access::Exposed => "exposed without authentik",
-                            }
-                        );
+            let result = match change {
+                Change::Write { file, content, .. } => self.ctx.confdir.write(file, content),
+                Change::Remove { file, .. } => self.ctx.confdir.remove(file),
+            };
+            match (result, change) {
+                (Ok(true), _) => {
+                    match change {
+                        Change::Write { .. } => report.written += 1,
+                        Change::Remove { .. } => report.removed += 1,
                     }
-                    Ok(false) => {}
-                    Err(e) => {
-                        report.failed += 1;
-                        tracing::error!(file = %file, container = %container, error = %e, "could not write conf");
-                    }
-                },
-                Change::Remove {
-                    file,
-                    container,
-                    reason,
-                } => match self.ctx.confdir.remove(file) {
-                    Ok(true) => {
-                        report.removed += 1;
-                        let container = container.as_deref().unwrap_or("?");
-                        let why = match reason {
-                            RemoveReason::ContainerGone => format!("container {container} is gone"),
-                            RemoveReason::NoLongerPublished => {
-                                format!("container {container} no longer publishes it")
-                            }
-                            RemoveReason::FailClosed => format!(
-                                "container {container} asks for authentik but its labels are rejected, and this conf is unprotected (fail closed)"
-                            ),
-                        };
-                        tracing::info!("removed {file}: {why}");
-                    }
-                    Ok(false) => {}
-                    Err(e) => {
-                        report.failed += 1;
-                        tracing::error!(file = %file, error = %e, "could not remove conf");
-                    }
-                },
+                    tracing::info!("{}", change.said(Tense::Done));
+                }
+                (Ok(false), _) => {}
+                (Err(e), Change::Write { file, container, .. }) => {
+                    report.failed += 1;
+                    tracing::error!(file = %file, container = %container, error = %e, "could not write conf");
+                }
+                (Err(e), Change::Remove { file, .. }) => {
+                    report.failed += 1;
+                    tracing::error!(file = %file, error = %e, "could not remove conf");
+                }
             }
         }
     }

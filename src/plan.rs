@@ -889,9 +889,11 @@ mod tests {
             "wrote gatehouse.a.subdomain.conf for container a (protected by authentik)"
         );
         let update = Change::Write {
+            file: "gatehouse.a.subdomain.conf".into(),
+            content: String::new(),
+            container: "a".into(),
             access: Access::Exposed,
             reason: WriteReason::Changed,
-            ..write
         };
         assert_eq!(
             update.said(Tense::Planned).to_string(),

@@ -7,6 +7,7 @@ pub mod authentik;
 pub mod confdir;
 pub mod config;
 pub mod docker;
+pub mod dryrun;
 pub mod health;
 pub mod init;
 pub mod labels;

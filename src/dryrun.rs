@@ -76,7 +76,7 @@ pub fn print(desired: &Desired, changes: &ChangeSet, dry: &DryRun) -> String {
 fn confs(out: &mut String, desired: &Desired, changes: &ChangeSet, dry: &DryRun) {
     let _ = writeln!(
         out,
-        "\n## proxy-confs: {} app(s) published, {} rejected, {} change(s)",
+        "\n== proxy-confs: {} app(s) published, {} rejected, {} change(s)",
         desired.apps.len(),
         desired.rejected.len(),
         changes.changes.len()
@@ -135,11 +135,11 @@ fn confs(out: &mut String, desired: &Desired, changes: &ChangeSet, dry: &DryRun)
 fn networks(out: &mut String, preview: &NetPreview) {
     let (mode, swag, create, plan, notes) = match preview {
         NetPreview::Off => {
-            out.push_str("\n## networks: GATEHOUSE_NETWORK_MODE=off, networks are left alone\n");
+            out.push_str("\n== networks: GATEHOUSE_NETWORK_MODE=off, networks are left alone\n");
             return;
         }
         NetPreview::LeftAlone(why) => {
-            let _ = writeln!(out, "\n## networks: {why}");
+            let _ = writeln!(out, "\n== networks: {why}");
             return;
         }
         NetPreview::Planned {
@@ -154,7 +154,7 @@ fn networks(out: &mut String, preview: &NetPreview) {
         NetworkMode::PerApp => "per-app mode".to_owned(),
         NetworkMode::Shared(n) => format!("shared mode (network {n})"),
     };
-    let _ = writeln!(out, "\n## networks: {mode}, SWAG is container {swag}");
+    let _ = writeln!(out, "\n== networks: {mode}, SWAG is container {swag}");
     let mut lines: Vec<String> = create
         .iter()
         .map(|n| n.said(Tense::Planned).to_string())
@@ -186,12 +186,12 @@ fn networks(out: &mut String, preview: &NetPreview) {
 fn authentik_section(out: &mut String, preview: &AuthentikPreview) {
     match preview {
         AuthentikPreview::Off => out.push_str(
-            "\n## authentik: provisioning is off (GATEHOUSE_AUTHENTIK_URL and GATEHOUSE_AUTHENTIK_TOKEN are not set)\n",
+            "\n== authentik: provisioning is off (GATEHOUSE_AUTHENTIK_URL and GATEHOUSE_AUTHENTIK_TOKEN are not set)\n",
         ),
         AuthentikPreview::NoClient(e) => {
             let _ = writeln!(
                 out,
-                "\n## authentik: provisioning is off: cannot set up the client ({e})"
+                "\n== authentik: provisioning is off: cannot set up the client ({e})"
             );
         }
         AuthentikPreview::Unreachable {
@@ -201,7 +201,7 @@ fn authentik_section(out: &mut String, preview: &AuthentikPreview) {
         } => {
             let _ = writeln!(
                 out,
-                "\n## authentik: {url} did not answer ({error}); what would change there cannot be shown"
+                "\n== authentik: {url}: {error}; what would change there cannot be shown"
             );
             let mut wanted: Vec<String> = desired
                 .wants
@@ -231,7 +231,7 @@ fn authentik_section(out: &mut String, preview: &AuthentikPreview) {
                 .version
                 .map(|v| format!(", authentik {v}"))
                 .unwrap_or_default();
-            let _ = writeln!(out, "\n## authentik: {url}{version}");
+            let _ = writeln!(out, "\n== authentik: {url}{version}");
             let mut lines = preview.actions(Tense::Planned);
             if lines.is_empty() {
                 lines.push("nothing to change".into());
@@ -362,18 +362,18 @@ mod tests {
         let expected = "\
 # gatehouse render: a dry run. Nothing below is done: no file is written, no network is changed, nothing is sent to authentik.
 
-## proxy-confs: 0 app(s) published, 0 rejected, 2 change(s)
+== proxy-confs: 0 app(s) published, 0 rejected, 2 change(s)
 
 # would write gatehouse.jelly.subdomain.conf for container jellyfin (protected by authentik):
 server {}
 
 # would remove gatehouse.old.subdomain.conf: container old is gone
 
-## networks: per-app mode, SWAG is container swag
+== networks: per-app mode, SWAG is container swag
 # would detach swag from network old_default: container old is not running
 # would attach swag to network media_default (needed by jellyfin)
 
-## authentik: http://authentik-server:9000, authentik 2026.5
+== authentik: http://authentik-server:9000, authentik 2026.5
 # would create authentik provider gatehouse:jelly (forward auth for https://jelly.example.com, no sign-in for paths matching ^/api(/|$)) for container jellyfin
 # would create authentik application jelly with provider gatehouse:jelly for container jellyfin (name: \"jellyfin\")
 # would add provider gatehouse:jelly (container jellyfin) to authentik outpost \"authentik Embedded Outpost\"; would take provider gatehouse:old (no container publishes it any more) out of authentik outpost \"authentik Embedded Outpost\"
@@ -393,7 +393,7 @@ server {}
         };
         let text = print(&Desired::default(), &ChangeSet::default(), &dry);
         assert!(text.ends_with(
-            "\n## networks: GATEHOUSE_NETWORK_MODE=off, networks are left alone\n\n## authentik: provisioning is off (GATEHOUSE_AUTHENTIK_URL and GATEHOUSE_AUTHENTIK_TOKEN are not set)\n"
+            "\n== networks: GATEHOUSE_NETWORK_MODE=off, networks are left alone\n\n== authentik: provisioning is off (GATEHOUSE_AUTHENTIK_URL and GATEHOUSE_AUTHENTIK_TOKEN are not set)\n"
         ), "{text}");
         let dry = DryRun {
             networks: NetPreview::LeftAlone("no running container is named swag".into()),
@@ -401,11 +401,11 @@ server {}
         };
         let text = print(&Desired::default(), &ChangeSet::default(), &dry);
         assert!(
-            text.contains("\n## networks: no running container is named swag\n"),
+            text.contains("\n== networks: no running container is named swag\n"),
             "{text}"
         );
         assert!(text.contains(
-            "\n## authentik: provisioning is off: cannot set up the client (bad authentik URL x)\n"
+            "\n== authentik: provisioning is off: cannot set up the client (bad authentik URL x)\n"
         ));
     }
 
@@ -454,10 +454,10 @@ server {}
             ..Desired::default()
         };
         let text = print(&desired, &ChangeSet::default(), &dry);
-        let networks = &text[text.find("## networks").unwrap()..text.find("## authentik").unwrap()];
+        let networks = &text[text.find("== networks").unwrap()..text.find("== authentik").unwrap()];
         assert_eq!(
             networks,
-            "## networks: shared mode (network gatehouse), SWAG is container swag
+            "== networks: shared mode (network gatehouse), SWAG is container swag
 # would create network gatehouse (the shared network of GATEHOUSE_NETWORK_MODE=shared, labelled gatehouse.managed=true)
 # would attach swag to network gatehouse (needed by GATEHOUSE_NETWORK_MODE=shared)
 # would drop gatehouse's record of attaching swag to network gone: it is not attached any more (someone else undid it)
@@ -470,7 +470,7 @@ server {}
         assert_eq!(text.matches("container h has no network").count(), 1);
         assert!(text.contains("\n# container a has label auth.subdomian"));
         assert!(
-            text.ends_with("## authentik: http://ak\n# nothing to change\n"),
+            text.ends_with("== authentik: http://ak\n# nothing to change\n"),
             "{text}"
         );
     }
@@ -495,7 +495,7 @@ server {}
             networks: NetPreview::Off,
             authentik: AuthentikPreview::Unreachable {
                 url: "http://ak:9000".into(),
-                error: "connection refused".into(),
+                error: "cannot reach authentik: connection refused".into(),
                 desired: authentik::Desired {
                     wants: vec![want],
                     ..authentik::Desired::default()
@@ -505,7 +505,7 @@ server {}
         assert!(dry.incomplete());
         let text = print(&Desired::default(), &ChangeSet::default(), &dry);
         assert!(text.ends_with(
-            "\n## authentik: http://ak:9000 did not answer (connection refused); what would change there cannot be shown\n# wanted in authentik: application jelly (container jellyfin)\n"
+            "\n== authentik: http://ak:9000: cannot reach authentik: connection refused; what would change there cannot be shown\n# wanted in authentik: application jelly (container jellyfin)\n"
         ), "{text}");
     }
 }

@@ -77,20 +77,20 @@ fn docker_render_shows_swag_joining_an_app_network_and_attaches_nothing() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stdout}\n{stderr}");
     for expected in [
-        format!("\n## networks: per-app mode, SWAG is container {swag}\n"),
+        format!("\n== networks: per-app mode, SWAG is container {swag}\n"),
         format!("\n# would attach {swag} to network {net_a} (needed by {app})\n"),
         format!(
             "\n# would write gatehouse.{app}.subdomain.conf for container {app} (exposed without authentik):\n"
         ),
-        "\n## authentik: provisioning is off (GATEHOUSE_AUTHENTIK_URL and GATEHOUSE_AUTHENTIK_TOKEN are not set)\n".to_owned(),
+        "\n== authentik: provisioning is off (GATEHOUSE_AUTHENTIK_URL and GATEHOUSE_AUTHENTIK_TOKEN are not set)\n".to_owned(),
     ] {
         assert!(stdout.contains(&expected), "missing {expected:?} in:\n{stdout}");
     }
     // The sections come in a fixed order.
     let (c, n, a) = (
-        stdout.find("## proxy-confs").unwrap(),
-        stdout.find("## networks").unwrap(),
-        stdout.find("## authentik").unwrap(),
+        stdout.find("== proxy-confs").unwrap(),
+        stdout.find("== networks").unwrap(),
+        stdout.find("== authentik").unwrap(),
     );
     assert!(c < n && n < a, "{stdout}");
 
@@ -165,9 +165,9 @@ fn docker_render_in_shared_mode_shows_the_network_to_create_and_a_detach_and_cha
         String::from_utf8_lossy(&out.stderr)
     );
     let section =
-        &stdout[stdout.find("## networks").unwrap()..stdout.find("## authentik").unwrap()];
+        &stdout[stdout.find("== networks").unwrap()..stdout.find("== authentik").unwrap()];
     let expected = format!(
-        "## networks: shared mode (network {shared}), SWAG is container {swag}
+        "== networks: shared mode (network {shared}), SWAG is container {swag}
 # would create network {shared} (the shared network of GATEHOUSE_NETWORK_MODE=shared, labelled gatehouse.managed=true)
 # would detach {swag} from network {old}: no running published app needs it any more
 # would attach {swag} to network {shared} (needed by {app}, GATEHOUSE_NETWORK_MODE=shared)
@@ -264,7 +264,7 @@ fn docker_render_shows_authentik_creations_and_deletions_and_sends_only_gets() {
     );
     let url = fake.url();
     for expected in [
-        format!("\n## authentik: {url}, authentik 2026.5\n"),
+        format!("\n== authentik: {url}, authentik 2026.5\n"),
         format!("\n# would create authentik provider gatehouse:jelly (forward auth for https://jelly.example.com, no sign-in for paths matching ^/api(/|$)) for container {app}\n"),
         format!("\n# would create authentik application jelly with provider gatehouse:jelly for container {app} (name: \"{app}\")\n"),
         format!("\n# would add provider gatehouse:jelly (container {app}) to authentik outpost \"authentik Embedded Outpost\"\n"),
@@ -332,9 +332,9 @@ fn docker_render_says_when_authentik_does_not_answer_and_still_shows_the_rest() 
     let url = fake.url();
     for expected in [
         format!("\n# would write gatehouse.vault.subdomain.conf for container {app} (protected by authentik):\n"),
-        "\n## networks: ".to_owned(),
-        format!("\n## authentik: {url} did not answer ("),
-        "); what would change there cannot be shown\n".to_owned(),
+        "\n== networks: ".to_owned(),
+        format!("\n== authentik: {url}: cannot reach authentik: "),
+        "; what would change there cannot be shown\n".to_owned(),
         format!("\n# wanted in authentik: application vault (container {app})\n"),
     ] {
         assert!(stdout.contains(&expected), "missing {expected:?} in:\n{stdout}");

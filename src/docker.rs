@@ -245,6 +245,24 @@ impl DockerClient {
         }
     }
 
+    /// The id of the network called `name`, or `None` when there is none (a read: nothing is
+    /// changed).
+    pub async fn find_network(&self, name: &str) -> Result<Option<String>, DockerError> {
+        self.negotiate().await?;
+        self.count();
+        match self.api.inspect_network(name, None).await {
+            Ok(n) => Ok(Some(n.id.unwrap_or_else(|| name.to_owned()))),
+            Err(e) => {
+                let e = DockerError::from(e);
+                if e.is_not_found() {
+                    Ok(None)
+                } else {
+                    Err(e)
+                }
+            }
+        }
+    }
+
     /// The id of the network called `name`, creating it (a bridge network carrying `labels`)
     /// when there is none. Returns the id and whether it was created.
     pub async fn ensure_network(
@@ -252,16 +270,8 @@ impl DockerClient {
         name: &str,
         labels: &BTreeMap<String, String>,
     ) -> Result<(String, bool), DockerError> {
-        self.negotiate().await?;
-        self.count();
-        match self.api.inspect_network(name, None).await {
-            Ok(n) => return Ok((n.id.unwrap_or_else(|| name.to_owned()), false)),
-            Err(e) => {
-                let e = DockerError::from(e);
-                if !e.is_not_found() {
-                    return Err(e);
-                }
-            }
+        if let Some(id) = self.find_network(name).await? {
+            return Ok((id, false));
         }
         self.count();
         let request = bollard::models::NetworkCreateRequest {

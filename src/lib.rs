@@ -7,6 +7,7 @@ pub mod authentik;
 pub mod confdir;
 pub mod config;
 pub mod docker;
+pub mod dryrun;
 pub mod health;
 pub mod init;
 pub mod labels;
@@ -16,6 +17,7 @@ pub mod plan;
 pub mod reconcile;
 pub mod render;
 pub mod spec;
+pub mod wording;
 pub mod world;
 
 /// The top-level error: what made a command fail, with the exit code it maps to.

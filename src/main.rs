@@ -7,7 +7,6 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use gatehouse::config::{LogFormat, Settings};
 use gatehouse::docker::DockerClient;
-use gatehouse::plan::Change;
 use gatehouse::reconcile::{self, Context, Mode, PassReport, Reconciler};
 
 #[derive(Parser)]
@@ -29,7 +28,7 @@ enum Command {
         #[arg(long)]
         once: bool,
     },
-    /// Dry run: print what a pass would write and remove; write nothing.
+    /// Dry run: print every change a pass would make (confs, networks, authentik); change nothing.
     Render,
     /// Exit 0 when the running `gatehouse run` finished a good pass recently (for HEALTHCHECK).
     Health,
@@ -145,6 +144,10 @@ async fn run(command: Command, settings: Settings) -> Result<ExitCode, gatehouse
         Command::Render => {
             let report = rec.pass(Mode::DryRun).await?;
             print_dry_run(&report);
+            // authentik not answering counts as a failure, as it does for `run --once`.
+            if report.dry_run.as_ref().is_some_and(|d| d.incomplete()) {
+                return Ok(ExitCode::from(1));
+            }
             Ok(exit_for(&report))
         }
         Command::Health | Command::Init(_) => Ok(ExitCode::SUCCESS),
@@ -160,48 +163,11 @@ fn exit_for(report: &PassReport) -> ExitCode {
 }
 
 fn print_dry_run(report: &PassReport) {
-    let mut out = std::io::stdout().lock();
-    let changes = &report.changes.changes;
-    let _ = writeln!(
-        out,
-        "# dry run: {} app(s) published, {} rejected, {} change(s); nothing is written",
-        report.desired.apps.len(),
-        report.rejected(),
-        changes.len()
-    );
-    for change in changes {
-        match change {
-            Change::Write {
-                file,
-                content,
-                container,
-                reason,
-                ..
-            } => {
-                let _ = writeln!(
-                    out,
-                    "\n# would {} {file} for container {container}:",
-                    match reason {
-                        gatehouse::plan::WriteReason::New => "write",
-                        gatehouse::plan::WriteReason::Changed => "update",
-                    }
-                );
-                let _ = write!(out, "{content}");
-            }
-            Change::Remove {
-                file, container, ..
-            } => {
-                let _ = writeln!(
-                    out,
-                    "\n# would remove {file} (container {})",
-                    container.as_deref().unwrap_or("?")
-                );
-            }
-        }
-    }
-    for r in &report.desired.rejected {
-        let _ = writeln!(out, "\n# rejected {}", r.reason);
-    }
+    let Some(dry) = &report.dry_run else {
+        return;
+    };
+    let text = gatehouse::dryrun::print(&report.desired, &report.changes, dry);
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
 }
 
 async fn shutdown_signal() {

@@ -13,6 +13,7 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::wording::{Describe, Tense};
 use crate::world::ContainerInfo;
 
 /// How SWAG is brought onto the apps' networks (`GATEHOUSE_NETWORK_MODE`).
@@ -84,6 +85,65 @@ pub enum NetAction {
     },
     /// Undo an attachment gatehouse made.
     Disconnect { join: Joined, why: String },
+}
+
+impl Describe for NetAction {
+    /// `attached swag to network a_default (needed by a)`, `detached swag from network
+    /// a_default: container a is not running`.
+    fn describe(&self, tense: Tense, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Connect { join, needed_by } => write!(
+                f,
+                "{} {} to network {} (needed by {})",
+                tense.verb("attach", "attached"),
+                join.container,
+                join.network,
+                needed_by.join(", ")
+            ),
+            Self::Disconnect { join, why } => write!(
+                f,
+                "{} {} from network {}: {why}",
+                tense.verb("detach", "detached"),
+                join.container,
+                join.network
+            ),
+        }
+    }
+}
+
+/// The shared network of `shared` mode, made when the first attachment needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewNetwork {
+    pub name: String,
+}
+
+impl Describe for NewNetwork {
+    fn describe(&self, tense: Tense, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} network {} (the shared network of GATEHOUSE_NETWORK_MODE=shared, labelled {MANAGED_LABEL}=true)",
+            tense.verb("create", "created"),
+            self.name
+        )
+    }
+}
+
+/// The label on a network gatehouse created.
+pub const MANAGED_LABEL: &str = "gatehouse.managed";
+
+/// A remembered attachment someone else undid, dropped from the record.
+#[derive(Debug, Clone, Copy)]
+pub struct Forget<'a>(pub &'a Joined);
+
+impl Describe for Forget<'_> {
+    fn describe(&self, tense: Tense, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} gatehouse's record of attaching {}: it is not attached any more (someone else undid it)",
+            tense.verb("drop", "dropped"),
+            self.0
+        )
+    }
 }
 
 /// A published app SWAG cannot be brought to reach.
@@ -1015,5 +1075,51 @@ mod tests {
         ] {
             assert!(!is_swag_image(no), "{no}");
         }
+    }
+
+    #[test]
+    fn network_changes_read_the_same_planned_and_done() {
+        use crate::wording::{Describe, Tense};
+        let swag = container("swag", &["swag_default"]);
+        let connect = NetAction::Connect {
+            join: joined(&swag, "a_default"),
+            needed_by: vec!["a".into(), "b".into()],
+        };
+        assert_eq!(
+            connect.said(Tense::Planned).to_string(),
+            "would attach swag to network a_default (needed by a, b)"
+        );
+        assert_eq!(
+            connect.said(Tense::Done).to_string(),
+            "attached swag to network a_default (needed by a, b)"
+        );
+        let disconnect = NetAction::Disconnect {
+            join: joined(&swag, "a_default"),
+            why: "container a is not running".into(),
+        };
+        assert_eq!(
+            disconnect.said(Tense::Planned).to_string(),
+            "would detach swag from network a_default: container a is not running"
+        );
+        assert_eq!(
+            disconnect.said(Tense::Done).to_string(),
+            "detached swag from network a_default: container a is not running"
+        );
+        let create = NewNetwork {
+            name: "gatehouse".into(),
+        };
+        assert_eq!(
+            create.said(Tense::Planned).to_string(),
+            "would create network gatehouse (the shared network of GATEHOUSE_NETWORK_MODE=shared, labelled gatehouse.managed=true)"
+        );
+        assert!(create
+            .said(Tense::Done)
+            .to_string()
+            .starts_with("created network gatehouse ("));
+        let j = joined(&swag, "gone");
+        assert_eq!(
+            Forget(&j).said(Tense::Planned).to_string(),
+            "would drop gatehouse's record of attaching swag to network gone: it is not attached any more (someone else undid it)"
+        );
     }
 }

@@ -6,11 +6,13 @@
 //! container went away for a grace period so a `docker compose up -d` recreate does not flap.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
 use std::time::{Duration, Instant};
 
 use crate::labels::{self, LabelRules, Parsed};
 use crate::render::{self, RenderError, Upstream};
 use crate::spec::{Access, AppSpec, LabelSet, Port, PresetName, Proto, ServerName, Template};
+use crate::wording::{Describe, Tense};
 use crate::world::{ConfDirState, ContainerInfo};
 
 /// A conf that should exist.
@@ -334,6 +336,50 @@ pub enum Change {
         container: Option<String>,
         reason: RemoveReason,
     },
+}
+
+impl Describe for Change {
+    /// `wrote gatehouse.a.subdomain.conf for container a (protected by authentik)`, `removed
+    /// gatehouse.b.subdomain.conf: container b is gone`.
+    fn describe(&self, tense: Tense, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Write {
+                file,
+                container,
+                access,
+                reason,
+                ..
+            } => {
+                let verb = match reason {
+                    WriteReason::New => tense.verb("write", "wrote"),
+                    WriteReason::Changed => tense.verb("update", "updated"),
+                };
+                let access = match access {
+                    Access::Protected => "protected by authentik",
+                    Access::Exposed => "exposed without authentik",
+                };
+                write!(f, "{verb} {file} for container {container} ({access})")
+            }
+            Self::Remove {
+                file,
+                container,
+                reason,
+            } => {
+                let container = container.as_deref().unwrap_or("?");
+                write!(f, "{} {file}: ", tense.verb("remove", "removed"))?;
+                match reason {
+                    RemoveReason::ContainerGone => write!(f, "container {container} is gone"),
+                    RemoveReason::NoLongerPublished => {
+                        write!(f, "container {container} no longer publishes it")
+                    }
+                    RemoveReason::FailClosed => write!(
+                        f,
+                        "container {container} asks for authentik but its labels are rejected, and this conf is unprotected (fail closed)"
+                    ),
+                }
+            }
+        }
+    }
 }
 
 /// Confs whose container is gone, with when that was first seen, so removal waits out the grace
@@ -822,5 +868,61 @@ mod tests {
             grace,
         );
         assert!(set.changes.is_empty(), "clock was not reset: {set:?}");
+    }
+
+    #[test]
+    fn changes_read_the_same_planned_and_done() {
+        use crate::wording::{Describe, Tense};
+        let write = Change::Write {
+            file: "gatehouse.a.subdomain.conf".into(),
+            content: String::new(),
+            container: "a".into(),
+            access: Access::Protected,
+            reason: WriteReason::New,
+        };
+        assert_eq!(
+            write.said(Tense::Planned).to_string(),
+            "would write gatehouse.a.subdomain.conf for container a (protected by authentik)"
+        );
+        assert_eq!(
+            write.said(Tense::Done).to_string(),
+            "wrote gatehouse.a.subdomain.conf for container a (protected by authentik)"
+        );
+        let update = Change::Write {
+            file: "gatehouse.a.subdomain.conf".into(),
+            content: String::new(),
+            container: "a".into(),
+            access: Access::Exposed,
+            reason: WriteReason::Changed,
+        };
+        assert_eq!(
+            update.said(Tense::Planned).to_string(),
+            "would update gatehouse.a.subdomain.conf for container a (exposed without authentik)"
+        );
+        for (reason, why) in [
+            (RemoveReason::ContainerGone, "container b is gone"),
+            (
+                RemoveReason::NoLongerPublished,
+                "container b no longer publishes it",
+            ),
+            (
+                RemoveReason::FailClosed,
+                "container b asks for authentik but its labels are rejected, and this conf is unprotected (fail closed)",
+            ),
+        ] {
+            let remove = Change::Remove {
+                file: "gatehouse.b.subdomain.conf".into(),
+                container: Some("b".into()),
+                reason,
+            };
+            assert_eq!(
+                remove.said(Tense::Planned).to_string(),
+                format!("would remove gatehouse.b.subdomain.conf: {why}")
+            );
+            assert_eq!(
+                remove.said(Tense::Done).to_string(),
+                format!("removed gatehouse.b.subdomain.conf: {why}")
+            );
+        }
     }
 }

@@ -27,10 +27,11 @@ use crate::plan;
 use crate::spec::Access;
 use crate::world::ContainerInfo;
 
+use crate::wording::{Describe, Tense};
 pub use client::{ApiError, Client};
 pub use marker::Instance;
 use spec::AppWant;
-use sync::{Actual, AppRef, Op, Plan, ProviderRef, RemovalClock, Rules};
+use sync::{Actual, AppRef, Op, OpFor, Plan, ProviderRef, RemovalClock, Rules};
 use types::ServerVersion;
 
 /// What authentik should hold, from one conf pass.
@@ -199,42 +200,14 @@ impl Provisioner {
                 }
             }
         }
-        let plan = sync::plan(
+        let (plan, mut problems) = plan_round(
             &actual,
-            &desired.wants,
-            &desired.held,
-            !desired.hold_removals.is_empty(),
+            desired,
             &self.rules,
             &mut self.clock,
             Instant::now(),
             grace,
         );
-        let mut problems: BTreeMap<String, String> = BTreeMap::new();
-        for r in &desired.rejected {
-            problems.insert(
-                format!("labels:{}", r.container),
-                format!("authentik not provisioned: {r}"),
-            );
-        }
-        for p in &plan.problems {
-            problems.insert(
-                format!("problem:{}:{}", p.container, p.message),
-                format!("container {}: {}", p.container, p.message),
-            );
-        }
-        for (slug, why) in &plan.kept {
-            problems.insert(format!("kept:{slug}"), why.clone());
-        }
-        if !plan.held_back.is_empty() {
-            problems.insert(
-                "hold-removals".into(),
-                format!(
-                    "not removing gatehouse's authentik application(s) {} although no container wants them: the labels of container(s) {} are rejected and do not tell which application is theirs; removals wait until those labels are fixed",
-                    plan.held_back.join(", "),
-                    desired.hold_removals.join(", ")
-                ),
-            );
-        }
         let mut refused = std::mem::take(&mut self.refused);
         let applied = self
             .apply(&plan, &desired.wants, &mut refused, &mut problems)
@@ -254,6 +227,29 @@ impl Provisioner {
             failed,
             problems: plan.problems.len() + desired.rejected.len(),
             next_due: plan.next_due,
+        })
+    }
+
+    /// What a round would do now, read (GET requests only) and planned but not applied, for
+    /// `gatehouse render`. Like `run --once`, no grace period: applications of containers that
+    /// are gone show as deleted. Nothing is remembered from it.
+    pub async fn preview(&mut self, desired: &Desired) -> Result<Preview, ApiError> {
+        let actual = self.observe(&desired.wants).await?;
+        let mut clock = self.clock.clone();
+        let (plan, problems) = plan_round(
+            &actual,
+            desired,
+            &self.rules,
+            &mut clock,
+            Instant::now(),
+            Duration::ZERO,
+        );
+        Ok(Preview {
+            version: actual.version,
+            plan,
+            instance: self.rules.instance.clone(),
+            containers: sync::containers_of(&desired.wants),
+            problems: problems.into_values().collect(),
         })
     }
 
@@ -338,6 +334,16 @@ impl Provisioner {
         let mut new_apps: BTreeMap<String, String> = BTreeMap::new();
         let mut failed_slugs: BTreeSet<String> = BTreeSet::new();
         let mut failed = 0;
+        let containers = sync::containers_of(wants);
+        let done = |op: &Op| {
+            OpFor {
+                op,
+                instance: me,
+                containers: &containers,
+            }
+            .said(Tense::Done)
+            .to_string()
+        };
         let resolve = |r: &ProviderRef, new: &BTreeMap<String, i64>| match r {
             ProviderRef::Existing(pk) => Some(*pk),
             ProviderRef::New(slug) => new.get(slug).copied(),
@@ -365,36 +371,46 @@ impl Provisioner {
             }
             let result: Result<(), ApiError> = match op {
                 Op::CreateProvider { slug, body } => c.create_provider(body).await.map(|p| {
-                    tracing::info!(slug = %slug, "created authentik provider {} ({})", p.name, body.get("external_host").and_then(|v| v.as_str()).unwrap_or(""));
+                    tracing::info!(slug = %slug, "{}", done(op));
                     new_providers.insert(slug.clone(), p.pk);
                 }),
-                Op::PatchProvider { slug, pk, body } => c.patch_provider(*pk, body).await.map(|()| {
-                    let fields: Vec<&str> = body.keys().map(String::as_str).collect();
-                    tracing::info!(slug = %slug, "updated authentik provider {} ({})", me.provider_name(slug), fields.join(", "));
-                }),
-                Op::CreateApplication { slug, body, provider } => {
+                Op::PatchProvider { slug, pk, body } => {
+                    c.patch_provider(*pk, body).await.map(|()| {
+                        tracing::info!(slug = %slug, "{}", done(op));
+                    })
+                }
+                Op::CreateApplication {
+                    slug,
+                    body,
+                    provider,
+                } => {
                     let mut body = body.clone();
                     body.insert("provider".into(), json!(resolve(provider, &new_providers)));
                     c.create_application(&body).await.map(|a| {
-                        tracing::info!(slug = %slug, "created authentik application {slug}");
+                        tracing::info!(slug = %slug, "{}", done(op));
                         new_apps.insert(slug.clone(), a.pk);
                     })
                 }
-                Op::PatchApplication { slug, body, provider, adopt } => {
+                Op::PatchApplication {
+                    slug,
+                    body,
+                    provider,
+                    ..
+                } => {
                     let mut body = body.clone();
                     if let Some(p) = provider {
                         body.insert("provider".into(), json!(resolve(p, &new_providers)));
                     }
                     c.patch_application(slug, &body).await.map(|_| {
-                        let fields: Vec<&str> = body.keys().map(String::as_str).collect();
-                        if *adopt {
-                            tracing::info!(slug = %slug, "adopted authentik application {slug} (auth.adopt=true; {})", fields.join(", "));
-                        } else {
-                            tracing::info!(slug = %slug, "updated authentik application {slug} ({})", fields.join(", "));
-                        }
+                        tracing::info!(slug = %slug, "{}", done(op));
                     })
                 }
-                Op::SetOutpostProviders { pk, name, added, removed } => {
+                Op::SetOutpostProviders {
+                    pk,
+                    name,
+                    added,
+                    removed,
+                } => {
                     let added: Vec<(&String, i64)> = added
                         .iter()
                         .filter(|(s, _)| !failed_slugs.contains(s))
@@ -403,15 +419,25 @@ impl Provisioner {
                     let add: Vec<i64> = added.iter().map(|(_, pk)| *pk).collect();
                     let remove: Vec<i64> = removed.iter().map(|(_, pk)| *pk).collect();
                     self.set_outpost(pk, name, &add, &remove).await.map(|()| {
-                        for (s, _) in &added {
-                            tracing::info!(slug = %s, "added provider {} to outpost {name}", me.provider_name(s));
-                        }
-                        for (s, _) in removed {
-                            tracing::info!(slug = %s, "took provider {} out of outpost {name}", me.provider_name(s));
-                        }
+                        // What was sent: the providers made in this round and not refused.
+                        let made = Op::SetOutpostProviders {
+                            pk: pk.clone(),
+                            name: name.clone(),
+                            added: added
+                                .iter()
+                                .map(|(s, pk)| ((*s).clone(), ProviderRef::Existing(*pk)))
+                                .collect(),
+                            removed: removed.clone(),
+                        };
+                        tracing::info!(outpost = %name, "{}", done(&made));
                     })
                 }
-                Op::CreateBinding { slug, app, group_pk, group_name } => {
+                Op::CreateBinding {
+                    slug,
+                    app,
+                    group_pk,
+                    ..
+                } => {
                     let target = match app {
                         AppRef::Existing(pk) => Some(pk.clone()),
                         AppRef::New(s) => new_apps.get(s).cloned(),
@@ -427,20 +453,20 @@ impl Provisioner {
                                 "timeout": 30,
                             });
                             c.create_binding(&body).await.map(|()| {
-                                tracing::info!(slug = %slug, "allowed group {group_name} on authentik application {slug}");
+                                tracing::info!(slug = %slug, "{}", done(op));
                             })
                         }
                         None => Ok(()),
                     }
                 }
                 Op::DeleteBinding { slug, pk } => c.delete_binding(pk).await.map(|()| {
-                    tracing::info!(slug = %slug, "removed a group binding gatehouse made from authentik application {slug}");
+                    tracing::info!(slug = %slug, "{}", done(op));
                 }),
                 Op::DeleteApplication { slug } => c.delete_application(slug).await.map(|()| {
-                    tracing::info!(slug = %slug, "deleted authentik application {slug}: no container publishes it any more");
+                    tracing::info!(slug = %slug, "{}", done(op));
                 }),
                 Op::DeleteProvider { slug, pk } => c.delete_provider(*pk).await.map(|()| {
-                    tracing::info!(slug = %slug, "deleted authentik provider {}", me.provider_name(slug));
+                    tracing::info!(slug = %slug, "{}", done(op));
                 }),
             };
             match result {
@@ -586,6 +612,89 @@ pub fn others_notice(me: &Instance, other: &Instance, objects: &[String]) -> (bo
             ),
         )
     }
+}
+
+/// What a round would do, read and planned but not applied (`gatehouse render`).
+#[derive(Debug, Clone, Default)]
+pub struct Preview {
+    /// authentik's version (year.month), when it could be read.
+    pub version: Option<ServerVersion>,
+    pub plan: Plan,
+    /// The instance whose marks name the providers.
+    pub instance: Instance,
+    /// The container that wants each application, by slug.
+    pub containers: BTreeMap<String, String>,
+    /// What the round would report, one sentence each: rejected labels, conflicts (an
+    /// application gatehouse did not make, a missing outpost, flow or group), objects kept.
+    pub problems: Vec<String>,
+}
+
+impl Preview {
+    /// The plan's requests in words, in the order they would be sent.
+    pub fn actions(&self, tense: Tense) -> Vec<String> {
+        self.plan
+            .ops
+            .iter()
+            .map(|op| {
+                OpFor {
+                    op,
+                    instance: &self.instance,
+                    containers: &self.containers,
+                }
+                .said(tense)
+                .to_string()
+            })
+            .collect()
+    }
+}
+
+/// The plan of one round from what authentik holds, and what the round reports, by a key that
+/// stays the same while the problem lasts (pure).
+fn plan_round(
+    actual: &Actual,
+    desired: &Desired,
+    rules: &Rules,
+    clock: &mut RemovalClock,
+    now: Instant,
+    grace: Duration,
+) -> (Plan, BTreeMap<String, String>) {
+    let plan = sync::plan(
+        actual,
+        &desired.wants,
+        &desired.held,
+        !desired.hold_removals.is_empty(),
+        rules,
+        clock,
+        now,
+        grace,
+    );
+    let mut problems: BTreeMap<String, String> = BTreeMap::new();
+    for r in &desired.rejected {
+        problems.insert(
+            format!("labels:{}", r.container),
+            format!("authentik not provisioned: {r}"),
+        );
+    }
+    for p in &plan.problems {
+        problems.insert(
+            format!("problem:{}:{}", p.container, p.message),
+            format!("container {}: {}", p.container, p.message),
+        );
+    }
+    for (slug, why) in &plan.kept {
+        problems.insert(format!("kept:{slug}"), why.clone());
+    }
+    if !plan.held_back.is_empty() {
+        problems.insert(
+            "hold-removals".into(),
+            format!(
+                "not removing gatehouse's authentik application(s) {} although no container wants them: the labels of container(s) {} are rejected and do not tell which application is theirs; removals wait until those labels are fixed",
+                plan.held_back.join(", "),
+                desired.hold_removals.join(", ")
+            ),
+        );
+    }
+    (plan, problems)
 }
 
 /// Doubling delays, capped.

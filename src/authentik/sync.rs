@@ -8,6 +8,7 @@
 //! except an application the user explicitly lets gatehouse adopt (`auth.adopt=true`).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Map, Value};
@@ -15,6 +16,7 @@ use serde_json::{json, Map, Value};
 use super::marker::{self, Instance};
 use super::spec::AppWant;
 use super::types::{Application, Group, Outpost, PolicyBinding, ProxyProvider, ServerVersion};
+use crate::wording::{self, Describe, Tense};
 
 pub use super::marker::PUBLISHER;
 /// Group bindings gatehouse makes for `auth.allow_groups` have this order (binding has no free
@@ -133,6 +135,187 @@ impl Op {
             | Self::DeleteApplication { slug }
             | Self::DeleteProvider { slug, .. } => Some(slug),
             Self::SetOutpostProviders { .. } => None,
+        }
+    }
+}
+
+/// A request with the containers of the applications it concerns, to put it in words.
+#[derive(Debug, Clone, Copy)]
+pub struct OpFor<'a> {
+    pub op: &'a Op,
+    /// The instance whose marks name the providers.
+    pub instance: &'a Instance,
+    /// The container that wants each application, by slug (see [`containers_of`]).
+    pub containers: &'a BTreeMap<String, String>,
+}
+
+/// The container that wants each application, by slug.
+pub fn containers_of(wants: &[AppWant]) -> BTreeMap<String, String> {
+    wants
+        .iter()
+        .map(|w| (w.slug.clone(), w.container.clone()))
+        .collect()
+}
+
+impl OpFor<'_> {
+    /// ` for container <name>`, or nothing when no container wants `slug`.
+    fn whose(&self, slug: &str) -> String {
+        self.containers
+            .get(slug)
+            .map(|c| format!(" for container {c}"))
+            .unwrap_or_default()
+    }
+}
+
+/// `name: "Jelly Fin", group: "Media"`: the fields a request sets, values as JSON (quoted and
+/// escaped: label values are hostile), leaving out the ones named in `skip`.
+fn fields(body: &Map<String, Value>, skip: &[&str]) -> String {
+    body.iter()
+        .filter(|(k, _)| !skip.contains(&k.as_str()))
+        .map(|(k, v)| format!("{k}: {v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl Describe for OpFor<'_> {
+    fn describe(&self, tense: Tense, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let gone = "no container publishes it any more";
+        match self.op {
+            Op::CreateProvider { slug, body } => {
+                let host = body
+                    .get("external_host")
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
+                write!(
+                    f,
+                    "{} authentik provider {} (forward auth for {host}",
+                    tense.verb("create", "created"),
+                    self.instance.provider_name(slug)
+                )?;
+                let open: Vec<&str> = body
+                    .get("skip_path_regex")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .lines()
+                    .filter(|l| !l.is_empty())
+                    .collect();
+                if !open.is_empty() {
+                    write!(f, ", no sign-in for paths matching {}", open.join(" "))?;
+                }
+                write!(f, "){}", self.whose(slug))
+            }
+            Op::PatchProvider { slug, body, .. } => write!(
+                f,
+                "{} authentik provider {}{} ({})",
+                tense.verb("update", "updated"),
+                self.instance.provider_name(slug),
+                self.whose(slug),
+                fields(body, &[])
+            ),
+            Op::CreateApplication { slug, body, .. } => write!(
+                f,
+                "{} authentik application {slug} with provider {}{} ({})",
+                tense.verb("create", "created"),
+                self.instance.provider_name(slug),
+                self.whose(slug),
+                fields(body, &["slug", "meta_publisher"])
+            ),
+            Op::PatchApplication {
+                slug,
+                body,
+                provider,
+                adopt,
+            } => {
+                let mut changed = vec![fields(body, &[])];
+                if provider.is_some() {
+                    changed.push(format!("provider: {}", self.instance.provider_name(slug)));
+                }
+                changed.retain(|c| !c.is_empty());
+                if *adopt {
+                    write!(
+                        f,
+                        "{} authentik application {slug}{} (auth.adopt=true; {})",
+                        tense.verb("adopt", "adopted"),
+                        self.whose(slug),
+                        changed.join(", ")
+                    )
+                } else {
+                    write!(
+                        f,
+                        "{} authentik application {slug}{} ({})",
+                        tense.verb("update", "updated"),
+                        self.whose(slug),
+                        changed.join(", ")
+                    )
+                }
+            }
+            Op::SetOutpostProviders {
+                name,
+                added,
+                removed,
+                ..
+            } => {
+                let named = |slug: &str| match self.containers.get(slug) {
+                    Some(c) => format!("{} (container {c})", self.instance.provider_name(slug)),
+                    None => self.instance.provider_name(slug),
+                };
+                if !added.is_empty() {
+                    let list: Vec<String> = added.iter().map(|(s, _)| named(s)).collect();
+                    write!(
+                        f,
+                        "{} provider {} to authentik outpost {name:?}",
+                        tense.verb("add", "added"),
+                        wording::list(&list)
+                    )?;
+                    if !removed.is_empty() {
+                        f.write_str("; ")?;
+                    }
+                }
+                if !removed.is_empty() {
+                    let list: Vec<String> = removed
+                        .iter()
+                        .map(|(s, _)| {
+                            if self.containers.contains_key(s) {
+                                format!("{} (it moves to another outpost)", self.instance.provider_name(s))
+                            } else {
+                                format!("{} ({gone})", self.instance.provider_name(s))
+                            }
+                        })
+                        .collect();
+                    write!(
+                        f,
+                        "{} provider {} out of authentik outpost {name:?}",
+                        tense.verb("take", "took"),
+                        wording::list(&list)
+                    )?;
+                }
+                Ok(())
+            }
+            Op::CreateBinding {
+                slug, group_name, ..
+            } => write!(
+                f,
+                "{} group {group_name} on authentik application {slug}{} (auth.allow_groups)",
+                tense.verb("allow", "allowed"),
+                self.whose(slug)
+            ),
+            Op::DeleteBinding { slug, .. } => write!(
+                f,
+                "{} a group binding gatehouse made from authentik application {slug}{}: its group is no longer in auth.allow_groups",
+                tense.verb("remove", "removed"),
+                self.whose(slug)
+            ),
+            Op::DeleteApplication { slug } => write!(
+                f,
+                "{} authentik application {slug}: {gone}",
+                tense.verb("delete", "deleted")
+            ),
+            Op::DeleteProvider { slug, .. } => write!(
+                f,
+                "{} authentik provider {}: {gone}",
+                tense.verb("delete", "deleted"),
+                self.instance.provider_name(slug)
+            ),
         }
     }
 }

@@ -13,8 +13,9 @@ use crate::authentik;
 use crate::confdir::{ConfDir, ConfDirError};
 use crate::config::Settings;
 use crate::docker::{DockerClient, DockerError};
-use crate::plan::{self, Change, ChangeSet, Desired, GraceClock, RemoveReason, WriteReason};
-use crate::spec::Access;
+use crate::dryrun::{AuthentikPreview, DryRun};
+use crate::plan::{self, Change, ChangeSet, Desired, GraceClock};
+use crate::wording::{Describe, Tense};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReconcileError {
@@ -66,6 +67,8 @@ pub struct PassReport {
     /// Network attachments made and undone this pass.
     pub connected: usize,
     pub disconnected: usize,
+    /// What the network and authentik steps would do (dry run only; nothing was applied).
+    pub dry_run: Option<DryRun>,
 }
 
 impl PassReport {
@@ -98,6 +101,8 @@ pub struct Reconciler {
     /// authentik provisioning: run inline (`--once`) until [`watch`] hands it to a worker.
     authentik: Option<authentik::Provisioner>,
     authentik_tx: Option<tokio::sync::watch::Sender<std::sync::Arc<authentik::Desired>>>,
+    /// Why provisioning is off although it is configured (the client cannot be set up).
+    authentik_broken: Option<String>,
     net: NetSync,
     /// Containers told to stop (SIGTERM, SIGKILL, …) or that died, by id, with when: the engine
     /// lists them as running until their shutdown and cleanup are over, too late for
@@ -122,6 +127,7 @@ fn log_instance(i: &authentik::Instance) {
 
 impl Reconciler {
     pub fn new(ctx: Context) -> Self {
+        let mut authentik_broken = None;
         let authentik = match &ctx.settings.authentik {
             None => {
                 tracing::info!("authentik provisioning is off (set GATEHOUSE_AUTHENTIK_URL and GATEHOUSE_AUTHENTIK_TOKEN to turn it on); proxy-confs are managed as usual");
@@ -135,6 +141,7 @@ impl Reconciler {
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "authentik provisioning is off: cannot set up the client");
+                    authentik_broken = Some(e.to_string());
                     None
                 }
             },
@@ -148,6 +155,7 @@ impl Reconciler {
             stopping: BTreeMap::new(),
             authentik,
             authentik_tx: None,
+            authentik_broken,
         }
     }
 
@@ -180,6 +188,7 @@ impl Reconciler {
             settings,
         );
         match mode {
+            // A dry run reads and plans in `preview_authentik` instead.
             Mode::DryRun => {}
             Mode::Watch => {
                 if let Some(tx) = &self.authentik_tx {
@@ -211,6 +220,34 @@ impl Reconciler {
                     Ok(r) => report.failed += r.failed,
                 }
                 report.authentik = Some(result.map_err(|e| e.to_string()));
+            }
+        }
+    }
+
+    /// What authentik provisioning would do, read (GET requests only) and planned, nothing
+    /// sent: one attempt, no retries, so the dry run does not hang on an absent authentik.
+    async fn preview_authentik(
+        &mut self,
+        containers: &[crate::world::ContainerInfo],
+        planned: &Desired,
+    ) -> AuthentikPreview {
+        let Some(settings) = &self.ctx.settings.authentik else {
+            return AuthentikPreview::Off;
+        };
+        let url = settings.url.clone();
+        let desired = authentik::desired(planned, containers, &self.ctx.settings.labels, settings);
+        let Some(prov) = self.authentik.as_mut() else {
+            return AuthentikPreview::NoClient(self.authentik_broken.clone().unwrap_or_default());
+        };
+        match prov.preview(&desired).await {
+            Ok(preview) => AuthentikPreview::Planned { url, preview },
+            Err(e) => {
+                tracing::warn!(error = %e, "authentik did not answer; the dry run cannot show what would change there");
+                AuthentikPreview::Unreachable {
+                    url,
+                    error: e.to_string(),
+                    desired,
+                }
             }
         }
     }
@@ -263,7 +300,7 @@ impl Reconciler {
             .read_samples(&plan::presets_needed(&containers, rules));
         let mut desired = plan::desired(&containers, &state, &samples, rules);
         self.watched = watched_containers(&containers, &desired, &state);
-        let net_plan = self.plan_networks(&live, &mut desired);
+        let net_step = self.plan_networks(&live, &mut desired);
         let grace = match mode {
             Mode::Watch => self.ctx.settings.remove_grace,
             Mode::Once | Mode::DryRun => Duration::ZERO,
@@ -285,14 +322,21 @@ impl Reconciler {
             changes,
             ..PassReport::default()
         };
-        if mode != Mode::DryRun {
+        if mode == Mode::DryRun {
+            let networks = self.preview_networks(net_step).await;
+            let authentik = self.preview_authentik(&containers, &report.desired).await;
+            report.dry_run = Some(DryRun {
+                networks,
+                authentik,
+            });
+        } else {
             // Attach first, so SWAG can resolve an app by the time it loads the app's conf.
-            if let Some(net_plan) = net_plan {
-                self.apply_networks(net_plan, &mut report).await;
+            if let NetStep::Planned { plan, .. } = net_step {
+                self.apply_networks(plan, &mut report).await;
             }
             self.apply(&mut report);
+            self.authentik_step(&containers, &mut report, mode).await;
         }
-        self.authentik_step(&containers, &mut report, mode).await;
         tracing::debug!(
             containers = containers.len(),
             apps = report.desired.apps.len(),
@@ -311,59 +355,32 @@ impl Reconciler {
 
     fn apply(&self, report: &mut PassReport) {
         for change in &report.changes.changes {
-            match change {
-                Change::Write {
-                    file,
-                    content,
-                    container,
-                    access,
-                    reason,
-                } => match self.ctx.confdir.write(file, content) {
-                    Ok(true) => {
-                        report.written += 1;
-                        tracing::info!(
-                            "{} {file} for container {container} ({})",
-                            match reason {
-                                WriteReason::New => "wrote",
-                                WriteReason::Changed => "updated",
-                            },
-                            match access {
-                                Access::Protected => "protected by authentik",
-                                Access::Exposed => "exposed without authentik",
-                            }
-                        );
+            let result = match change {
+                Change::Write { file, content, .. } => self.ctx.confdir.write(file, content),
+                Change::Remove { file, .. } => self.ctx.confdir.remove(file),
+            };
+            match (result, change) {
+                (Ok(true), _) => {
+                    match change {
+                        Change::Write { .. } => report.written += 1,
+                        Change::Remove { .. } => report.removed += 1,
                     }
-                    Ok(false) => {}
-                    Err(e) => {
-                        report.failed += 1;
-                        tracing::error!(file = %file, container = %container, error = %e, "could not write conf");
-                    }
-                },
-                Change::Remove {
-                    file,
-                    container,
-                    reason,
-                } => match self.ctx.confdir.remove(file) {
-                    Ok(true) => {
-                        report.removed += 1;
-                        let container = container.as_deref().unwrap_or("?");
-                        let why = match reason {
-                            RemoveReason::ContainerGone => format!("container {container} is gone"),
-                            RemoveReason::NoLongerPublished => {
-                                format!("container {container} no longer publishes it")
-                            }
-                            RemoveReason::FailClosed => format!(
-                                "container {container} asks for authentik but its labels are rejected, and this conf is unprotected (fail closed)"
-                            ),
-                        };
-                        tracing::info!("removed {file}: {why}");
-                    }
-                    Ok(false) => {}
-                    Err(e) => {
-                        report.failed += 1;
-                        tracing::error!(file = %file, error = %e, "could not remove conf");
-                    }
-                },
+                    tracing::info!("{}", change.said(Tense::Done));
+                }
+                (Ok(false), _) => {}
+                (
+                    Err(e),
+                    Change::Write {
+                        file, container, ..
+                    },
+                ) => {
+                    report.failed += 1;
+                    tracing::error!(file = %file, container = %container, error = %e, "could not write conf");
+                }
+                (Err(e), Change::Remove { file, .. }) => {
+                    report.failed += 1;
+                    tracing::error!(file = %file, error = %e, "could not remove conf");
+                }
             }
         }
     }
@@ -433,6 +450,6 @@ fn watched_containers(
 mod netsync;
 mod watch;
 
-use netsync::NetSync;
+use netsync::{NetStep, NetSync};
 pub use watch::watch;
 use watch::{Backoff, Lifecycle, STOPPING_AT_MOST};

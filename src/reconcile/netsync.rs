@@ -5,10 +5,34 @@ use std::collections::BTreeMap;
 use super::{Backoff, PassReport, Reconciler};
 use crate::config::Settings;
 use crate::docker::NetworkChange;
+use crate::dryrun::NetPreview;
 use crate::netstate::NetStateFile;
-use crate::networks::{self, NetAction, NetPlan, Remembered, Target, TargetKind};
+use crate::networks::{
+    self, Forget, NetAction, NetPlan, NetworkMode, NewNetwork, Remembered, Target, TargetKind,
+};
 use crate::plan::{self, Desired};
 use crate::spec::Access;
+use crate::wording::{Describe, Tense};
+
+/// Why networks are left alone after the engine refused a change.
+const REFUSED: &str = "the Docker engine refused a network change earlier (a socket proxy that forbids POST?): network management is off until gatehouse restarts";
+
+/// The network step of one pass, planned.
+#[derive(Debug)]
+pub(super) enum NetStep {
+    /// `GATEHOUSE_NETWORK_MODE=off`.
+    Off,
+    /// Networks are left alone this pass, and why.
+    LeftAlone(String),
+    Planned {
+        mode: NetworkMode,
+        /// SWAG's container name.
+        swag: String,
+        plan: NetPlan,
+        /// Things to know that change nothing (authentik's container not found).
+        notes: Vec<String>,
+    },
+}
 
 /// The network side of the loop: what gatehouse attached (loaded once from the state file), and
 /// what it already said, so a lasting problem is logged once.
@@ -71,31 +95,31 @@ impl NetSync {
 
 impl Reconciler {
     /// Plans the network attachments, and turns apps SWAG cannot be brought to reach into
-    /// rejections (their conf is not written). `None` when networks are left alone this pass.
+    /// rejections (their conf is not written).
     pub(super) fn plan_networks(
         &mut self,
         containers: &[crate::world::ContainerInfo],
         desired: &mut Desired,
-    ) -> Option<NetPlan> {
+    ) -> NetStep {
         let settings = &self.ctx.settings;
-        let mode = settings.network_mode.clone()?;
+        let Some(mode) = settings.network_mode.clone() else {
+            return NetStep::Off;
+        };
         if self.net.off {
-            return None;
+            return NetStep::LeftAlone(REFUSED.into());
         }
         let swag = match networks::find_swag(containers, &settings.swag_container) {
             Ok(s) => s,
             Err(e) => {
-                self.net.say("swag", Some(e.to_string()), true);
-                return None;
+                let why = e.to_string();
+                self.net.say("swag", Some(why.clone()), true);
+                return NetStep::LeftAlone(why);
             }
         };
         if swag.networks.is_empty() || swag.networks.keys().all(|n| n == "host" || n == "none") {
-            self.net.say(
-                "swag",
-                Some(format!("SWAG (container {}) has no network of its own (network_mode host, none or container:…) and cannot join the apps' networks; networks are left alone, confs are still written", swag.name)),
-                true,
-            );
-            return None;
+            let why = format!("SWAG (container {}) has no network of its own (network_mode host, none or container:…) and cannot join the apps' networks; networks are left alone, confs are still written", swag.name);
+            self.net.say("swag", Some(why.clone()), true);
+            return NetStep::LeftAlone(why);
         }
         self.net.say(
             "swag",
@@ -156,7 +180,8 @@ impl Reconciler {
         self.watched
             .extend(remembered.joined.iter().map(|j| j.container_id.clone()));
         let plan = networks::plan(swag, &targets, containers, &remembered, &mode);
-        self.net.say("authentik", authentik_note, false);
+        let swag = swag.name.clone();
+        self.net.say("authentik", authentik_note.clone(), false);
         for (container, w) in &plan.warnings {
             desired.warnings.push((container.clone(), w.clone()));
         }
@@ -176,7 +201,53 @@ impl Reconciler {
                 keep_last_good: true,
             });
         }
-        Some(plan)
+        NetStep::Planned {
+            mode,
+            swag,
+            plan,
+            notes: authentik_note.into_iter().collect(),
+        }
+    }
+
+    /// What applying `step` would do, for the dry run: the plan as it is, plus the shared
+    /// network to create when it does not exist yet (looked up, a read). Nothing is changed.
+    pub(super) async fn preview_networks(&self, step: NetStep) -> NetPreview {
+        let (mode, swag, plan, mut notes) = match step {
+            NetStep::Off => return NetPreview::Off,
+            NetStep::LeftAlone(why) => return NetPreview::LeftAlone(why),
+            NetStep::Planned {
+                mode,
+                swag,
+                plan,
+                notes,
+            } => (mode, swag, plan, notes),
+        };
+        let mut create: Vec<NewNetwork> = Vec::new();
+        for action in &plan.actions {
+            let NetAction::Connect { join, .. } = action else {
+                continue;
+            };
+            if !join.network_id.is_empty() || create.iter().any(|n| n.name == join.network) {
+                continue;
+            }
+            match self.ctx.docker.find_network(&join.network).await {
+                Ok(Some(_)) => {}
+                Ok(None) => create.push(NewNetwork {
+                    name: join.network.clone(),
+                }),
+                Err(e) => notes.push(format!(
+                    "cannot tell whether network {} exists ({e}); a pass creates it when it does not",
+                    join.network
+                )),
+            }
+        }
+        NetPreview::Planned {
+            mode,
+            swag,
+            create,
+            plan,
+            notes,
+        }
     }
 
     /// Makes the planned attachments and records them; a refused change (403) turns network
@@ -186,27 +257,28 @@ impl Reconciler {
         let mut state = self.net.remembered().clone();
         for j in &plan.forget {
             if state.joined.remove(j) {
-                tracing::debug!(join = %j, "forgot an attachment someone else undid");
+                tracing::debug!(join = %j, "{}", Forget(j).said(Tense::Done));
             }
         }
         let mut created_labels =
-            BTreeMap::from([("gatehouse.managed".to_owned(), "true".to_owned())]);
+            BTreeMap::from([(networks::MANAGED_LABEL.to_owned(), "true".to_owned())]);
         if let Some((k, v)) = &self.ctx.settings.scope_label {
             created_labels.insert(k.clone(), v.clone());
         }
         let mut net_failed = 0;
-        for action in plan.actions {
+        for action in &plan.actions {
             let result = match action {
-                NetAction::Connect {
-                    mut join,
-                    needed_by,
-                } => {
+                NetAction::Connect { join, .. } => {
+                    let mut join = join.clone();
                     let mut outcome = Ok(());
                     if join.network_id.is_empty() {
                         match docker.ensure_network(&join.network, &created_labels).await {
                             Ok((id, created)) => {
                                 if created {
-                                    tracing::info!(network = %join.network, "created network {}", join.network);
+                                    let new = NewNetwork {
+                                        name: join.network.clone(),
+                                    };
+                                    tracing::info!(network = %join.network, "{}", new.said(Tense::Done));
                                 }
                                 join.network_id = id;
                             }
@@ -223,10 +295,8 @@ impl Reconciler {
                                 tracing::info!(
                                     container = %join.container,
                                     network = %join.network,
-                                    "attached {} to network {} (needed by {})",
-                                    join.container,
-                                    join.network,
-                                    needed_by.join(", ")
+                                    "{}",
+                                    action.said(Tense::Done)
                                 );
                                 state.joined.insert(join.clone());
                                 // Recorded at once: a crash before the pass ends must not leave
@@ -246,7 +316,7 @@ impl Reconciler {
                         )
                     })
                 }
-                NetAction::Disconnect { join, why } => {
+                NetAction::Disconnect { join, .. } => {
                     let started = std::time::Instant::now();
                     match docker
                         .disconnect_network(&join.network_id, &join.container_id)
@@ -259,17 +329,16 @@ impl Reconciler {
                                     container = %join.container,
                                     network = %join.network,
                                     detach_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-                                    "detached {} from network {}: {why}",
-                                    join.container,
-                                    join.network
+                                    "{}",
+                                    action.said(Tense::Done)
                                 );
                             }
-                            state.joined.remove(&join);
+                            state.joined.remove(join);
                             Ok(())
                         }
                         // The container or the network is gone, and the attachment with it.
                         Err(e) if e.is_not_found() => {
-                            state.joined.remove(&join);
+                            state.joined.remove(join);
                             Ok(())
                         }
                         Err(e) => Err((

@@ -152,7 +152,7 @@ impl DockerClient {
         since: Option<i64>,
     ) -> impl Stream<Item = Result<EngineEvent, DockerError>> + use<> {
         self.count();
-        let mut filters: HashMap<&str, Vec<&str>> = HashMap::from([
+        let filters: HashMap<&str, Vec<&str>> = HashMap::from([
             ("type", vec!["container", "network"]),
             (
                 "event",
@@ -167,28 +167,38 @@ impl DockerClient {
                 ],
             ),
         ]);
-        if let Some(scope) = &self.scope {
-            // Network events carry no labels, so a scoped gatehouse sees container events only.
-            filters.insert("label", vec![scope.as_str()]);
-        }
+        // The scope label is checked here, not by the engine: a label filter there would drop
+        // every network event (they carry no labels), and with them an app's late attachment
+        // to the network its labels name.
+        let scope = self
+            .scope
+            .as_deref()
+            .and_then(|s| s.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()));
         let mut options = EventsOptionsBuilder::new().filters(&filters);
         let since = since.map(|s| s.to_string());
         if let Some(since) = &since {
             options = options.since(since);
         }
         let options = options.build();
-        self.api.events(Some(options)).map(|item| {
-            let e = item?;
-            let actor = e.actor.unwrap_or_default();
-            let attributes: BTreeMap<String, String> =
-                actor.attributes.unwrap_or_default().into_iter().collect();
-            Ok(EngineEvent {
-                kind: e.typ.map(|t| t.to_string()).unwrap_or_default(),
-                action: e.action.unwrap_or_default(),
-                id: actor.id.unwrap_or_default(),
-                name: attributes.get("name").cloned().unwrap_or_default(),
-                attributes,
-            })
+        self.api.events(Some(options)).filter_map(move |item| {
+            let event = item.map_err(DockerError::from).map(|e| {
+                let actor = e.actor.unwrap_or_default();
+                let attributes: BTreeMap<String, String> =
+                    actor.attributes.unwrap_or_default().into_iter().collect();
+                EngineEvent {
+                    kind: e.typ.map(|t| t.to_string()).unwrap_or_default(),
+                    action: e.action.unwrap_or_default(),
+                    id: actor.id.unwrap_or_default(),
+                    name: attributes.get("name").cloned().unwrap_or_default(),
+                    attributes,
+                }
+            });
+            let keep = match (&event, &scope) {
+                (Ok(ev), Some((k, v))) if ev.kind == "container" => ev.attributes.get(k) == Some(v),
+                _ => true,
+            };
+            futures_util::future::ready(keep.then_some(event))
         })
     }
 }

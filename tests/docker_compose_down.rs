@@ -128,6 +128,16 @@ fn docker_swag_joins_app_networks_and_lets_go_for_compose_down() {
         &[("auth.expose", "true"), ("auth.network", net_e2.as_str())],
         &["--network", &net_e1],
     );
+    // The label names a network the container joins only later (compose attaches networks
+    // one by one; caddy-docker-proxy#234): rejected first, then the attachment's network event
+    // wakes gatehouse (also when it watches a scope label, which network events do not carry).
+    assert!(
+        wait_for(Duration::from_secs(15), || gh
+            .logs()
+            .contains("names a network the container is not on")),
+        "log:\n{}",
+        gh.logs()
+    );
     docker_ok(&["network", "connect", &net_e2, &app_e]);
     assert!(
         wait_for(Duration::from_secs(15), || on(&swag, &net_e2)

@@ -268,3 +268,47 @@ fn docker_compose_down_removes_the_app_network_swag_was_attached_to() {
     );
     assert!(on(&swag, &swag_net));
 }
+
+/// The engine replays the seconds before a subscription (so nothing slips between a resync's
+/// list and the subscription). A `docker restart` in those seconds replays as kill, die, start:
+/// history, which must not make gatehouse take SWAG off the network of an app that is running.
+#[test]
+fn docker_a_restart_replayed_at_startup_does_not_detach_swag() {
+    let _serial = one_at_a_time();
+    let scope = Scope::new("replay");
+    let cfg = common::docker::swag_config();
+    let swag_net = scope.network("swag_default");
+    let swag = scope.run("swag", &[], &["--network", &swag_net]);
+    let net_a = scope.network("a");
+    let app = scope.run("a", &[("auth.expose", "true")], &["--network", &net_a]);
+    let env = env_with(
+        &scope,
+        cfg.path(),
+        &[("GATEHOUSE_SWAG_CONTAINER", swag.as_str())],
+    );
+    let gh = Gatehouse::start(&["run"], &env);
+    assert!(
+        wait_for(Duration::from_secs(15), || on(&swag, &net_a)),
+        "SWAG not attached; log:\n{}",
+        gh.logs()
+    );
+    gh.stop();
+    docker_ok(&["restart", "-t", "0", &app]);
+    let gh = Gatehouse::start(&["run"], &env);
+    // The replayed restart reaches gatehouse and wakes it.
+    assert!(
+        wait_for(Duration::from_secs(10), || gh
+            .logs()
+            .contains(&format!("action=die name={app}"))),
+        "the restart was not replayed; log:\n{}",
+        gh.logs()
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    let log = gh.stop();
+    assert!(
+        !log.contains(" INFO detached "),
+        "SWAG was detached from a running app's network: {log}"
+    );
+    assert!(on(&swag, &net_a));
+    assert_eq!(fetch(&swag, &app), "hello-from-app");
+}

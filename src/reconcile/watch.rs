@@ -94,12 +94,12 @@ async fn pump_events(docker: DockerClient, tx: mpsc::Sender<Wake>) {
     }
 }
 
-/// This host's clock in Unix seconds.
+/// This host's clock in Unix nanoseconds.
 fn host_clock() -> Option<i64> {
     let since_epoch = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .ok()?;
-    i64::try_from(since_epoch.as_secs()).ok()
+    i64::try_from(since_epoch.as_nanos()).ok()
 }
 
 /// Subscribes once and forwards events until the stream is lost (returns why) or the loop has
@@ -124,8 +124,8 @@ async fn follow_events(
         }
         Err(e) => return Some(e.to_string()),
     };
-    let since = now.map(|t| t - crate::docker::EVENT_REPLAY_SECS);
-    let mut stream = Box::pin(docker.events(since));
+    let since = now.map(|t| t / 1_000_000_000 - crate::docker::EVENT_REPLAY_SECS);
+    let mut stream = Box::pin(docker.events(since, now));
     // The first poll sends the request; an engine that is down fails it at once. With the
     // replay, these 200 ms need not be enough for the subscription to be in place.
     match timeout(Duration::from_millis(200), stream.next()).await {
@@ -299,7 +299,9 @@ pub(super) enum Lifecycle {
 }
 
 fn lifecycle(e: &EngineEvent) -> Option<Lifecycle> {
-    if e.kind != "container" {
+    // A replayed `kill` may be followed by a `start` the loop has not read yet: only live
+    // events say what a container is doing now.
+    if e.kind != "container" || e.replayed {
         return None;
     }
     let stop_signal = || {
@@ -368,6 +370,7 @@ mod tests {
                 .iter()
                 .map(|(k, v)| ((*k).into(), (*v).into()))
                 .collect(),
+            replayed: false,
         }
     }
 
@@ -395,6 +398,11 @@ mod tests {
         let mut net = event("network", "id-web", "web", &[]);
         net.action = "die".into();
         assert_eq!(lifecycle(&net), None);
+        // Replayed from before the subscription: history, whatever it says.
+        let mut old = event("container", "id-web", "web", &[]);
+        old.action = "die".into();
+        old.replayed = true;
+        assert_eq!(lifecycle(&old), None);
     }
 
     #[tokio::test(start_paused = true)]

@@ -126,8 +126,11 @@ async fn run(command: Command, settings: Settings) -> Result<ExitCode, gatehouse
     let mut rec = Reconciler::new(Context::new(settings, docker));
     match command {
         Command::Run { once: false } => {
-            reconcile::watch(rec, shutdown_signal()).await;
-            Ok(ExitCode::SUCCESS)
+            match reconcile::watch(rec, shutdown_signal()).await {
+                reconcile::WatchEnd::Shutdown => Ok(ExitCode::SUCCESS),
+                // EX_SOFTWARE: an internal error; the container's restart policy starts it again.
+                reconcile::WatchEnd::EventsLost => Ok(ExitCode::from(70)),
+            }
         }
         Command::Run { once: true } => {
             let report = rec.pass(Mode::Once).await?;

@@ -451,5 +451,5 @@ mod netsync;
 mod watch;
 
 use netsync::{NetStep, NetSync};
-pub use watch::watch;
+pub use watch::{watch, WatchEnd};
 use watch::{Backoff, Lifecycle, STOPPING_AT_MOST};

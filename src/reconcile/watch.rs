@@ -162,7 +162,12 @@ async fn follow_events(
 
 /// Runs forever (until `shutdown` resolves): passes on events, debounced, on a periodic resync,
 /// when held removals fall due, and after every reconnect.
-pub async fn watch(mut rec: Reconciler, shutdown: impl std::future::Future<Output = ()>) {
+/// Returns how it ended: by `shutdown`, or because the task following the engine's events ended
+/// on its own (which it never should: the caller should exit non-zero so the container restarts).
+pub async fn watch(
+    mut rec: Reconciler,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> WatchEnd {
     let settings = rec.context().settings.clone();
     let authentik_worker = rec.start_authentik_worker();
     let (tx, mut rx) = mpsc::channel::<Wake>(1024);
@@ -178,6 +183,7 @@ pub async fn watch(mut rec: Reconciler, shutdown: impl std::future::Future<Outpu
     .await;
     tokio::pin!(shutdown);
     let mut retry = Backoff::new();
+    let mut ended = WatchEnd::Shutdown;
     let mut last_event: Option<tokio::time::Instant> = None;
     let mut next_resync = tokio::time::Instant::now() + settings.resync;
     let mut health = crate::health::Recorder::new(settings.health_file.clone(), settings.resync);
@@ -221,7 +227,10 @@ pub async fn watch(mut rec: Reconciler, shutdown: impl std::future::Future<Outpu
                 _ = &mut shutdown => break None,
                 _ = sleep_until(deadline) => break Some(None),
                 wake = rx.recv() => match wake {
-                    None => break None,
+                    None => {
+                        ended = WatchEnd::EventsLost;
+                        break None;
+                    }
                     Some(w) if relevant(&w) => break Some(Some(w)),
                     Some(Wake::Event(e)) => {
                         tracing::trace!(kind = %e.kind, action = %e.action, name = %e.name, "ignored engine event");
@@ -269,7 +278,22 @@ pub async fn watch(mut rec: Reconciler, shutdown: impl std::future::Future<Outpu
     if let Some(w) = authentik_worker {
         w.abort();
     }
-    tracing::info!("stopping; confs already written stay as they are");
+    match ended {
+        WatchEnd::Shutdown => tracing::info!("stopping; confs already written stay as they are"),
+        WatchEnd::EventsLost => tracing::error!(
+            "the task following the Docker engine's events ended unexpectedly; stopping so that the container restarts; confs already written stay as they are"
+        ),
+    }
+    ended
+}
+
+/// How [`watch`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WatchEnd {
+    /// Asked to stop.
+    Shutdown,
+    /// The event task ended on its own.
+    EventsLost,
 }
 
 /// Events further apart than this start a new burst.

@@ -229,3 +229,54 @@ fn docker_a_failed_attach_is_retried() {
     let log = gh.stop();
     assert!(!log.contains("network management is off"), "{log}");
 }
+
+/// A rejected app keeps its last good conf and the network SWAG reaches it by; one that never
+/// had a conf gets no network either.
+#[test]
+fn docker_a_rejected_app_keeps_its_network_only_if_it_had_a_conf() {
+    let scope = Scope::new("rejnet");
+    let cfg = common::docker::swag_config();
+    let swag_net = scope.network("swag_default");
+    let swag = scope.run("swag", &[], &["--network", &swag_net]);
+    let net_new = scope.network("new");
+    let never = scope.run(
+        "never",
+        &[("auth.expose", "true"), ("auth.port", "80;evil")],
+        &["--network", &net_new],
+    );
+    let net_kept = scope.network("kept");
+    let kept = scope.run(
+        "kept",
+        &[("auth.expose", "true")],
+        &["--network", &net_kept],
+    );
+    let env = env_with(
+        &scope,
+        cfg.path(),
+        &[("GATEHOUSE_SWAG_CONTAINER", swag.as_str())],
+    );
+    let first = common::docker::gatehouse_once(&["run", "--once"], &env);
+    let log = String::from_utf8_lossy(&first.stderr).into_owned();
+    assert!(
+        log.contains(&format!("rejected container {never}")) || log.contains(&never),
+        "{log}"
+    );
+    assert!(on(&swag, &net_kept), "{log}");
+    assert!(
+        !on(&swag, &net_new),
+        "SWAG joined the network of an app that has no conf: {log}"
+    );
+    assert!(!conf_exists(cfg.path(), &never));
+    // kept's labels go bad: its last good conf stays, and so does SWAG on its network.
+    scope.rm(&kept);
+    scope.run(
+        "kept",
+        &[("auth.expose", "true"), ("auth.port", "80;evil")],
+        &["--network", &net_kept],
+    );
+    let second = common::docker::gatehouse_once(&["run", "--once"], &env);
+    let log = String::from_utf8_lossy(&second.stderr).into_owned();
+    assert!(conf_exists(cfg.path(), &kept), "{log}");
+    assert!(on(&swag, &net_kept), "{log}");
+    assert!(!on(&swag, &net_new), "{log}");
+}

@@ -300,7 +300,12 @@ impl Reconciler {
             .read_samples(&plan::presets_needed(&containers, rules));
         let mut desired = plan::desired(&containers, &state, &samples, rules);
         self.watched = watched_containers(&containers, &desired, &state);
-        let net_step = self.plan_networks(&live, &mut desired);
+        let with_conf: BTreeSet<&str> = state
+            .owned
+            .values()
+            .filter_map(|o| o.container.as_deref())
+            .collect();
+        let net_step = self.plan_networks(&live, &mut desired, &with_conf);
         let grace = match mode {
             Mode::Watch => self.ctx.settings.remove_grace,
             Mode::Once | Mode::DryRun => Duration::ZERO,

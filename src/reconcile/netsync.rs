@@ -1,6 +1,6 @@
 //! The network step of a pass: plan SWAG's attachments, make them, remember them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Backoff, PassReport, Reconciler};
 use crate::config::Settings;
@@ -100,6 +100,7 @@ impl Reconciler {
         &mut self,
         containers: &[crate::world::ContainerInfo],
         desired: &mut Desired,
+        with_conf: &BTreeSet<&str>,
     ) -> NetStep {
         let settings = &self.ctx.settings;
         let Some(mode) = settings.network_mode.clone() else {
@@ -149,7 +150,13 @@ impl Reconciler {
                 });
             }
         }
-        for r in desired.rejected.iter().filter(|r| r.keep_last_good) {
+        // A rejected app keeps its last good conf, and so the network SWAG reaches it by; one
+        // that never had a conf needs none.
+        for r in desired
+            .rejected
+            .iter()
+            .filter(|r| r.keep_last_good && with_conf.contains(r.container.as_str()))
+        {
             if let Some(c) = by_name.get(r.container.as_str()) {
                 targets.push(Target {
                     container: c,

@@ -293,6 +293,11 @@ impl Reconciler {
                         }
                     }
                     if outcome.is_ok() {
+                        // Recorded before the request: a crash once the engine has attached must
+                        // not leave the attachment looking like the user's. A record of one that
+                        // never happened is forgotten by the next plan (SWAG is not on it).
+                        state.joined.insert(join.clone());
+                        self.save_state(&state);
                         outcome = match docker
                             .connect_network(&join.network_id, &join.container_id)
                             .await
@@ -305,15 +310,19 @@ impl Reconciler {
                                     "{}",
                                     action.said(Tense::Done)
                                 );
-                                state.joined.insert(join.clone());
-                                // Recorded at once: a crash before the pass ends must not leave
-                                // this attachment looking like the user's.
-                                self.save_state(&state);
                                 Ok(())
                             }
                             // Someone else attached it meanwhile: theirs, not ours.
-                            Ok(NetworkChange::AlreadyDone) => Ok(()),
-                            Err(e) => Err(e),
+                            Ok(NetworkChange::AlreadyDone) => {
+                                state.joined.remove(&join);
+                                self.save_state(&state);
+                                Ok(())
+                            }
+                            Err(e) => {
+                                state.joined.remove(&join);
+                                self.save_state(&state);
+                                Err(e)
+                            }
                         };
                     }
                     outcome.map_err(|e| {

@@ -37,13 +37,14 @@ pub struct AppWant {
 
 const SLUG_RULE: &str = "must be 1 to 50 of a-z, 0-9, '-' and '_' (authentik's application slug)";
 const NAME_RULE: &str =
-    "must be 1 to 100 characters without control characters or leading/trailing spaces";
+    "must be 1 to 100 characters without control, invisible or text-direction characters, and without leading/trailing spaces";
 const GROUP_RULE: &str =
     "must be 1 to 64 of letters, digits, spaces, '.', '_' and '-' (the dashboard group)";
 const URL_RULE: &str = "must be an http:// or https:// URL with a host name (letters, digits, '-' and '.'), an IPv4 address or a bracketed IPv6 one, an optional port, and a path without spaces, quotes or angle brackets (512 characters at most)";
 const ICON_RULE: &str =
     "must be an http:// or https:// URL of an image, or fa://fa-<name> (a Font Awesome icon)";
-const TEXT_RULE: &str = "must be at most 256 characters without control characters";
+const TEXT_RULE: &str =
+    "must be at most 256 characters without control, invisible or text-direction characters";
 const GROUP_NAME_RULE: &str =
     "must be authentik group names: 1 to 80 of letters, digits, spaces, '.', '_', '@' and '-', comma-separated";
 const OUTPOST_RULE: &str =
@@ -58,10 +59,24 @@ pub fn slug(raw: &str) -> Result<String, &'static str> {
     ok.then(|| raw.to_owned()).ok_or(SLUG_RULE)
 }
 
+/// Characters that do not show as themselves: controls, and Unicode's format characters and
+/// line/paragraph separators (zero-width ones, bidirectional overrides that make a log line or
+/// the dashboard read otherwise than it is).
+fn is_hidden(c: char) -> bool {
+    c.is_control()
+        || matches!(c,
+            '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{FEFF}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{2028}'..='\u{202E}'
+            | '\u{2060}'..='\u{206F}'
+            | '\u{FFF9}'..='\u{FFFB}'
+            | '\u{E0000}'..='\u{E007F}')
+}
+
 fn display_name(raw: &str) -> Result<String, &'static str> {
     let ok = !raw.is_empty()
         && raw.chars().count() <= 100
-        && !raw.chars().any(char::is_control)
+        && !raw.chars().any(is_hidden)
         && raw.trim() == raw;
     ok.then(|| raw.to_owned()).ok_or(NAME_RULE)
 }
@@ -164,7 +179,7 @@ fn icon(raw: &str) -> Result<String, &'static str> {
 }
 
 fn text(raw: &str) -> Result<String, &'static str> {
-    let ok = raw.chars().count() <= 256 && !raw.chars().any(char::is_control);
+    let ok = raw.chars().count() <= 256 && !raw.chars().any(is_hidden);
     ok.then(|| raw.to_owned()).ok_or(TEXT_RULE)
 }
 
@@ -393,6 +408,10 @@ mod tests {
             ("auth.slug", "x\ny"),
             ("auth.name", " padded"),
             ("auth.name", "a\u{7}b"),
+            ("auth.name", "admin\u{202E}nimda"),
+            ("auth.name", "zero\u{200B}width"),
+            ("auth.description", "one\u{2028}two"),
+            ("auth.description", "tag\u{E0041}"),
             ("auth.group", "a;b"),
             ("auth.icon", "javascript:alert(1)"),
             ("auth.icon", "https://x/\"onload"),

@@ -6,6 +6,8 @@
 //! providers on the embedded outpost, their own applications and policy bindings, and the
 //! objects of other gatehouse instances sharing this authentik — is read but never written,
 //! except an application the user explicitly lets gatehouse adopt (`auth.adopt=true`).
+//! On its own applications, an optional field whose label is gone is cleared only while it
+//! holds the value gatehouse set (see [`fields`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -411,11 +413,11 @@ impl fmt::Display for UserChanged {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "container {}: label auth.{} is no longer set, but {} of authentik application {} was changed in authentik since gatehouse set it ({:?}, now {:?}); leaving it as it is",
+            "container {}: label auth.{} is no longer set, but authentik application {}'s {} was changed in authentik since gatehouse set it ({:?}, now {:?}); leaving it as it is",
             self.container,
             self.field.label(),
-            self.field,
             self.slug,
+            self.field,
             self.set,
             self.now
         )

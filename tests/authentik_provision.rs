@@ -960,3 +960,52 @@ fn a_value_authentik_refused_is_not_recorded() {
         "{text}"
     );
 }
+
+#[test]
+fn two_instances_writing_one_record_keep_each_others_values() {
+    let fake = FakeAuthentik::start();
+    let dir = tempfile::tempdir().unwrap();
+    let as_instance = |name: &str| {
+        let mut s = fake.settings();
+        s.instance = authentik::Instance::named(name).unwrap();
+        Provisioner::new(&s)
+            .unwrap()
+            .with_state_file(authentik::fieldstate::FieldStateFile::new(dir.path()))
+    };
+    let (mut east, mut west) = (as_instance("east"), as_instance("west"));
+    // both have read the (missing) record before either writes it
+    sync(&fake, &mut east, &[]);
+    sync(&fake, &mut west, &[]);
+    sync(&fake, &mut east, &[container("jellyfin", MEDIA)]);
+    sync(
+        &fake,
+        &mut west,
+        &[container(
+            "wiki",
+            &[("auth.protect", "true"), ("auth.group", "Docs")],
+        )],
+    );
+    let text = record(dir.path());
+    assert!(
+        text.contains("\"gatehouse/east\"") && text.contains("\"Media\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("\"gatehouse/west\"") && text.contains("\"Docs\""),
+        "{text}"
+    );
+    // east, restarted, still clears its own group when the label goes
+    let mut east = as_instance("east");
+    fake.clear_requests();
+    let r = sync(
+        &fake,
+        &mut east,
+        &[container(
+            "jellyfin",
+            &[("auth.protect", "true"), ("auth.icon", "fa://fa-film")],
+        )],
+    );
+    assert_eq!(r.writes, 1, "{:?}", fake.writes());
+    assert_eq!(app_field(&fake, "jellyfin", "group"), "");
+    assert_eq!(app_field(&fake, "wiki", "group"), "Docs");
+}

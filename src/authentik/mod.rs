@@ -152,10 +152,11 @@ pub struct Provisioner {
     others_told: BTreeSet<Instance>,
     /// Where the optional field values gatehouse set are kept; `None`: in this process only.
     state_file: Option<FieldStateFile>,
-    /// Those values (every instance's, as in the file), loaded at the first round.
-    state: Option<FieldState>,
-    /// What the file holds as far as this process knows (not written again when unchanged).
-    saved: Option<FieldState>,
+    /// Those values (this instance's), loaded at the first round.
+    memory: Option<FieldMemory>,
+    /// This instance's values as the file holds them, as far as this process knows (not
+    /// written again when unchanged).
+    saved: Option<FieldMemory>,
     /// Writing the file failed, and was said once.
     save_failing: bool,
 }
@@ -176,7 +177,7 @@ impl Provisioner {
             refused: BTreeMap::new(),
             others_told: BTreeSet::new(),
             state_file: None,
-            state: None,
+            memory: None,
             saved: None,
             save_failing: false,
         })
@@ -193,41 +194,46 @@ impl Provisioner {
     /// The values this instance set, as recorded. A file that cannot be read counts as empty
     /// (said once): nothing recorded before is then cleared.
     fn remembered(&mut self) -> FieldMemory {
-        let file = &self.state_file;
-        let saved = &mut self.saved;
-        self.state
+        let (file, instance, saved) = (&self.state_file, &self.rules.instance, &mut self.saved);
+        self.memory
             .get_or_insert_with(|| match file.as_ref().map(FieldStateFile::load) {
-                None => FieldState::default(),
+                None => FieldMemory::default(),
                 Some(Ok(s)) => {
-                    *saved = Some(s.clone());
-                    s
+                    let mine = s.of(instance);
+                    *saved = Some(mine.clone());
+                    mine
                 }
                 Some(Err(e)) => {
                     tracing::warn!(
                         "{e}; starting with an empty record: values gatehouse set in authentik before are not cleared when their label goes"
                     );
-                    FieldState::default()
+                    FieldMemory::default()
                 }
             })
-            .of(&self.rules.instance)
+            .clone()
     }
 
     /// Records this instance's values after a round, and writes the file when they changed.
+    /// The file is read again right before: the records of other instances writing to it stay.
     fn remember(&mut self, memory: FieldMemory) {
-        let state = self.state.get_or_insert_with(FieldState::default);
-        state.put(&self.rules.instance, memory);
+        self.memory = Some(memory.clone());
         let Some(file) = &self.state_file else {
             return;
         };
-        if self.saved.as_ref() == Some(state) {
+        if self.saved.as_ref() == Some(&memory) {
             return;
         }
-        match file.save(state) {
+        let mut state = file.load().unwrap_or_else(|e| {
+            tracing::debug!(error = %e, "replacing the record of authentik field values");
+            FieldState::default()
+        });
+        state.put(&self.rules.instance, memory.clone());
+        match file.save(&state) {
             Ok(written) => {
                 if written {
                     tracing::debug!(path = %file.path().display(), "recorded the authentik field values gatehouse set");
                 }
-                self.saved = Some(state.clone());
+                self.saved = Some(memory);
                 if std::mem::take(&mut self.save_failing) {
                     tracing::info!(path = %file.path().display(), "the record of authentik field values is written again");
                 }

@@ -763,3 +763,249 @@ fn a_named_instance_leaves_the_unnamed_instances_objects_alone() {
     assert_eq!(publisher_of(&fake, "wiki"), Some(json!("gatehouse")));
     assert!(fake.schema_rejections().is_empty());
 }
+
+fn app_field(fake: &FakeAuthentik, slug: &str, field: &str) -> Value {
+    fake.applications()
+        .into_iter()
+        .find(|a| a["slug"] == slug)
+        .map(|a| a[field].clone())
+        .unwrap_or(Value::Null)
+}
+
+/// A provisioner keeping its field record in `dir` (SWAG's config folder), as `gatehouse run`
+/// does; a new one is a gatehouse restart.
+fn provisioner_in(fake: &FakeAuthentik, dir: &std::path::Path) -> Provisioner {
+    Provisioner::new(&fake.settings())
+        .unwrap()
+        .with_state_file(authentik::fieldstate::FieldStateFile::new(dir))
+}
+
+fn record(dir: &std::path::Path) -> String {
+    std::fs::read_to_string(dir.join("gatehouse/authentik.json")).unwrap_or_default()
+}
+
+const MEDIA: &[(&str, &str)] = &[
+    ("auth.protect", "true"),
+    ("auth.group", "Media"),
+    ("auth.icon", "fa://fa-film"),
+];
+
+#[test]
+fn a_container_recreated_without_auth_group_gets_its_group_cleared_even_after_a_restart() {
+    let fake = FakeAuthentik::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut prov = provisioner_in(&fake, dir.path());
+    let r = sync(&fake, &mut prov, &[container("jellyfin", MEDIA)]);
+    assert_eq!((r.writes, r.failed), (3, 0), "{:?}", fake.writes());
+    assert_eq!(app_field(&fake, "jellyfin", "group"), "Media");
+    assert!(
+        record(dir.path()).contains("\"Media\""),
+        "{}",
+        record(dir.path())
+    );
+    drop(prov);
+
+    // gatehouse restarts; the container comes back without auth.group
+    let mut prov = provisioner_in(&fake, dir.path());
+    fake.clear_requests();
+    let without = [container(
+        "jellyfin",
+        &[("auth.protect", "true"), ("auth.icon", "fa://fa-film")],
+    )];
+    let r = sync(&fake, &mut prov, &without);
+    assert_eq!((r.writes, r.failed), (1, 0), "{:?}", fake.writes());
+    let w = &fake.writes()[0];
+    assert_eq!(
+        (w.method.as_str(), w.path.as_str()),
+        ("PATCH", "/api/v3/core/applications/jellyfin/")
+    );
+    assert_eq!(w.body, Some(json!({"group": ""})));
+    assert!(
+        fake.schema_rejections().is_empty(),
+        "{:?}",
+        fake.schema_rejections()
+    );
+    assert_eq!(app_field(&fake, "jellyfin", "group"), "");
+    assert_eq!(app_field(&fake, "jellyfin", "meta_icon"), "fa://fa-film");
+    let text = record(dir.path());
+    assert!(!text.contains("Media"), "{text}");
+    assert!(text.contains("fa://fa-film"), "{text}");
+
+    // nothing changed: no write, and the record is not rewritten
+    let modified = || {
+        std::fs::metadata(dir.path().join("gatehouse/authentik.json"))
+            .and_then(|m| m.modified())
+            .unwrap()
+    };
+    let before = modified();
+    fake.clear_requests();
+    assert_eq!(sync(&fake, &mut prov, &without).writes, 0);
+    assert!(fake.writes().is_empty(), "{:?}", fake.writes());
+    assert_eq!(modified(), before);
+
+    // the application goes with its container: the record forgets it
+    sync(&fake, &mut prov, &[]);
+    assert!(fake.applications().is_empty());
+    assert!(
+        !record(dir.path()).contains("jellyfin"),
+        "{}",
+        record(dir.path())
+    );
+}
+
+#[test]
+fn a_group_changed_in_authentik_meanwhile_is_kept_when_the_label_goes() {
+    let fake = FakeAuthentik::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut prov = provisioner_in(&fake, dir.path());
+    sync(&fake, &mut prov, &[container("jellyfin", MEDIA)]);
+    // the user renames the group in authentik's UI
+    fake.with(|s| s.applications[0]["group"] = json!("Films"));
+    fake.clear_requests();
+    let without = [container(
+        "jellyfin",
+        &[("auth.protect", "true"), ("auth.icon", "fa://fa-film")],
+    )];
+    let r = sync(&fake, &mut prov, &without);
+    assert_eq!((r.writes, r.failed), (0, 0), "{:?}", fake.writes());
+    assert_eq!(app_field(&fake, "jellyfin", "group"), "Films");
+    // the field is the user's now: forgotten, and left alone from then on
+    assert!(
+        !record(dir.path()).contains("Media"),
+        "{}",
+        record(dir.path())
+    );
+    let mut prov = provisioner_in(&fake, dir.path());
+    assert_eq!(sync(&fake, &mut prov, &without).writes, 0);
+    assert_eq!(app_field(&fake, "jellyfin", "group"), "Films");
+}
+
+#[test]
+fn a_corrupt_record_clears_nothing() {
+    let fake = FakeAuthentik::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut prov = provisioner_in(&fake, dir.path());
+    sync(&fake, &mut prov, &[container("jellyfin", MEDIA)]);
+    std::fs::write(
+        dir.path().join("gatehouse/authentik.json"),
+        "{\"instances\": [",
+    )
+    .unwrap();
+    let mut prov = provisioner_in(&fake, dir.path());
+    fake.clear_requests();
+    let r = sync(
+        &fake,
+        &mut prov,
+        &[container("jellyfin", &[("auth.protect", "true")])],
+    );
+    assert_eq!(r.writes, 0, "{:?}", fake.writes());
+    assert_eq!(app_field(&fake, "jellyfin", "group"), "Media");
+    assert_eq!(app_field(&fake, "jellyfin", "meta_icon"), "fa://fa-film");
+}
+
+#[test]
+fn the_dry_run_shows_the_clearing_and_writes_no_record() {
+    let fake = FakeAuthentik::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut prov = provisioner_in(&fake, dir.path());
+    sync(&fake, &mut prov, &[container("jellyfin", MEDIA)]);
+    let path = dir.path().join("gatehouse/authentik.json");
+    let (bytes, modified) = (
+        std::fs::read(&path).unwrap(),
+        std::fs::metadata(&path).unwrap().modified().unwrap(),
+    );
+    let mut prov = provisioner_in(&fake, dir.path());
+    fake.clear_requests();
+    let d = desired(&fake, &[container("jellyfin", &[("auth.protect", "true")])]);
+    let preview = rt().block_on(prov.preview(&d)).expect("preview");
+    let lines = preview.actions(gatehouse::wording::Tense::Planned);
+    assert_eq!(
+        lines,
+        ["would update authentik application jellyfin for container jellyfin (group: \"\", meta_icon: \"\"; cleared: auth.group and auth.icon are no longer set, and authentik still held what gatehouse had set from them)"]
+    );
+    assert!(fake.writes().is_empty(), "{:?}", fake.writes());
+    assert_eq!(std::fs::read(&path).unwrap(), bytes);
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().modified().unwrap(),
+        modified
+    );
+}
+
+#[test]
+fn a_value_authentik_refused_is_not_recorded() {
+    let fake = FakeAuthentik::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut prov = provisioner_in(&fake, dir.path());
+    sync(&fake, &mut prov, &[container("jellyfin", MEDIA)]);
+    fake.refuse(
+        "PATCH",
+        "/api/v3/core/applications/jellyfin/",
+        400,
+        json!({"group": ["refused for the test"]}),
+    );
+    let video = [container(
+        "jellyfin",
+        &[
+            ("auth.protect", "true"),
+            ("auth.group", "Video"),
+            ("auth.icon", "fa://fa-film"),
+        ],
+    )];
+    let r = sync(&fake, &mut prov, &video);
+    assert_eq!(r.failed, 1);
+    assert_eq!(app_field(&fake, "jellyfin", "group"), "Media");
+    let text = record(dir.path());
+    assert!(
+        text.contains("\"Media\"") && !text.contains("Video"),
+        "{text}"
+    );
+}
+
+#[test]
+fn two_instances_writing_one_record_keep_each_others_values() {
+    let fake = FakeAuthentik::start();
+    let dir = tempfile::tempdir().unwrap();
+    let as_instance = |name: &str| {
+        let mut s = fake.settings();
+        s.instance = authentik::Instance::named(name).unwrap();
+        Provisioner::new(&s)
+            .unwrap()
+            .with_state_file(authentik::fieldstate::FieldStateFile::new(dir.path()))
+    };
+    let (mut east, mut west) = (as_instance("east"), as_instance("west"));
+    // both have read the (missing) record before either writes it
+    sync(&fake, &mut east, &[]);
+    sync(&fake, &mut west, &[]);
+    sync(&fake, &mut east, &[container("jellyfin", MEDIA)]);
+    sync(
+        &fake,
+        &mut west,
+        &[container(
+            "wiki",
+            &[("auth.protect", "true"), ("auth.group", "Docs")],
+        )],
+    );
+    let text = record(dir.path());
+    assert!(
+        text.contains("\"gatehouse/east\"") && text.contains("\"Media\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("\"gatehouse/west\"") && text.contains("\"Docs\""),
+        "{text}"
+    );
+    // east, restarted, still clears its own group when the label goes
+    let mut east = as_instance("east");
+    fake.clear_requests();
+    let r = sync(
+        &fake,
+        &mut east,
+        &[container(
+            "jellyfin",
+            &[("auth.protect", "true"), ("auth.icon", "fa://fa-film")],
+        )],
+    );
+    assert_eq!(r.writes, 1, "{:?}", fake.writes());
+    assert_eq!(app_field(&fake, "jellyfin", "group"), "");
+    assert_eq!(app_field(&fake, "wiki", "group"), "Docs");
+}

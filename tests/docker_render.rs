@@ -341,3 +341,68 @@ fn docker_render_says_when_authentik_does_not_answer_and_still_shows_the_rest() 
     }
     assert!(!conf(cfg.path(), "vault").exists());
 }
+
+#[test]
+fn docker_render_shows_a_group_cleared_after_its_label_goes_and_writes_no_record() {
+    let scope = Scope::new("dryfield");
+    let cfg = common::docker::swag_config();
+    let fake = FakeAuthentik::start();
+    let labels = [("auth.protect", "true"), ("auth.subdomain", "jelly")];
+    let mut with_group = labels.to_vec();
+    with_group.push(("auth.group", "Media"));
+    let app = scope.run("app", &with_group, &[]);
+    let env = authentik_env(&scope, cfg.path(), &fake);
+    let once = gatehouse_once(&["run", "--once"], &env);
+    assert!(
+        once.status.success(),
+        "{}",
+        String::from_utf8_lossy(&once.stderr)
+    );
+    let record = cfg.path().join("gatehouse/authentik.json");
+    let text = std::fs::read_to_string(&record).expect("run --once keeps a record");
+    assert!(text.contains("\"group\": \"Media\""), "{text}");
+
+    // The container is recreated without auth.group.
+    scope.rm(&app);
+    scope.run("app", &labels, &[]);
+    let before = snapshot(cfg.path());
+    fake.clear_requests();
+    let out = gatehouse_once(&["render"], &env);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let expected = format!("\n# would update authentik application jelly for container {app} (group: \"\"; cleared: auth.group is no longer set, and authentik still held what gatehouse had set from it)\n");
+    assert!(
+        stdout.contains(&expected),
+        "missing {expected:?} in:\n{stdout}"
+    );
+    assert_eq!(non_get(&fake), Vec::<String>::new());
+    assert_eq!(
+        snapshot(cfg.path()),
+        before,
+        "render changed the config folder"
+    );
+
+    // The real pass clears it, in the same words, and forgets it.
+    let once = gatehouse_once(&["run", "--once"], &env);
+    let log = String::from_utf8_lossy(&once.stderr);
+    assert!(once.status.success(), "{log}");
+    let said = done_forms(&stdout, &[("update", "updated")]);
+    assert_eq!(said.len(), 1, "{said:?}");
+    assert!(
+        log.contains(said[0].as_str()),
+        "log lacks {:?}:\n{log}",
+        said[0]
+    );
+    let group = fake
+        .applications()
+        .into_iter()
+        .find(|a| a["slug"] == "jelly")
+        .map(|a| a["group"].clone());
+    assert_eq!(group, Some(serde_json::json!("")));
+    assert!(!std::fs::read_to_string(&record).unwrap().contains("Media"));
+    assert!(fake.schema_rejections().is_empty());
+}

@@ -4,11 +4,14 @@
 //!
 //! Shape: [`spec`] reads the labels (pure), [`marker`] tells which gatehouse instance made an
 //! object (pure), [`sync`] compares with what authentik holds and plans requests (pure),
-//! [`client`] speaks HTTP, [`types`] are the tolerant API objects. The
+//! [`fields`] decides which optional field values are gatehouse's (pure), [`fieldstate`] keeps
+//! them in a file, [`client`] speaks HTTP, [`types`] are the tolerant API objects. The
 //! [`Provisioner`] here runs one observe → plan → apply round; [`run_worker`] repeats it beside
 //! the conf loop so that a slow or absent authentik never holds up a proxy-conf.
 
 pub mod client;
+pub mod fields;
+pub mod fieldstate;
 pub mod marker;
 pub mod spec;
 pub mod sync;
@@ -29,6 +32,8 @@ use crate::world::ContainerInfo;
 
 use crate::wording::{Describe, Tense};
 pub use client::{ApiError, Client};
+use fields::FieldMemory;
+use fieldstate::{FieldState, FieldStateFile};
 pub use marker::Instance;
 use spec::AppWant;
 use sync::{Actual, AppRef, Op, OpFor, Plan, ProviderRef, RemovalClock, Rules};
@@ -145,6 +150,15 @@ pub struct Provisioner {
     refused: BTreeMap<String, Refused>,
     /// Other gatehouse instances whose objects were seen (and said so, once).
     others_told: BTreeSet<Instance>,
+    /// Where the optional field values gatehouse set are kept; `None`: in this process only.
+    state_file: Option<FieldStateFile>,
+    /// Those values (this instance's), loaded at the first round.
+    memory: Option<FieldMemory>,
+    /// This instance's values as the file holds them, as far as this process knows (not
+    /// written again when unchanged).
+    saved: Option<FieldMemory>,
+    /// Writing the file failed, and was said once.
+    save_failing: bool,
 }
 
 impl Provisioner {
@@ -162,7 +176,75 @@ impl Provisioner {
             reported: BTreeMap::new(),
             refused: BTreeMap::new(),
             others_told: BTreeSet::new(),
+            state_file: None,
+            memory: None,
+            saved: None,
+            save_failing: false,
         })
+    }
+
+    /// Keeps the optional field values gatehouse sets in `file` (see [`fields`]), so that after
+    /// a restart a field whose label is gone is still cleared. Without a file they are known to
+    /// this process only.
+    pub fn with_state_file(mut self, file: FieldStateFile) -> Self {
+        self.state_file = Some(file);
+        self
+    }
+
+    /// The values this instance set, as recorded. A file that cannot be read counts as empty
+    /// (said once): nothing recorded before is then cleared.
+    fn remembered(&mut self) -> FieldMemory {
+        let (file, instance, saved) = (&self.state_file, &self.rules.instance, &mut self.saved);
+        self.memory
+            .get_or_insert_with(|| match file.as_ref().map(FieldStateFile::load) {
+                None => FieldMemory::default(),
+                Some(Ok(s)) => {
+                    let mine = s.of(instance);
+                    *saved = Some(mine.clone());
+                    mine
+                }
+                Some(Err(e)) => {
+                    tracing::warn!(
+                        "{e}; starting with an empty record: values gatehouse set in authentik before are not cleared when their label goes"
+                    );
+                    FieldMemory::default()
+                }
+            })
+            .clone()
+    }
+
+    /// Records this instance's values after a round, and writes the file when they changed.
+    /// The file is read again right before: the records of other instances writing to it stay.
+    fn remember(&mut self, memory: FieldMemory) {
+        self.memory = Some(memory.clone());
+        let Some(file) = &self.state_file else {
+            return;
+        };
+        if self.saved.as_ref() == Some(&memory) {
+            return;
+        }
+        let mut state = file.load().unwrap_or_else(|e| {
+            tracing::debug!(error = %e, "replacing the record of authentik field values");
+            FieldState::default()
+        });
+        state.put(&self.rules.instance, memory.clone());
+        match file.save(&state) {
+            Ok(written) => {
+                if written {
+                    tracing::debug!(path = %file.path().display(), "recorded the authentik field values gatehouse set");
+                }
+                self.saved = Some(memory);
+                if std::mem::take(&mut self.save_failing) {
+                    tracing::info!(path = %file.path().display(), "the record of authentik field values is written again");
+                }
+            }
+            Err(e) => {
+                if !self.save_failing {
+                    tracing::warn!("{e}; the authentik field values gatehouse set are known until it restarts only");
+                    self.save_failing = true;
+                }
+            }
+        }
     }
 
     /// The instance whose marks this provisioner owns.
@@ -200,19 +282,30 @@ impl Provisioner {
                 }
             }
         }
+        let remembered = self.remembered();
         let (plan, mut problems) = plan_round(
             &actual,
             desired,
+            &remembered,
             &self.rules,
             &mut self.clock,
             Instant::now(),
             grace,
         );
         let mut refused = std::mem::take(&mut self.refused);
+        let mut memory = plan.memory.clone();
         let applied = self
-            .apply(&plan, &desired.wants, &mut refused, &mut problems)
+            .apply(
+                &plan,
+                &desired.wants,
+                &mut refused,
+                &mut problems,
+                &mut memory,
+            )
             .await;
         self.refused = refused;
+        // Also after a failure midway: what authentik accepted is recorded.
+        self.remember(memory);
         self.report(problems);
         let failed = match applied {
             Ok(n) => n,
@@ -232,13 +325,16 @@ impl Provisioner {
 
     /// What a round would do now, read (GET requests only) and planned but not applied, for
     /// `gatehouse render`. Like `run --once`, no grace period: applications of containers that
-    /// are gone show as deleted. Nothing is remembered from it.
+    /// are gone show as deleted. Nothing is remembered from it, and the record of field values
+    /// is read, never written.
     pub async fn preview(&mut self, desired: &Desired) -> Result<Preview, ApiError> {
         let actual = self.observe(&desired.wants).await?;
+        let remembered = self.remembered();
         let mut clock = self.clock.clone();
         let (plan, problems) = plan_round(
             &actual,
             desired,
+            &remembered,
             &self.rules,
             &mut clock,
             Instant::now(),
@@ -319,12 +415,14 @@ impl Provisioner {
     /// Makes the plan's requests in order. A 4xx fails that app's later requests, is reported
     /// and remembered in `refused`: the identical request is not sent again while the apps it
     /// concerns want the same (up to [`REFUSED_RETRY`]). A transient error stops the round.
+    /// Each application write authentik accepts is recorded in `memory`.
     async fn apply(
         &self,
         plan: &Plan,
         wants: &[AppWant],
         refused: &mut BTreeMap<String, Refused>,
         problems: &mut BTreeMap<String, String>,
+        memory: &mut FieldMemory,
     ) -> Result<usize, ApiError> {
         let now = Instant::now();
         let mut seen: BTreeSet<String> = BTreeSet::new();
@@ -388,6 +486,7 @@ impl Provisioner {
                     body.insert("provider".into(), json!(resolve(provider, &new_providers)));
                     c.create_application(&body).await.map(|a| {
                         tracing::info!(slug = %slug, "{}", done(op));
+                        memory.record_body(slug, &body);
                         new_apps.insert(slug.clone(), a.pk);
                     })
                 }
@@ -403,6 +502,7 @@ impl Provisioner {
                     }
                     c.patch_application(slug, &body).await.map(|_| {
                         tracing::info!(slug = %slug, "{}", done(op));
+                        memory.record_body(slug, &body);
                     })
                 }
                 Op::SetOutpostProviders {
@@ -464,6 +564,7 @@ impl Provisioner {
                 }),
                 Op::DeleteApplication { slug } => c.delete_application(slug).await.map(|()| {
                     tracing::info!(slug = %slug, "{}", done(op));
+                    memory.forget(slug);
                 }),
                 Op::DeleteProvider { slug, pk } => c.delete_provider(*pk).await.map(|()| {
                     tracing::info!(slug = %slug, "{}", done(op));
@@ -653,6 +754,7 @@ impl Preview {
 fn plan_round(
     actual: &Actual,
     desired: &Desired,
+    remembered: &FieldMemory,
     rules: &Rules,
     clock: &mut RemovalClock,
     now: Instant,
@@ -661,6 +763,7 @@ fn plan_round(
     let plan = sync::plan(
         actual,
         &desired.wants,
+        remembered,
         &desired.held,
         !desired.hold_removals.is_empty(),
         rules,
@@ -683,6 +786,10 @@ fn plan_round(
     }
     for (slug, why) in &plan.kept {
         problems.insert(format!("kept:{slug}"), why.clone());
+    }
+    // Said once: the field is forgotten with this round, so the next one does not plan it.
+    for c in &plan.user_changed {
+        problems.insert(format!("kept:field:{}:{}", c.slug, c.field), c.to_string());
     }
     if !plan.held_back.is_empty() {
         problems.insert(

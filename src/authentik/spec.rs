@@ -18,7 +18,9 @@ pub struct AppWant {
     /// The application's slug: its identity in authentik.
     pub slug: String,
     pub name: String,
-    /// Dashboard group, icon, description and launch URL: only managed when a label sets them.
+    /// Dashboard group, icon, description and launch URL: set when a label sets them (an empty
+    /// label counts as unset); when unset, cleared only if authentik still holds what gatehouse
+    /// last set (see `fields`).
     pub group: Option<String>,
     pub icon: Option<String>,
     pub description: Option<String>,
@@ -183,6 +185,19 @@ fn text(raw: &str) -> Result<String, &'static str> {
     ok.then(|| raw.to_owned()).ok_or(TEXT_RULE)
 }
 
+/// An optional field's value: empty is allowed (and means unset), anything else must pass
+/// `parse`.
+fn optional(
+    raw: &str,
+    parse: fn(&str) -> Result<String, &'static str>,
+) -> Result<String, &'static str> {
+    if raw.is_empty() {
+        Ok(String::new())
+    } else {
+        parse(raw)
+    }
+}
+
 fn group_name(raw: &str) -> Result<String, &'static str> {
     let ok = !raw.is_empty()
         && raw.len() <= 80
@@ -259,10 +274,12 @@ pub fn read(
     let first = app.server_names.first();
     let slug_v = get("slug", slug).or_else(|| first.map(default_slug));
     let name = get("name", display_name);
-    let group = get("group", dashboard_group);
-    let icon_v = get("icon", icon);
-    let description = get("description", text);
-    let launch_url = get("launch_url", url);
+    // An emptied optional label is one removed: the field is cleared if it is still what
+    // gatehouse set (see `fields`).
+    let group = get("group", |raw| optional(raw, dashboard_group)).filter(|v| !v.is_empty());
+    let icon_v = get("icon", |raw| optional(raw, icon)).filter(|v| !v.is_empty());
+    let description = get("description", text).filter(|v| !v.is_empty());
+    let launch_url = get("launch_url", |raw| optional(raw, url)).filter(|v| !v.is_empty());
     let outpost = get("outpost", outpost_name);
     let adopt = get("adopt", |raw| match raw.to_ascii_lowercase().as_str() {
         "true" | "yes" | "on" | "1" => Ok("true".into()),
@@ -398,6 +415,24 @@ mod tests {
         assert_eq!(w.allow_groups, ["admins", "family"]);
         assert_eq!(w.outpost.as_deref(), Some("LAN outpost"));
         assert!(w.adopt);
+    }
+
+    #[test]
+    fn an_emptied_optional_label_counts_as_unset() {
+        let w = want(&[
+            ("auth.protect", "true"),
+            ("auth.group", ""),
+            ("auth.icon", ""),
+            ("auth.description", ""),
+            ("auth.launch_url", ""),
+        ])
+        .unwrap();
+        assert_eq!(
+            (w.group, w.icon, w.description, w.launch_url),
+            (None, None, None, None)
+        );
+        // a value that is only blank is not empty: still checked
+        assert!(want(&[("auth.protect", "true"), ("auth.group", " ")]).is_err());
     }
 
     #[test]

@@ -6,6 +6,8 @@
 //! providers on the embedded outpost, their own applications and policy bindings, and the
 //! objects of other gatehouse instances sharing this authentik — is read but never written,
 //! except an application the user explicitly lets gatehouse adopt (`auth.adopt=true`).
+//! On its own applications, an optional field whose label is gone is cleared only while it
+//! holds the value gatehouse set (see [`fields`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -13,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Map, Value};
 
+use super::fields::{self, Decision, Field, FieldMemory};
 use super::marker::{self, Instance};
 use super::spec::AppWant;
 use super::types::{Application, Group, Outpost, PolicyBinding, ProxyProvider, ServerVersion};
@@ -177,6 +180,15 @@ fn fields(body: &Map<String, Value>, skip: &[&str]) -> String {
         .join(", ")
 }
 
+/// `auth.group`, …: the labels whose field a request clears (sets to `""`).
+fn cleared_labels(body: &Map<String, Value>) -> Vec<String> {
+    body.iter()
+        .filter(|(_, v)| v.as_str() == Some(""))
+        .filter_map(|(k, _)| Field::from_api(k))
+        .map(|f| format!("auth.{}", f.label()))
+        .collect()
+}
+
 impl Describe for OpFor<'_> {
     fn describe(&self, tense: Tense, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let gone = "no container publishes it any more";
@@ -231,6 +243,19 @@ impl Describe for OpFor<'_> {
                     changed.push(format!("provider: {}", self.instance.provider_name(slug)));
                 }
                 changed.retain(|c| !c.is_empty());
+                let cleared = cleared_labels(body);
+                if !cleared.is_empty() {
+                    let (is, them) = if cleared.len() == 1 {
+                        ("is", "it")
+                    } else {
+                        ("are", "them")
+                    };
+                    changed = vec![format!(
+                        "{}; cleared: {} {is} no longer set, and authentik still held what gatehouse had set from {them}",
+                        changed.join(", "),
+                        wording::list(&cleared)
+                    )];
+                }
                 if *adopt {
                     write!(
                         f,
@@ -362,6 +387,41 @@ pub struct Plan {
     pub next_due: Option<Duration>,
     /// Slugs of gatehouse's objects no app wants, not removed because all removals are held.
     pub held_back: Vec<String>,
+    /// Optional fields whose label is gone but whose value the user changed in authentik since
+    /// gatehouse set it: left alone (and forgotten, so this is said once).
+    pub user_changed: Vec<UserChanged>,
+    /// What to remember of the values gatehouse set, as things stand before this round's
+    /// requests: each application create or patch authentik accepts is added to it with
+    /// [`FieldMemory::record_body`], each application deleted is forgotten.
+    pub memory: FieldMemory,
+}
+
+/// An optional field the user changed in authentik after gatehouse set it from a label that is
+/// now gone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserChanged {
+    pub container: String,
+    pub slug: String,
+    pub field: Field,
+    /// What gatehouse had set.
+    pub set: String,
+    /// What authentik holds now.
+    pub now: String,
+}
+
+impl fmt::Display for UserChanged {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "container {}: label auth.{} is no longer set, but authentik application {}'s {} was changed in authentik since gatehouse set it ({:?}, now {:?}); leaving it as it is",
+            self.container,
+            self.field.label(),
+            self.slug,
+            self.field,
+            self.set,
+            self.now
+        )
+    }
 }
 
 impl Plan {
@@ -417,7 +477,9 @@ pub fn others_objects(actual: &Actual, me: &Instance) -> BTreeMap<Instance, Vec<
     out
 }
 
-/// Compares and plans. `held` are slugs of containers whose labels are rejected right now: their
+/// Compares and plans. `remembered` holds the optional field values gatehouse set before (see
+/// [`fields`]): a field whose label is gone is cleared only while authentik holds that value.
+/// `held` are slugs of containers whose labels are rejected right now: their
 /// objects stay. With `hold_all` (a rejected container whose slug cannot be told) no object
 /// leaves: no delete, no removal from an outpost. Removals wait `grace` after an app is first
 /// seen unwanted.
@@ -425,6 +487,7 @@ pub fn others_objects(actual: &Actual, me: &Instance) -> BTreeMap<Instance, Vec<
 pub fn plan(
     actual: &Actual,
     wants: &[AppWant],
+    remembered: &FieldMemory,
     held: &BTreeSet<String>,
     hold_all: bool,
     rules: &Rules,
@@ -476,6 +539,19 @@ pub fn plan(
 
     let mut sorted: Vec<&AppWant> = wants.iter().collect();
     sorted.sort_by(|a, b| a.slug.cmp(&b.slug).then(a.container.cmp(&b.container)));
+    // The want that gets each slug: the first (the others are conflicts, below).
+    let mut winners: BTreeMap<&str, &AppWant> = BTreeMap::new();
+    for w in &sorted {
+        winners.entry(w.slug.as_str()).or_insert(w);
+    }
+    let mut clears = owned_fields(
+        actual,
+        &winners,
+        remembered,
+        &rules.instance,
+        icons,
+        &mut out,
+    );
     for want in sorted {
         let problem = |message: String| Problem {
             container: want.container.clone(),
@@ -604,7 +680,10 @@ pub fn plan(
                 AppRef::New(want.slug.clone())
             }
             Some(a) => {
-                let patch = app_patch(a, &desired_app);
+                let mut patch = app_patch(a, &desired_app);
+                if let Some(c) = clears.remove(want.slug.as_str()) {
+                    patch.extend(c);
+                }
                 let provider = match &provider_ref {
                     ProviderRef::Existing(pk) if a.provider == Some(*pk) => None,
                     other => Some(other.clone()),
@@ -876,6 +955,65 @@ fn app_body(want: &AppWant, icons: bool, instance: &Instance) -> Map<String, Val
         m.insert("meta_launch_url".into(), json!(u));
     }
     m
+}
+
+/// The optional fields of this instance's applications (see [`fields`]): into `out`, what to
+/// remember and the values the user changed; returned, by slug, the fields to clear because
+/// their label is gone and authentik still holds what gatehouse set.
+fn owned_fields(
+    actual: &Actual,
+    winners: &BTreeMap<&str, &AppWant>,
+    remembered: &FieldMemory,
+    instance: &Instance,
+    icons: bool,
+    out: &mut Plan,
+) -> BTreeMap<String, Map<String, Value>> {
+    let mut clears: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
+    for a in actual.applications.iter().filter(|a| instance.owns_app(a)) {
+        let want = winners.get(a.slug.as_str()).copied();
+        for field in Field::ALL {
+            let current = field.of_app(a);
+            let before = remembered.get(&a.slug, field);
+            let writable = field != Field::Icon || icons;
+            let decision = match want {
+                Some(w) => fields::decide(field.of_want(w), current, before, writable),
+                // No container wants it (gone, or its labels are rejected): nothing is sent,
+                // and what gatehouse set stays remembered while authentik holds it.
+                None => fields::decide(None, current, before, false),
+            };
+            match decision {
+                Decision::Leave { keep } => {
+                    if let Some(v) = keep {
+                        out.memory.set(&a.slug, field, v);
+                    }
+                }
+                Decision::Send { value, keep } => {
+                    if let Some(v) = keep {
+                        out.memory.set(&a.slug, field, v);
+                    }
+                    // The label's own values go out with the application's patch already.
+                    if value.is_empty() {
+                        clears
+                            .entry(a.slug.clone())
+                            .or_default()
+                            .insert(field.api().to_owned(), json!(""));
+                    }
+                }
+                Decision::UserChanged { set, now } => {
+                    if let Some(w) = want {
+                        out.user_changed.push(UserChanged {
+                            container: w.container.clone(),
+                            slug: a.slug.clone(),
+                            field,
+                            set: set.to_owned(),
+                            now: now.to_owned(),
+                        });
+                    }
+                }
+            }
+        }
+    }
+    clears
 }
 
 fn app_patch(a: &Application, desired: &Map<String, Value>) -> Map<String, Value> {

@@ -135,6 +135,9 @@ impl Reconciler {
             }
             Some(a) => match authentik::Provisioner::new(a) {
                 Ok(p) => {
+                    let p = p.with_state_file(authentik::fieldstate::FieldStateFile::new(
+                        &ctx.settings.swag_config,
+                    ));
                     tracing::info!(url = %a.url, domain = %a.domain, "authentik provisioning is on");
                     log_instance(p.instance());
                     Some(p)

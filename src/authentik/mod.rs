@@ -518,19 +518,24 @@ impl Provisioner {
                         .collect();
                     let add: Vec<i64> = added.iter().map(|(_, pk)| *pk).collect();
                     let remove: Vec<i64> = removed.iter().map(|(_, pk)| *pk).collect();
-                    self.set_outpost(pk, name, &add, &remove).await.map(|()| {
-                        // What was sent: the providers made in this round and not refused.
-                        let made = Op::SetOutpostProviders {
-                            pk: pk.clone(),
-                            name: name.clone(),
-                            added: added
-                                .iter()
-                                .map(|(s, pk)| ((*s).clone(), ProviderRef::Existing(*pk)))
-                                .collect(),
-                            removed: removed.clone(),
-                        };
-                        tracing::info!(outpost = %name, "{}", done(&made));
-                    })
+                    self.set_outpost(pk, name, &add, &remove)
+                        .await
+                        .map(|wrote| {
+                            if !wrote {
+                                return;
+                            }
+                            // What was sent: the providers made in this round and not refused.
+                            let made = Op::SetOutpostProviders {
+                                pk: pk.clone(),
+                                name: name.clone(),
+                                added: added
+                                    .iter()
+                                    .map(|(s, pk)| ((*s).clone(), ProviderRef::Existing(*pk)))
+                                    .collect(),
+                                removed: removed.clone(),
+                            };
+                            tracing::info!(outpost = %name, "{}", done(&made));
+                        })
                 }
                 Op::CreateBinding {
                     slug,
@@ -643,17 +648,20 @@ impl Provisioner {
         name: &str,
         add: &[i64],
         remove: &[i64],
-    ) -> Result<(), ApiError> {
+    ) -> Result<bool, ApiError> {
         if add.is_empty() && remove.is_empty() {
-            return Ok(());
+            return Ok(false);
         }
         let current = self.client.outpost(pk).await?.providers;
         let next = sync::outpost_providers(&current, add, remove);
         if next == current {
             tracing::debug!(outpost = %name, "outpost already has the wanted providers");
-            return Ok(());
+            return Ok(false);
         }
-        self.client.set_outpost_providers(pk, &next).await
+        self.client
+            .set_outpost_providers(pk, &next)
+            .await
+            .map(|()| true)
     }
 
     /// Logs each problem once while it lasts, and a line when it clears.

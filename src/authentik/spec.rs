@@ -46,7 +46,7 @@ const URL_RULE: &str = "must be an http:// or https:// URL with a host name (let
 const ICON_RULE: &str =
     "must be an http:// or https:// URL of an image, or fa://fa-<name> (a Font Awesome icon)";
 const TEXT_RULE: &str =
-    "must be at most 256 characters without control, invisible or text-direction characters";
+    "must be at most 256 characters without control, invisible or text-direction characters, and without leading/trailing spaces";
 const GROUP_NAME_RULE: &str =
     "must be authentik group names: 1 to 80 of letters, digits, spaces, '.', '_', '@' and '-', comma-separated";
 const OUTPOST_RULE: &str =
@@ -174,6 +174,7 @@ fn icon(raw: &str) -> Result<String, &'static str> {
     let fa = raw.strip_prefix("fa://").is_some_and(|n| {
         !n.is_empty()
             && n.len() <= 64
+            && n.trim() == n
             && n.bytes()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'-' | b' '))
     });
@@ -181,7 +182,9 @@ fn icon(raw: &str) -> Result<String, &'static str> {
 }
 
 fn text(raw: &str) -> Result<String, &'static str> {
-    let ok = raw.chars().count() <= 256 && !raw.chars().any(is_hidden);
+    // authentik trims text fields: a value with outer spaces would never read back as sent,
+    // and be sent again on every resync.
+    let ok = raw.chars().count() <= 256 && !raw.chars().any(is_hidden) && raw.trim() == raw;
     ok.then(|| raw.to_owned()).ok_or(TEXT_RULE)
 }
 
@@ -447,6 +450,9 @@ mod tests {
             ("auth.name", "zero\u{200B}width"),
             ("auth.description", "one\u{2028}two"),
             ("auth.description", "tag\u{E0041}"),
+            ("auth.description", " Films "),
+            ("auth.description", "Films "),
+            ("auth.icon", "fa://fa-film "),
             ("auth.group", "a;b"),
             ("auth.icon", "javascript:alert(1)"),
             ("auth.icon", "https://x/\"onload"),

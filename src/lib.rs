@@ -17,6 +17,7 @@ pub mod plan;
 pub mod reconcile;
 pub mod render;
 pub mod spec;
+pub mod statefile;
 pub mod wording;
 pub mod world;
 

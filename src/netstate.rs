@@ -1,13 +1,13 @@
 //! The network attachments gatehouse made, kept in `<SWAG config>/gatehouse/networks.json` so a
 //! restart of gatehouse neither forgets them (and leaks them) nor mistakes them for the user's.
 //!
-//! Written atomically (temp file + rename), only when the bytes differ.
+//! Written atomically (temp file + rename), only when the bytes differ (see [`crate::statefile`]).
 
-use std::fs;
-use std::io::{self, Write as _};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::networks::Remembered;
+use crate::statefile;
 
 /// The file is small; anything larger is not ours.
 const MAX_BYTES: u64 = 1 << 20;
@@ -42,27 +42,23 @@ impl NetStateFile {
 
     /// What was remembered; nothing when the file does not exist yet.
     pub fn load(&self) -> Result<Remembered, NetStateError> {
-        match fs::metadata(&self.path) {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Remembered::default()),
+        let bytes = match statefile::read_small(&self.path, MAX_BYTES) {
+            Ok(None) => return Ok(Remembered::default()),
+            Ok(Some(bytes)) => bytes,
+            Err(e) if e.kind() == io::ErrorKind::InvalidData => {
+                return Err(NetStateError::Corrupt {
+                    path: self.path.clone(),
+                    reason: e.to_string(),
+                })
+            }
             Err(source) => {
                 return Err(NetStateError::Read {
                     path: self.path.clone(),
                     source,
                 })
             }
-            Ok(m) if m.len() > MAX_BYTES => {
-                return Err(NetStateError::Corrupt {
-                    path: self.path.clone(),
-                    reason: format!("larger than {MAX_BYTES} bytes"),
-                })
-            }
-            Ok(_) => {}
-        }
-        let text = fs::read_to_string(&self.path).map_err(|source| NetStateError::Read {
-            path: self.path.clone(),
-            source,
-        })?;
-        serde_json::from_str(&text).map_err(|e| NetStateError::Corrupt {
+        };
+        serde_json::from_slice(&bytes).map_err(|e| NetStateError::Corrupt {
             path: self.path.clone(),
             reason: e.to_string(),
         })
@@ -77,18 +73,7 @@ impl NetStateFile {
         let mut bytes = serde_json::to_vec_pretty(state)
             .map_err(|e| write_err(io::Error::other(e.to_string())))?;
         bytes.push(b'\n');
-        if fs::read(&self.path).ok().as_deref() == Some(bytes.as_slice()) {
-            return Ok(false);
-        }
-        let dir = self.path.parent().unwrap_or_else(|| Path::new("."));
-        fs::create_dir_all(dir).map_err(write_err)?;
-        let tmp = dir.join(".networks.json.tmp");
-        let mut f = fs::File::create(&tmp).map_err(write_err)?;
-        f.write_all(&bytes).map_err(write_err)?;
-        f.sync_all().map_err(write_err)?;
-        drop(f);
-        fs::rename(&tmp, &self.path).map_err(write_err)?;
-        Ok(true)
+        statefile::write_atomic(&self.path, &bytes, MAX_BYTES).map_err(write_err)
     }
 }
 
@@ -96,6 +81,7 @@ impl NetStateFile {
 mod tests {
     use super::*;
     use crate::networks::Joined;
+    use std::fs;
 
     fn state() -> Remembered {
         Remembered {

@@ -901,6 +901,48 @@ fn a_corrupt_record_clears_nothing() {
     assert_eq!(r.writes, 0, "{:?}", fake.writes());
     assert_eq!(app_field(&fake, "jellyfin", "group"), "Media");
     assert_eq!(app_field(&fake, "jellyfin", "meta_icon"), "fa://fa-film");
+    // the corrupt record was moved aside, not silently overwritten
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("gatehouse/authentik.json.corrupt")).unwrap(),
+        "{\"instances\": ["
+    );
+    let fresh: Value = serde_json::from_str(&record(dir.path())).unwrap();
+    assert_eq!(fresh, json!({"instances": {}}));
+}
+
+#[test]
+fn an_unreadable_record_is_read_again_later_and_not_overwritten_meanwhile() {
+    let fake = FakeAuthentik::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut prov = provisioner_in(&fake, dir.path());
+    sync(&fake, &mut prov, &[container("jellyfin", MEDIA)]);
+    let path = dir.path().join("gatehouse/authentik.json");
+    let away = dir.path().join("away.json");
+    std::fs::rename(&path, &away).unwrap();
+    // cannot be read for now (here: something else is in its place)
+    std::fs::create_dir(&path).unwrap();
+    let docs = container("wiki", &[("auth.protect", "true"), ("auth.group", "Docs")]);
+    let without = container(
+        "jellyfin",
+        &[("auth.protect", "true"), ("auth.icon", "fa://fa-film")],
+    );
+    let both = [without, docs];
+    let mut prov = provisioner_in(&fake, dir.path());
+    // auth.group is gone, but what gatehouse set is unknown now: nothing is cleared
+    sync(&fake, &mut prov, &both);
+    assert!(path.is_dir());
+    assert_eq!(app_field(&fake, "wiki", "group"), "Docs");
+    assert_eq!(app_field(&fake, "jellyfin", "group"), "Media");
+    // readable again: the record is read, and jellyfin's group, set before, is cleared
+    std::fs::remove_dir(&path).unwrap();
+    std::fs::rename(&away, &path).unwrap();
+    sync(&fake, &mut prov, &both);
+    assert_eq!(app_field(&fake, "jellyfin", "group"), "");
+    let text = record(dir.path());
+    assert!(
+        text.contains("\"Docs\"") && text.contains("fa://fa-film") && !text.contains("Media"),
+        "{text}"
+    );
 }
 
 #[test]

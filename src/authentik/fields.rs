@@ -129,6 +129,13 @@ impl FieldMemory {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+
+    /// Adds the values in `newer`, which win over this one's for the same field.
+    pub fn overlay(&mut self, newer: FieldMemory) {
+        for (slug, fields) in newer.0 {
+            self.0.entry(slug).or_default().extend(fields);
+        }
+    }
 }
 
 /// What to do with one optional field of an existing application of this instance.

@@ -85,6 +85,72 @@ impl FieldStateFile {
         })
     }
 
+    /// Where a record that failed to parse is moved before a fresh one is written.
+    pub fn corrupt_path(&self) -> PathBuf {
+        self.path.with_extension("json.corrupt")
+    }
+
+    /// The side file whose advisory lock every writer holds around read, merge and write.
+    pub fn lock_path(&self) -> PathBuf {
+        self.path.with_extension("json.lock")
+    }
+
+    /// Reads the file again under the lock, lets `change` edit it, and writes it when the
+    /// bytes differ: the records of other instances sharing it stay, and two writers do not
+    /// lose each other's updates. A file that cannot be read (permissions, I/O, not a regular
+    /// file) is not written: the error is returned. One whose content is corrupt is first moved
+    /// aside to [`Self::corrupt_path`] (said in [`Updated::moved_aside`]), then replaced.
+    pub fn update(&self, change: impl FnOnce(&mut FieldState)) -> Result<Updated, FieldStateError> {
+        let _lock = self.lock()?;
+        let mut moved_aside = None;
+        let mut state = match self.load() {
+            Ok(s) => s,
+            Err(FieldStateError::Corrupt { reason, .. }) => {
+                let aside = self.corrupt_path();
+                fs::rename(&self.path, &aside).map_err(|source| FieldStateError::Write {
+                    path: aside.clone(),
+                    source,
+                })?;
+                moved_aside = Some((aside, reason));
+                FieldState::default()
+            }
+            Err(e) => return Err(e),
+        };
+        change(&mut state);
+        let written = self.save(&state)?;
+        Ok(Updated {
+            written,
+            moved_aside,
+        })
+    }
+
+    /// Takes the advisory lock (released when the returned file is dropped). Held only around a
+    /// read and a write of a small file.
+    fn lock(&self) -> Result<fs::File, FieldStateError> {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        let path = self.lock_path();
+        let err = |source| FieldStateError::Write {
+            path: path.clone(),
+            source,
+        };
+        if let Some(dir) = path.parent() {
+            fs::create_dir_all(dir).map_err(err)?;
+        }
+        let f = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+            .open(&path)
+            .map_err(err)?;
+        if !f.metadata().map_err(err)?.file_type().is_file() {
+            return Err(err(io::Error::other("not a regular file")));
+        }
+        f.lock().map_err(err)?;
+        Ok(f)
+    }
+
     /// The file's bytes, at most [`MAX_BYTES`]; `None` when it does not exist. Only a regular
     /// file is read: a symlink, FIFO or device is refused before it is opened (opening a FIFO
     /// or reading `/dev/zero` would block or never end).
@@ -169,6 +235,23 @@ impl FieldStateFile {
             return Err(write_err(e));
         }
         Ok(true)
+    }
+}
+
+/// What [`FieldStateFile::update`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Updated {
+    /// The file changed.
+    pub written: bool,
+    /// The corrupt record was moved here first, and why it was corrupt.
+    pub moved_aside: Option<(PathBuf, String)>,
+}
+
+impl FieldStateError {
+    /// The file exists but could not be read (as opposed to read and found corrupt): it may be
+    /// readable later, and must not be overwritten meanwhile.
+    pub fn is_unreadable(&self) -> bool {
+        matches!(self, Self::Read { .. } | Self::NotAFile { .. })
     }
 }
 
@@ -317,5 +400,64 @@ mod tests {
         assert_eq!(fs::read_to_string(&victim).unwrap(), "mine");
         assert_eq!(file.load().unwrap(), state);
         assert!(!fs::symlink_metadata(file.path()).unwrap().is_symlink());
+    }
+
+    #[test]
+    fn update_moves_a_corrupt_record_aside_and_leaves_an_unreadable_one_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = FieldStateFile::new(dir.path());
+        fs::create_dir_all(dir.path().join("gatehouse")).unwrap();
+        fs::write(file.path(), "{not json").unwrap();
+        let put = |s: &mut FieldState| s.put(&Instance::unnamed(), memory("jf", "Media"));
+        let u = file.update(put).unwrap();
+        assert!(u.written);
+        assert_eq!(u.moved_aside.unwrap().0, file.corrupt_path());
+        assert_eq!(
+            fs::read_to_string(file.corrupt_path()).unwrap(),
+            "{not json"
+        );
+        assert_eq!(
+            file.load().unwrap().of(&Instance::unnamed()),
+            memory("jf", "Media")
+        );
+        // unreadable (here: a directory in its place): an error, nothing written or moved
+        fs::remove_file(file.path()).unwrap();
+        fs::remove_file(file.corrupt_path()).unwrap();
+        fs::create_dir(file.path()).unwrap();
+        let err = file.update(put).unwrap_err();
+        assert!(err.is_unreadable(), "{err}");
+        assert!(file.path().is_dir());
+        assert!(!file.corrupt_path().exists());
+    }
+
+    #[test]
+    fn a_writer_waits_for_the_lock_and_merges_what_was_written_meanwhile() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = FieldStateFile::new(dir.path());
+        let east = Instance::named("east").unwrap();
+        let held = file.lock().unwrap();
+        let writer = {
+            let file = file.clone();
+            std::thread::spawn(move || {
+                file.update(|s| s.put(&Instance::unnamed(), memory("jf", "Media")))
+                    .unwrap()
+            })
+        };
+        // another writer's update, made while holding the lock
+        let mut other = FieldState::default();
+        other.put(&east, memory("wiki", "Docs"));
+        assert!(file.save(&other).unwrap());
+        drop(held);
+        assert!(writer.join().unwrap().written);
+        let back = file.load().unwrap();
+        assert_eq!(back.of(&east), memory("wiki", "Docs"));
+        assert_eq!(back.of(&Instance::unnamed()), memory("jf", "Media"));
+        let mut names: Vec<_> = fs::read_dir(dir.path().join("gatehouse"))
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["authentik.json", "authentik.json.lock"]);
     }
 }

@@ -284,8 +284,8 @@ mod tests {
 
     fn memory(slug: &str, group: &str) -> FieldMemory {
         let mut m = FieldMemory::default();
-        m.set(slug, Field::Group, group);
-        m.set(slug, Field::Icon, "fa://fa-film");
+        m.set(slug, "pk", Field::Group, group);
+        m.set(slug, "pk", Field::Icon, "fa://fa-film");
         m
     }
 

@@ -515,7 +515,7 @@ impl Provisioner {
                     body.insert("provider".into(), json!(resolve(provider, &new_providers)));
                     c.create_application(&body).await.map(|a| {
                         tracing::info!(slug = %slug, "{}", done(op));
-                        memory.record_body(slug, &body);
+                        memory.record_body(slug, &a.pk, &body);
                         new_apps.insert(slug.clone(), a.pk);
                     })
                 }
@@ -529,9 +529,9 @@ impl Provisioner {
                     if let Some(p) = provider {
                         body.insert("provider".into(), json!(resolve(p, &new_providers)));
                     }
-                    c.patch_application(slug, &body).await.map(|_| {
+                    c.patch_application(slug, &body).await.map(|a| {
                         tracing::info!(slug = %slug, "{}", done(op));
-                        memory.record_body(slug, &body);
+                        memory.record_body(slug, &a.pk, &body);
                     })
                 }
                 Op::SetOutpostProviders {

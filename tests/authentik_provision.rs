@@ -974,6 +974,47 @@ fn the_dry_run_shows_the_clearing_and_writes_no_record() {
 }
 
 #[test]
+fn the_dry_run_writes_no_record_where_a_round_would() {
+    let fake = FakeAuthentik::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut prov = provisioner_in(&fake, dir.path());
+    sync(&fake, &mut prov, &[container("jellyfin", MEDIA)]);
+    // an empty record, while authentik holds what the labels ask for: a round would record it
+    let path = dir.path().join("gatehouse/authentik.json");
+    std::fs::write(&path, "{\n  \"instances\": {}\n}\n").unwrap();
+    let (bytes, modified) = (
+        std::fs::read(&path).unwrap(),
+        std::fs::metadata(&path).unwrap().modified().unwrap(),
+    );
+    let mut prov = provisioner_in(&fake, dir.path());
+    let d = desired(&fake, &[container("jellyfin", MEDIA)]);
+    let preview = rt().block_on(prov.preview(&d)).expect("preview");
+    assert!(
+        preview
+            .actions(gatehouse::wording::Tense::Planned)
+            .is_empty(),
+        "{:?}",
+        preview.actions(gatehouse::wording::Tense::Planned)
+    );
+    assert!(!preview.plan.memory.is_empty(), "a round would record");
+    assert_eq!(std::fs::read(&path).unwrap(), bytes);
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().modified().unwrap(),
+        modified
+    );
+    let mut names: Vec<String> = std::fs::read_dir(dir.path().join("gatehouse"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["authentik.json", "authentik.json.lock"]);
+    // the same round for real does record it
+    sync(&fake, &mut prov, &[container("jellyfin", MEDIA)]);
+    assert_ne!(std::fs::read(&path).unwrap(), bytes);
+}
+
+#[test]
 fn a_value_authentik_refused_is_not_recorded() {
     let fake = FakeAuthentik::start();
     let dir = tempfile::tempdir().unwrap();

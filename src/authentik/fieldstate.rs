@@ -2,8 +2,10 @@
 //! `<SWAG config>/gatehouse/authentik.json` so a restart still knows which values are its own.
 //!
 //! One file holds every instance's record, by its publisher mark (`gatehouse`,
-//! `gatehouse/<name>`): renaming an instance neither loses nor borrows another's record. Written
-//! atomically (temp file + rename), only when the bytes differ.
+//! `gatehouse/<name>`): renaming an instance neither loses nor borrows another's record. Only a
+//! regular file is read, at most 4 MiB. Written atomically (a unique temp file +
+//! rename), only when the bytes differ, and by [`FieldStateFile::update`] under an advisory lock
+//! on a side file, so instances sharing the file do not lose each other's updates.
 
 use std::collections::BTreeMap;
 use std::fs;

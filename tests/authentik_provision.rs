@@ -901,6 +901,48 @@ fn a_corrupt_record_clears_nothing() {
     assert_eq!(r.writes, 0, "{:?}", fake.writes());
     assert_eq!(app_field(&fake, "jellyfin", "group"), "Media");
     assert_eq!(app_field(&fake, "jellyfin", "meta_icon"), "fa://fa-film");
+    // the corrupt record was moved aside, not silently overwritten
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("gatehouse/authentik.json.corrupt")).unwrap(),
+        "{\"instances\": ["
+    );
+    let fresh: Value = serde_json::from_str(&record(dir.path())).unwrap();
+    assert_eq!(fresh, json!({"instances": {}}));
+}
+
+#[test]
+fn an_unreadable_record_is_read_again_later_and_not_overwritten_meanwhile() {
+    let fake = FakeAuthentik::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut prov = provisioner_in(&fake, dir.path());
+    sync(&fake, &mut prov, &[container("jellyfin", MEDIA)]);
+    let path = dir.path().join("gatehouse/authentik.json");
+    let away = dir.path().join("away.json");
+    std::fs::rename(&path, &away).unwrap();
+    // cannot be read for now (here: something else is in its place)
+    std::fs::create_dir(&path).unwrap();
+    let docs = container("wiki", &[("auth.protect", "true"), ("auth.group", "Docs")]);
+    let without = container(
+        "jellyfin",
+        &[("auth.protect", "true"), ("auth.icon", "fa://fa-film")],
+    );
+    let both = [without, docs];
+    let mut prov = provisioner_in(&fake, dir.path());
+    // auth.group is gone, but what gatehouse set is unknown now: nothing is cleared
+    sync(&fake, &mut prov, &both);
+    assert!(path.is_dir());
+    assert_eq!(app_field(&fake, "wiki", "group"), "Docs");
+    assert_eq!(app_field(&fake, "jellyfin", "group"), "Media");
+    // readable again: the record is read, and jellyfin's group, set before, is cleared
+    std::fs::remove_dir(&path).unwrap();
+    std::fs::rename(&away, &path).unwrap();
+    sync(&fake, &mut prov, &both);
+    assert_eq!(app_field(&fake, "jellyfin", "group"), "");
+    let text = record(dir.path());
+    assert!(
+        text.contains("\"Docs\"") && text.contains("fa://fa-film") && !text.contains("Media"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -929,6 +971,47 @@ fn the_dry_run_shows_the_clearing_and_writes_no_record() {
         std::fs::metadata(&path).unwrap().modified().unwrap(),
         modified
     );
+}
+
+#[test]
+fn the_dry_run_writes_no_record_where_a_round_would() {
+    let fake = FakeAuthentik::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut prov = provisioner_in(&fake, dir.path());
+    sync(&fake, &mut prov, &[container("jellyfin", MEDIA)]);
+    // an empty record, while authentik holds what the labels ask for: a round would record it
+    let path = dir.path().join("gatehouse/authentik.json");
+    std::fs::write(&path, "{\n  \"instances\": {}\n}\n").unwrap();
+    let (bytes, modified) = (
+        std::fs::read(&path).unwrap(),
+        std::fs::metadata(&path).unwrap().modified().unwrap(),
+    );
+    let mut prov = provisioner_in(&fake, dir.path());
+    let d = desired(&fake, &[container("jellyfin", MEDIA)]);
+    let preview = rt().block_on(prov.preview(&d)).expect("preview");
+    assert!(
+        preview
+            .actions(gatehouse::wording::Tense::Planned)
+            .is_empty(),
+        "{:?}",
+        preview.actions(gatehouse::wording::Tense::Planned)
+    );
+    assert!(!preview.plan.memory.is_empty(), "a round would record");
+    assert_eq!(std::fs::read(&path).unwrap(), bytes);
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().modified().unwrap(),
+        modified
+    );
+    let mut names: Vec<String> = std::fs::read_dir(dir.path().join("gatehouse"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["authentik.json", "authentik.json.lock"]);
+    // the same round for real does record it
+    sync(&fake, &mut prov, &[container("jellyfin", MEDIA)]);
+    assert_ne!(std::fs::read(&path).unwrap(), bytes);
 }
 
 #[test]

@@ -4,7 +4,7 @@
 //! When such a label goes away (or is emptied), the field is cleared only if authentik still
 //! holds exactly the value gatehouse last set from it: a value the user typed in authentik's UI
 //! since, or one gatehouse never set, is never touched. What gatehouse set is remembered per
-//! application slug in a [`FieldMemory`] (kept in a file by [`super::fieldstate`]).
+//! application (slug and pk) in a [`FieldMemory`] (kept in a file by [`super::fieldstate`]).
 //!
 //! A remembered value stays only while authentik holds it; a value authentik holds that the
 //! label asks for is gatehouse's (the label is the source of truth), whoever typed it first.
@@ -83,31 +83,60 @@ impl fmt::Display for Field {
 }
 
 /// The values one gatehouse instance last set, by application slug, then by field (API name).
+/// Each slug's entry names the application it is about by pk (authentik's uuid): an application
+/// with the same slug but another pk (deleted and made again by hand or a blueprint, another
+/// authentik, a restore) is another application, and the entry says nothing about it. An entry
+/// without a pk (written before pks were recorded) says nothing about any: fail safe.
 /// Only non-empty values are kept: setting `""` is clearing, and forgets the field.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct FieldMemory(BTreeMap<String, BTreeMap<String, String>>);
+pub struct FieldMemory(BTreeMap<String, AppFields>);
+
+/// What gatehouse set in one application.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppFields {
+    /// The application's pk; `None` in an entry from before pks were recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pk: Option<String>,
+    /// Values by field (API name).
+    #[serde(flatten)]
+    fields: BTreeMap<String, String>,
+}
 
 impl FieldMemory {
-    /// What gatehouse last set in `field` of application `slug`.
-    pub fn get(&self, slug: &str, field: Field) -> Option<&str> {
-        self.0.get(slug)?.get(field.api()).map(String::as_str)
+    /// What gatehouse last set in `field` of application `slug`, if that application is `pk`.
+    pub fn get(&self, slug: &str, pk: &str, field: Field) -> Option<&str> {
+        self.0
+            .get(slug)
+            .filter(|e| e.pk.as_deref() == Some(pk))?
+            .fields
+            .get(field.api())
+            .map(String::as_str)
     }
 
-    /// Remembers `value` as set (`""`: cleared, forgotten).
-    pub fn set(&mut self, slug: &str, field: Field, value: &str) {
+    /// Remembers `value` as set in application `slug` whose pk is `pk` (`""`: cleared,
+    /// forgotten). An entry about another application with that slug is dropped first.
+    pub fn set(&mut self, slug: &str, pk: &str, field: Field, value: &str) {
+        if self
+            .0
+            .get(slug)
+            .is_some_and(|e| e.pk.as_deref() != Some(pk))
+        {
+            self.0.remove(slug);
+        }
         if value.is_empty() {
-            if let Some(fields) = self.0.get_mut(slug) {
-                fields.remove(field.api());
-                if fields.is_empty() {
+            if let Some(e) = self.0.get_mut(slug) {
+                e.fields.remove(field.api());
+                if e.fields.is_empty() {
                     self.0.remove(slug);
                 }
             }
         } else {
-            self.0
-                .entry(slug.to_owned())
-                .or_default()
-                .insert(field.api().to_owned(), value.to_owned());
+            let e = self.0.entry(slug.to_owned()).or_insert_with(|| AppFields {
+                pk: Some(pk.to_owned()),
+                fields: BTreeMap::new(),
+            });
+            e.fields.insert(field.api().to_owned(), value.to_owned());
         }
     }
 
@@ -116,18 +145,31 @@ impl FieldMemory {
         self.0.remove(slug);
     }
 
-    /// Records what authentik accepted in a create or patch of application `slug`: the optional
-    /// fields in `body`, an empty one as cleared. Other fields are not remembered.
-    pub fn record_body(&mut self, slug: &str, body: &Map<String, Value>) {
+    /// Records what authentik accepted in a create or patch of application `slug` (pk `pk`):
+    /// the optional fields in `body`, an empty one as cleared. Other fields are not remembered.
+    pub fn record_body(&mut self, slug: &str, pk: &str, body: &Map<String, Value>) {
         for (k, v) in body {
             if let (Some(field), Some(value)) = (Field::from_api(k), v.as_str()) {
-                self.set(slug, field, value);
+                self.set(slug, pk, field, value);
             }
         }
     }
 
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+
+    /// Adds the values in `newer`, which win over this one's for the same field; an entry of
+    /// `newer` about another application than this one's replaces it.
+    pub fn overlay(&mut self, newer: FieldMemory) {
+        for (slug, e) in newer.0 {
+            match self.0.get_mut(&slug) {
+                Some(mine) if mine.pk == e.pk => mine.fields.extend(e.fields),
+                _ => {
+                    self.0.insert(slug, e);
+                }
+            }
+        }
     }
 }
 
@@ -250,17 +292,39 @@ mod tests {
     fn memory_records_accepted_bodies_and_forgets_cleared_fields() {
         let mut m = FieldMemory::default();
         let body = json!({"name": "x", "group": "Media", "meta_icon": "fa://fa-film", "meta_publisher": "gatehouse"});
-        m.record_body("jf", body.as_object().unwrap());
-        assert_eq!(m.get("jf", Field::Group), Some("Media"));
-        assert_eq!(m.get("jf", Field::Icon), Some("fa://fa-film"));
-        assert_eq!(m.get("jf", Field::Description), None);
+        m.record_body("jf", "pk-jf", body.as_object().unwrap());
+        assert_eq!(m.get("jf", "pk-jf", Field::Group), Some("Media"));
+        assert_eq!(m.get("jf", "pk-jf", Field::Icon), Some("fa://fa-film"));
+        assert_eq!(m.get("jf", "pk-jf", Field::Description), None);
         let clear = json!({"group": ""});
-        m.record_body("jf", clear.as_object().unwrap());
-        assert_eq!(m.get("jf", Field::Group), None);
-        m.record_body("jf", json!({"meta_icon": ""}).as_object().unwrap());
+        m.record_body("jf", "pk-jf", clear.as_object().unwrap());
+        assert_eq!(m.get("jf", "pk-jf", Field::Group), None);
+        m.record_body("jf", "pk-jf", json!({"meta_icon": ""}).as_object().unwrap());
         assert!(m.is_empty(), "{m:?}");
-        m.set("a", Field::LaunchUrl, "https://a.example.com");
+        m.set("a", "pk-a", Field::LaunchUrl, "https://a.example.com");
         m.forget("a");
         assert!(m.is_empty());
+    }
+
+    #[test]
+    fn an_entry_speaks_only_for_the_application_it_was_made_for() {
+        let mut m = FieldMemory::default();
+        m.set("jf", "pk-1", Field::Group, "Media");
+        assert_eq!(m.get("jf", "pk-1", Field::Group), Some("Media"));
+        // another application with that slug: nothing known about it
+        assert_eq!(m.get("jf", "pk-2", Field::Group), None);
+        // setting a value in it drops the old application's entry
+        m.set("jf", "pk-2", Field::Icon, "fa://fa-film");
+        assert_eq!(m.get("jf", "pk-2", Field::Group), None);
+        assert_eq!(m.get("jf", "pk-2", Field::Icon), Some("fa://fa-film"));
+        // an entry from before pks were recorded says nothing about any application
+        let old: FieldMemory = serde_json::from_str(r#"{"jf": {"group": "Media"}}"#).unwrap();
+        assert_eq!(old.get("jf", "pk-1", Field::Group), None);
+        assert_eq!(old.get("jf", "", Field::Group), None);
+        // written with its pk
+        let text = serde_json::to_string(&m).unwrap();
+        assert_eq!(text, r#"{"jf":{"pk":"pk-2","meta_icon":"fa://fa-film"}}"#);
+        let back: FieldMemory = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, m);
     }
 }

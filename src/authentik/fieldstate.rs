@@ -2,13 +2,16 @@
 //! `<SWAG config>/gatehouse/authentik.json` so a restart still knows which values are its own.
 //!
 //! One file holds every instance's record, by its publisher mark (`gatehouse`,
-//! `gatehouse/<name>`): renaming an instance neither loses nor borrows another's record. Written
-//! atomically (temp file + rename), only when the bytes differ.
+//! `gatehouse/<name>`): renaming an instance neither loses nor borrows another's record. Only a
+//! regular file is read, at most 4 MiB. Written atomically (a unique temp file +
+//! rename), only when the bytes differ, and by [`FieldStateFile::update`] under an advisory lock
+//! on a side file, so instances sharing the file do not lose each other's updates.
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::{self, Write as _};
+use std::io::{self, Read as _, Write as _};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 
@@ -22,6 +25,8 @@ const MAX_BYTES: u64 = 4 << 20;
 pub enum FieldStateError {
     #[error("cannot read {path}: {source}")]
     Read { path: PathBuf, source: io::Error },
+    #[error("cannot read {path}: it is a {kind}, not a regular file")]
+    NotAFile { path: PathBuf, kind: String },
     #[error("{path} is not gatehouse's authentik record ({reason})")]
     Corrupt { path: PathBuf, reason: String },
     #[error("cannot write {path}: {source}")]
@@ -73,30 +78,128 @@ impl FieldStateFile {
 
     /// What was recorded; nothing when the file does not exist yet.
     pub fn load(&self) -> Result<FieldState, FieldStateError> {
-        match fs::metadata(&self.path) {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(FieldState::default()),
-            Err(source) => {
-                return Err(FieldStateError::Read {
-                    path: self.path.clone(),
-                    source,
-                })
-            }
-            Ok(m) if m.len() > MAX_BYTES => {
-                return Err(FieldStateError::Corrupt {
-                    path: self.path.clone(),
-                    reason: format!("larger than {MAX_BYTES} bytes"),
-                })
-            }
-            Ok(_) => {}
-        }
-        let text = fs::read_to_string(&self.path).map_err(|source| FieldStateError::Read {
-            path: self.path.clone(),
-            source,
-        })?;
-        serde_json::from_str(&text).map_err(|e| FieldStateError::Corrupt {
+        let Some(bytes) = self.read()? else {
+            return Ok(FieldState::default());
+        };
+        serde_json::from_slice(&bytes).map_err(|e| FieldStateError::Corrupt {
             path: self.path.clone(),
             reason: e.to_string(),
         })
+    }
+
+    /// Where a record that failed to parse is moved before a fresh one is written.
+    pub fn corrupt_path(&self) -> PathBuf {
+        self.path.with_extension("json.corrupt")
+    }
+
+    /// The side file whose advisory lock every writer holds around read, merge and write.
+    pub fn lock_path(&self) -> PathBuf {
+        self.path.with_extension("json.lock")
+    }
+
+    /// Reads the file again under the lock, lets `change` edit it, and writes it when the
+    /// bytes differ: the records of other instances sharing it stay, and two writers do not
+    /// lose each other's updates. A file that cannot be read (permissions, I/O, not a regular
+    /// file) is not written: the error is returned. One whose content is corrupt is first moved
+    /// aside to [`Self::corrupt_path`] (said in [`Updated::moved_aside`]), then replaced.
+    pub fn update(&self, change: impl FnOnce(&mut FieldState)) -> Result<Updated, FieldStateError> {
+        let _lock = self.lock()?;
+        let mut moved_aside = None;
+        let mut state = match self.load() {
+            Ok(s) => s,
+            Err(FieldStateError::Corrupt { reason, .. }) => {
+                let aside = self.corrupt_path();
+                fs::rename(&self.path, &aside).map_err(|source| FieldStateError::Write {
+                    path: aside.clone(),
+                    source,
+                })?;
+                moved_aside = Some((aside, reason));
+                FieldState::default()
+            }
+            Err(e) => return Err(e),
+        };
+        change(&mut state);
+        let written = self.save(&state)?;
+        Ok(Updated {
+            written,
+            moved_aside,
+        })
+    }
+
+    /// Takes the advisory lock (released when the returned file is dropped). Held only around a
+    /// read and a write of a small file.
+    fn lock(&self) -> Result<fs::File, FieldStateError> {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        let path = self.lock_path();
+        let err = |source| FieldStateError::Write {
+            path: path.clone(),
+            source,
+        };
+        if let Some(dir) = path.parent() {
+            fs::create_dir_all(dir).map_err(err)?;
+        }
+        let f = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+            .open(&path)
+            .map_err(err)?;
+        if !f.metadata().map_err(err)?.file_type().is_file() {
+            return Err(err(io::Error::other("not a regular file")));
+        }
+        f.lock().map_err(err)?;
+        Ok(f)
+    }
+
+    /// The file's bytes, at most [`MAX_BYTES`]; `None` when it does not exist. Only a regular
+    /// file is read: a symlink, FIFO or device is refused before it is opened (opening a FIFO
+    /// or reading `/dev/zero` would block or never end).
+    fn read(&self) -> Result<Option<Vec<u8>>, FieldStateError> {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        let read_err = |source| FieldStateError::Read {
+            path: self.path.clone(),
+            source,
+        };
+        let not_a_file = |kind: &str| FieldStateError::NotAFile {
+            path: self.path.clone(),
+            kind: kind.to_owned(),
+        };
+        let too_large = || FieldStateError::Corrupt {
+            path: self.path.clone(),
+            reason: format!("larger than {MAX_BYTES} bytes"),
+        };
+        match fs::symlink_metadata(&self.path) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(read_err(e)),
+            Ok(m) if !m.file_type().is_file() => return Err(not_a_file(&kind_of(&m))),
+            Ok(m) if m.len() > MAX_BYTES => return Err(too_large()),
+            Ok(_) => {}
+        }
+        // Replaced since? No symlink is followed, and a FIFO does not block the open.
+        let f = match fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+            .open(&self.path)
+        {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Err(not_a_file("symlink")),
+            Err(e) => return Err(read_err(e)),
+            Ok(f) => f,
+        };
+        let m = f.metadata().map_err(read_err)?;
+        if !m.file_type().is_file() {
+            return Err(not_a_file(&kind_of(&m)));
+        }
+        let mut bytes = Vec::new();
+        f.take(MAX_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(read_err)?;
+        if bytes.len() as u64 > MAX_BYTES {
+            return Err(too_large());
+        }
+        Ok(Some(bytes))
     }
 
     /// Stores `state`. Returns whether the file changed.
@@ -108,19 +211,72 @@ impl FieldStateFile {
         let mut bytes = serde_json::to_vec_pretty(state)
             .map_err(|e| write_err(io::Error::other(e.to_string())))?;
         bytes.push(b'\n');
-        if fs::read(&self.path).ok().as_deref() == Some(bytes.as_slice()) {
+        if matches!(self.read(), Ok(Some(old)) if old == bytes) {
             return Ok(false);
         }
         let dir = self.path.parent().unwrap_or_else(|| Path::new("."));
         fs::create_dir_all(dir).map_err(write_err)?;
-        let tmp = dir.join(".authentik.json.tmp");
-        let mut f = fs::File::create(&tmp).map_err(write_err)?;
-        f.write_all(&bytes).map_err(write_err)?;
-        f.sync_all().map_err(write_err)?;
-        drop(f);
-        fs::rename(&tmp, &self.path).map_err(write_err)?;
+        // A name of this process's own, made here: a file or symlink left at it is never
+        // written through, and two writers never share one.
+        let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
+        let tmp = dir.join(format!(".authentik.json.{}.{n}.tmp", std::process::id()));
+        let mut f = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .map_err(write_err)?;
+        let written = f
+            .write_all(&bytes)
+            .and_then(|()| f.sync_all())
+            .and_then(|()| {
+                drop(f);
+                fs::rename(&tmp, &self.path)
+            });
+        if let Err(e) = written {
+            let _ = fs::remove_file(&tmp);
+            return Err(write_err(e));
+        }
         Ok(true)
     }
+}
+
+/// What [`FieldStateFile::update`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Updated {
+    /// The file changed.
+    pub written: bool,
+    /// The corrupt record was moved here first, and why it was corrupt.
+    pub moved_aside: Option<(PathBuf, String)>,
+}
+
+impl FieldStateError {
+    /// The file exists but could not be read (as opposed to read and found corrupt): it may be
+    /// readable later, and must not be overwritten meanwhile.
+    pub fn is_unreadable(&self) -> bool {
+        matches!(self, Self::Read { .. } | Self::NotAFile { .. })
+    }
+}
+
+/// Numbers this process's temp files.
+static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+fn kind_of(m: &fs::Metadata) -> String {
+    use std::os::unix::fs::FileTypeExt as _;
+    let t = m.file_type();
+    let kind = if t.is_symlink() {
+        "symlink"
+    } else if t.is_dir() {
+        "directory"
+    } else if t.is_fifo() {
+        "FIFO"
+    } else if t.is_socket() {
+        "socket"
+    } else if t.is_char_device() || t.is_block_device() {
+        "device"
+    } else {
+        "special file"
+    };
+    kind.to_owned()
 }
 
 #[cfg(test)]
@@ -130,8 +286,8 @@ mod tests {
 
     fn memory(slug: &str, group: &str) -> FieldMemory {
         let mut m = FieldMemory::default();
-        m.set(slug, Field::Group, group);
-        m.set(slug, Field::Icon, "fa://fa-film");
+        m.set(slug, "pk", Field::Group, group);
+        m.set(slug, "pk", Field::Icon, "fa://fa-film");
         m
     }
 
@@ -195,5 +351,115 @@ mod tests {
             );
             assert!(err.to_string().contains("authentik.json"), "{err}");
         }
+    }
+
+    #[test]
+    fn only_a_regular_file_is_read_and_never_past_the_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = FieldStateFile::new(dir.path());
+        fs::create_dir_all(dir.path().join("gatehouse")).unwrap();
+        // a symlink, even to a good record, is refused (not followed)
+        let good = dir.path().join("good.json");
+        fs::write(&good, "{\"instances\": {}}").unwrap();
+        std::os::unix::fs::symlink(&good, file.path()).unwrap();
+        let err = file.load().unwrap_err();
+        assert!(matches!(err, FieldStateError::NotAFile { .. }), "{err}");
+        assert!(err.to_string().contains("symlink"), "{err}");
+        // an endless device behind a symlink: refused, not read
+        fs::remove_file(file.path()).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", file.path()).unwrap();
+        assert!(matches!(
+            file.load().unwrap_err(),
+            FieldStateError::NotAFile { .. }
+        ));
+        // a FIFO: refused without blocking
+        fs::remove_file(file.path()).unwrap();
+        let c = std::ffi::CString::new(file.path().as_os_str().as_encoded_bytes()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let err = file.load().unwrap_err();
+        assert!(err.to_string().contains("FIFO"), "{err}");
+        // too large: corrupt
+        fs::remove_file(file.path()).unwrap();
+        fs::write(file.path(), vec![b' '; MAX_BYTES as usize + 1]).unwrap();
+        assert!(matches!(
+            file.load().unwrap_err(),
+            FieldStateError::Corrupt { .. }
+        ));
+    }
+
+    #[test]
+    fn a_symlink_planted_at_the_old_temp_name_is_not_written_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = FieldStateFile::new(dir.path());
+        fs::create_dir_all(dir.path().join("gatehouse")).unwrap();
+        let victim = dir.path().join("victim");
+        fs::write(&victim, "mine").unwrap();
+        std::os::unix::fs::symlink(&victim, dir.path().join("gatehouse/.authentik.json.tmp"))
+            .unwrap();
+        let mut state = FieldState::default();
+        state.put(&Instance::unnamed(), memory("jf", "Media"));
+        assert!(file.save(&state).unwrap());
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "mine");
+        assert_eq!(file.load().unwrap(), state);
+        assert!(!fs::symlink_metadata(file.path()).unwrap().is_symlink());
+    }
+
+    #[test]
+    fn update_moves_a_corrupt_record_aside_and_leaves_an_unreadable_one_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = FieldStateFile::new(dir.path());
+        fs::create_dir_all(dir.path().join("gatehouse")).unwrap();
+        fs::write(file.path(), "{not json").unwrap();
+        let put = |s: &mut FieldState| s.put(&Instance::unnamed(), memory("jf", "Media"));
+        let u = file.update(put).unwrap();
+        assert!(u.written);
+        assert_eq!(u.moved_aside.unwrap().0, file.corrupt_path());
+        assert_eq!(
+            fs::read_to_string(file.corrupt_path()).unwrap(),
+            "{not json"
+        );
+        assert_eq!(
+            file.load().unwrap().of(&Instance::unnamed()),
+            memory("jf", "Media")
+        );
+        // unreadable (here: a directory in its place): an error, nothing written or moved
+        fs::remove_file(file.path()).unwrap();
+        fs::remove_file(file.corrupt_path()).unwrap();
+        fs::create_dir(file.path()).unwrap();
+        let err = file.update(put).unwrap_err();
+        assert!(err.is_unreadable(), "{err}");
+        assert!(file.path().is_dir());
+        assert!(!file.corrupt_path().exists());
+    }
+
+    #[test]
+    fn a_writer_waits_for_the_lock_and_merges_what_was_written_meanwhile() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = FieldStateFile::new(dir.path());
+        let east = Instance::named("east").unwrap();
+        let held = file.lock().unwrap();
+        let writer = {
+            let file = file.clone();
+            std::thread::spawn(move || {
+                file.update(|s| s.put(&Instance::unnamed(), memory("jf", "Media")))
+                    .unwrap()
+            })
+        };
+        // another writer's update, made while holding the lock
+        let mut other = FieldState::default();
+        other.put(&east, memory("wiki", "Docs"));
+        assert!(file.save(&other).unwrap());
+        drop(held);
+        assert!(writer.join().unwrap().written);
+        let back = file.load().unwrap();
+        assert_eq!(back.of(&east), memory("wiki", "Docs"));
+        assert_eq!(back.of(&Instance::unnamed()), memory("jf", "Media"));
+        let mut names: Vec<_> = fs::read_dir(dir.path().join("gatehouse"))
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["authentik.json", "authentik.json.lock"]);
     }
 }

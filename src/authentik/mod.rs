@@ -33,7 +33,7 @@ use crate::world::ContainerInfo;
 use crate::wording::{Describe, Tense};
 pub use client::{ApiError, Client};
 use fields::FieldMemory;
-use fieldstate::{FieldState, FieldStateFile};
+use fieldstate::FieldStateFile;
 pub use marker::Instance;
 use spec::AppWant;
 use sync::{Actual, AppRef, Op, OpFor, Plan, ProviderRef, RemovalClock, Rules};
@@ -157,6 +157,10 @@ pub struct Provisioner {
     /// This instance's values as the file holds them, as far as this process knows (not
     /// written again when unchanged).
     saved: Option<FieldMemory>,
+    /// The file was read (or found corrupt): it may be written.
+    loaded: bool,
+    /// Reading the file failed, and was said once.
+    load_failing: bool,
     /// Writing the file failed, and was said once.
     save_failing: bool,
 }
@@ -179,6 +183,8 @@ impl Provisioner {
             state_file: None,
             memory: None,
             saved: None,
+            loaded: false,
+            load_failing: false,
             save_failing: false,
         })
     }
@@ -191,46 +197,69 @@ impl Provisioner {
         self
     }
 
-    /// The values this instance set, as recorded. A file that cannot be read counts as empty
-    /// (said once): nothing recorded before is then cleared.
+    /// The values this instance set, as recorded. Until the file is read, what this process
+    /// saw since it started (nothing at first): nothing recorded before is then cleared. A file
+    /// that cannot be read (permissions, I/O, not a regular file) is tried again next round
+    /// and not written meanwhile; a corrupt one counts as empty, and is moved aside when the
+    /// record is next written. Each is said once.
     fn remembered(&mut self) -> FieldMemory {
-        let (file, instance, saved) = (&self.state_file, &self.rules.instance, &mut self.saved);
-        self.memory
-            .get_or_insert_with(|| match file.as_ref().map(FieldStateFile::load) {
-                None => FieldMemory::default(),
-                Some(Ok(s)) => {
-                    let mine = s.of(instance);
-                    *saved = Some(mine.clone());
-                    mine
+        let Some(file) = &self.state_file else {
+            return self.memory.clone().unwrap_or_default();
+        };
+        if self.loaded {
+            return self.memory.clone().unwrap_or_default();
+        }
+        match file.load() {
+            Ok(s) => {
+                let mine = s.of(&self.rules.instance);
+                self.saved = Some(mine.clone());
+                // What this process saw while the file could not be read is newer.
+                let mut memory = mine;
+                if let Some(seen) = self.memory.take() {
+                    memory.overlay(seen);
                 }
-                Some(Err(e)) => {
+                self.memory = Some(memory);
+                self.loaded = true;
+                if std::mem::take(&mut self.load_failing) {
+                    tracing::info!(path = %file.path().display(), "the record of authentik field values is readable again");
+                }
+            }
+            Err(e) if e.is_unreadable() => {
+                if !std::mem::replace(&mut self.load_failing, true) {
                     tracing::warn!(
-                        "{e}; starting with an empty record: values gatehouse set in authentik before are not cleared when their label goes"
+                        "{e}; trying again next round, and not writing it meanwhile: until then, values gatehouse set in authentik before are not cleared when their label goes"
                     );
-                    FieldMemory::default()
                 }
-            })
-            .clone()
+            }
+            Err(e) => {
+                tracing::warn!(
+                    "{e}; starting with an empty record (values gatehouse set in authentik before are not cleared when their label goes); it is moved aside to {} when the record is next written",
+                    file.corrupt_path().display()
+                );
+                self.loaded = true;
+            }
+        }
+        self.memory.clone().unwrap_or_default()
     }
 
-    /// Records this instance's values after a round, and writes the file when they changed.
-    /// The file is read again right before: the records of other instances writing to it stay.
+    /// Records this instance's values after a round, and writes the file when they changed
+    /// (never before it was read). The file is read again under its lock right before: the
+    /// records of other instances writing to it stay.
     fn remember(&mut self, memory: FieldMemory) {
         self.memory = Some(memory.clone());
         let Some(file) = &self.state_file else {
             return;
         };
-        if self.saved.as_ref() == Some(&memory) {
+        if !self.loaded || self.saved.as_ref() == Some(&memory) {
             return;
         }
-        let mut state = file.load().unwrap_or_else(|e| {
-            tracing::debug!(error = %e, "replacing the record of authentik field values");
-            FieldState::default()
-        });
-        state.put(&self.rules.instance, memory.clone());
-        match file.save(&state) {
-            Ok(written) => {
-                if written {
+        let instance = &self.rules.instance;
+        match file.update(|state| state.put(instance, memory.clone())) {
+            Ok(u) => {
+                if let Some((aside, reason)) = &u.moved_aside {
+                    tracing::warn!(path = %file.path().display(), moved_to = %aside.display(), "the record of authentik field values was corrupt ({reason}); moved it aside and wrote a fresh one");
+                }
+                if u.written {
                     tracing::debug!(path = %file.path().display(), "recorded the authentik field values gatehouse set");
                 }
                 self.saved = Some(memory);
@@ -240,7 +269,7 @@ impl Provisioner {
             }
             Err(e) => {
                 if !self.save_failing {
-                    tracing::warn!("{e}; the authentik field values gatehouse set are known until it restarts only");
+                    tracing::warn!("{e}; not written: the authentik field values gatehouse set are known until it restarts only");
                     self.save_failing = true;
                 }
             }
@@ -486,7 +515,7 @@ impl Provisioner {
                     body.insert("provider".into(), json!(resolve(provider, &new_providers)));
                     c.create_application(&body).await.map(|a| {
                         tracing::info!(slug = %slug, "{}", done(op));
-                        memory.record_body(slug, &body);
+                        memory.record_body(slug, &a.pk, &body);
                         new_apps.insert(slug.clone(), a.pk);
                     })
                 }
@@ -500,9 +529,9 @@ impl Provisioner {
                     if let Some(p) = provider {
                         body.insert("provider".into(), json!(resolve(p, &new_providers)));
                     }
-                    c.patch_application(slug, &body).await.map(|_| {
+                    c.patch_application(slug, &body).await.map(|a| {
                         tracing::info!(slug = %slug, "{}", done(op));
-                        memory.record_body(slug, &body);
+                        memory.record_body(slug, &a.pk, &body);
                     })
                 }
                 Op::SetOutpostProviders {

@@ -973,7 +973,7 @@ fn owned_fields(
         let want = winners.get(a.slug.as_str()).copied();
         for field in Field::ALL {
             let current = field.of_app(a);
-            let before = remembered.get(&a.slug, field);
+            let before = remembered.get(&a.slug, &a.pk, field);
             let writable = field != Field::Icon || icons;
             let decision = match want {
                 Some(w) => fields::decide(field.of_want(w), current, before, writable),
@@ -984,12 +984,12 @@ fn owned_fields(
             match decision {
                 Decision::Leave { keep } => {
                     if let Some(v) = keep {
-                        out.memory.set(&a.slug, field, v);
+                        out.memory.set(&a.slug, &a.pk, field, v);
                     }
                 }
                 Decision::Send { value, keep } => {
                     if let Some(v) = keep {
-                        out.memory.set(&a.slug, field, v);
+                        out.memory.set(&a.slug, &a.pk, field, v);
                     }
                     // The label's own values go out with the application's patch already.
                     if value.is_empty() {

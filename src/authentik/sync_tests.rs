@@ -1090,7 +1090,7 @@ fn round(actual: &Actual, wants: &[AppWant], memory: &FieldMemory) -> (Plan, Act
     for op in &p.ops {
         match op {
             Op::CreateApplication { slug, body, .. } | Op::PatchApplication { slug, body, .. } => {
-                next.record_body(slug, body)
+                next.record_body(slug, &app_of(&after, slug).pk, body)
             }
             Op::DeleteApplication { slug } => next.forget(slug),
             _ => {}
@@ -1132,8 +1132,8 @@ fn a_removed_label_clears_the_value_gatehouse_set_and_a_resync_then_does_nothing
         &[with_fields("jf")],
         &FieldMemory::default(),
     );
-    assert_eq!(mem.get("jf", Field::Group), Some("Media"));
-    assert_eq!(mem.get("jf", Field::Icon), Some("fa://fa-film"));
+    assert_eq!(mem.get("jf", "app-jf", Field::Group), Some("Media"));
+    assert_eq!(mem.get("jf", "app-jf", Field::Icon), Some("fa://fa-film"));
     // every optional label removed (the container recreated without them)
     let (p, a, mem) = round(&a, &[want("jf")], &mem);
     assert_eq!(
@@ -1162,8 +1162,11 @@ fn a_removed_label_clears_the_value_gatehouse_set_and_a_resync_then_does_nothing
         Value::Object(only_app_patch(&p).clone()),
         json!({"group": ""})
     );
-    assert_eq!(mem.get("jf", Field::Group), None);
-    assert_eq!(mem.get("jf", Field::Description), Some("Films and series"));
+    assert_eq!(mem.get("jf", "app-jf", Field::Group), None);
+    assert_eq!(
+        mem.get("jf", "app-jf", Field::Description),
+        Some("Films and series")
+    );
 }
 
 #[test]
@@ -1202,8 +1205,8 @@ fn a_removed_label_leaves_a_value_the_user_changed_since_and_says_so_once() {
     }
     assert_eq!(app_of(&a, "jf").group.as_deref(), Some("Films"));
     // forgotten: the field is the user's now, and nothing more is said
-    assert_eq!(mem.get("jf", Field::Group), None);
-    assert_eq!(mem.get("jf", Field::Icon), Some("fa://fa-film"));
+    assert_eq!(mem.get("jf", "app-jf", Field::Group), None);
+    assert_eq!(mem.get("jf", "app-jf", Field::Icon), Some("fa://fa-film"));
     let (p, _, _) = round(&a, &[w], &mem);
     assert_eq!(p.ops, vec![]);
     assert!(p.user_changed.is_empty());
@@ -1248,9 +1251,9 @@ fn a_value_authentik_holds_that_the_label_asks_for_is_remembered_without_a_write
     );
     let (p, _, mem) = round(&a, &[with_fields("jf")], &FieldMemory::default());
     assert_eq!(p.ops, vec![], "remembering sends nothing");
-    assert_eq!(mem.get("jf", Field::Group), Some("Media"));
+    assert_eq!(mem.get("jf", "app-jf", Field::Group), Some("Media"));
     assert_eq!(
-        mem.get("jf", Field::LaunchUrl),
+        mem.get("jf", "app-jf", Field::LaunchUrl),
         Some("https://jf.example.com/web")
     );
     // so the label's removal later clears it
@@ -1276,7 +1279,7 @@ fn a_changed_label_value_replaces_the_record_only_once_authentik_holds_it() {
         json!({"group": "Video"})
     );
     // before authentik accepts it, the plan keeps what authentik still holds
-    assert_eq!(p.memory.get("jf", Field::Group), Some("Media"));
+    assert_eq!(p.memory.get("jf", "app-jf", Field::Group), Some("Media"));
 }
 
 #[test]
@@ -1292,7 +1295,7 @@ fn icons_are_cleared_only_where_the_field_is_writable() {
     });
     let (_, a, _) = round(&a, &[want("jf")], &FieldMemory::default());
     let mut mem = FieldMemory::default();
-    mem.set("jf", Field::Icon, "fa://fa-film");
+    mem.set("jf", "app-jf", Field::Icon, "fa://fa-film");
     let (p, _, _) = round(&a, &[want("jf")], &mem);
     assert_eq!(
         Value::Object(only_app_patch(&p).clone()),
@@ -1303,7 +1306,7 @@ fn icons_are_cleared_only_where_the_field_is_writable() {
     old.version = Some(ServerVersion::new(2025, 10));
     let (p, _, kept) = round(&old, &[want("jf")], &mem);
     assert_eq!(p.ops, vec![]);
-    assert_eq!(kept.get("jf", Field::Icon), Some("fa://fa-film"));
+    assert_eq!(kept.get("jf", "app-jf", Field::Icon), Some("fa://fa-film"));
 }
 
 #[test]
@@ -1348,7 +1351,7 @@ fn an_adopted_or_foreign_application_is_never_cleared() {
     });
     // a stale record for the slug (say, gatehouse's own app was deleted and the user made one)
     let mut mem = FieldMemory::default();
-    mem.set("jf", Field::Group, "Media");
+    mem.set("jf", "app-jf", Field::Group, "Media");
     let (p, _, next) = round(&a, &[want("jf")], &mem);
     assert_eq!(p.ops, vec![], "a conflict changes nothing");
     assert!(next.is_empty(), "not gatehouse's: not remembered: {next:?}");
@@ -1362,6 +1365,31 @@ fn an_adopted_or_foreign_application_is_never_cleared() {
         panic!("{:?}", p.ops)
     };
     assert!(!body.contains_key("group"), "{body:?}");
+}
+
+#[test]
+fn a_record_of_another_application_with_the_same_slug_clears_nothing() {
+    let (_, mut a, mem) = round(
+        &world((2026, 5)),
+        &[with_fields("jf")],
+        &FieldMemory::default(),
+    );
+    // the application was made again (by hand or a blueprint, marked as gatehouse's; or
+    // authentik was restored): same slug, same values, another pk
+    a.applications
+        .iter_mut()
+        .find(|x| x.slug == "jf")
+        .unwrap()
+        .pk = "made-again".into();
+    let (p, _, next) = round(&a, &[want("jf")], &mem);
+    assert_eq!(p.ops, vec![], "{:?}", p.ops);
+    assert!(p.user_changed.is_empty());
+    assert!(next.is_empty(), "the old entry is forgotten: {next:?}");
+    // the labels still there: the values are remembered for the new application
+    let (p, _, next) = round(&a, &[with_fields("jf")], &mem);
+    assert_eq!(p.ops, vec![]);
+    assert_eq!(next.get("jf", "made-again", Field::Group), Some("Media"));
+    assert_eq!(next.get("jf", "app-jf", Field::Group), None);
 }
 
 #[test]

@@ -45,16 +45,16 @@ impl NetStateFile {
         let bytes = match statefile::read_small(&self.path, MAX_BYTES) {
             Ok(None) => return Ok(Remembered::default()),
             Ok(Some(bytes)) => bytes,
-            Err(e) if e.kind() == io::ErrorKind::InvalidData => {
-                return Err(NetStateError::Corrupt {
-                    path: self.path.clone(),
-                    reason: e.to_string(),
-                })
-            }
-            Err(source) => {
+            Err(statefile::ReadError::Io(source)) => {
                 return Err(NetStateError::Read {
                     path: self.path.clone(),
                     source,
+                })
+            }
+            Err(e) => {
+                return Err(NetStateError::Corrupt {
+                    path: self.path.clone(),
+                    reason: e.to_string(),
                 })
             }
         };

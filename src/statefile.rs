@@ -5,43 +5,72 @@
 
 use std::fs;
 use std::io::{self, Read as _, Write as _};
+use std::os::unix::fs::{FileTypeExt as _, OpenOptionsExt as _};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// The bytes of `path`, or `None` when it does not exist. An error when it is not a regular
-/// file or holds more than `max` bytes.
-pub fn read_small(path: &Path, max: u64) -> io::Result<Option<Vec<u8>>> {
+/// Why a state file could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("{0}")]
+    Io(#[from] io::Error),
+    #[error("it is a {0}, not a regular file")]
+    NotAFile(String),
+    #[error("larger than {0} bytes")]
+    TooLarge(u64),
+}
+
+/// The bytes of `path`, or `None` when it does not exist. Only a regular file of at most `max`
+/// bytes is read: a symlink, FIFO or device is refused before it is opened, and the open follows
+/// no symlink and does not block on a FIFO swapped in meanwhile.
+pub fn read_small(path: &Path, max: u64) -> Result<Option<Vec<u8>>, ReadError> {
     match fs::symlink_metadata(path) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e),
-        Ok(m) if !m.file_type().is_file() => {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                "not a regular file",
-            ))
-        }
+        Err(e) => return Err(e.into()),
+        Ok(m) if !m.file_type().is_file() => return Err(ReadError::NotAFile(kind_of(&m))),
+        Ok(m) if m.len() > max => return Err(ReadError::TooLarge(max)),
         Ok(_) => {}
     }
-    let file = match fs::File::open(path) {
+    let file = match fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+    {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        other => other?,
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+            return Err(ReadError::NotAFile("symlink".into()))
+        }
+        Err(e) => return Err(e.into()),
+        Ok(f) => f,
     };
-    // It may have been swapped between the check and the open.
-    if !file.metadata()?.file_type().is_file() {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            "not a regular file",
-        ));
+    let m = file.metadata()?;
+    if !m.file_type().is_file() {
+        return Err(ReadError::NotAFile(kind_of(&m)));
     }
     let mut bytes = Vec::new();
     file.take(max + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > max {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("larger than {max} bytes"),
-        ));
+        return Err(ReadError::TooLarge(max));
     }
     Ok(Some(bytes))
+}
+
+fn kind_of(m: &fs::Metadata) -> String {
+    let t = m.file_type();
+    let kind = if t.is_symlink() {
+        "symlink"
+    } else if t.is_dir() {
+        "directory"
+    } else if t.is_fifo() {
+        "FIFO"
+    } else if t.is_socket() {
+        "socket"
+    } else if t.is_char_device() || t.is_block_device() {
+        "device"
+    } else {
+        "special file"
+    };
+    kind.to_owned()
 }
 
 /// Writes `bytes` to `path` through a temp file and a rename, creating the folder; skipped when

@@ -9,14 +9,14 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::{self, Read as _, Write as _};
+use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 
 use super::fields::FieldMemory;
 use super::marker::Instance;
+use crate::statefile;
 
 /// The file is small; anything larger is not ours.
 const MAX_BYTES: u64 = 4 << 20;
@@ -154,52 +154,22 @@ impl FieldStateFile {
     }
 
     /// The file's bytes, at most [`MAX_BYTES`]; `None` when it does not exist. Only a regular
-    /// file is read: a symlink, FIFO or device is refused before it is opened (opening a FIFO
-    /// or reading `/dev/zero` would block or never end).
+    /// file is read (see [`statefile::read_small`]).
     fn read(&self) -> Result<Option<Vec<u8>>, FieldStateError> {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        let read_err = |source| FieldStateError::Read {
-            path: self.path.clone(),
-            source,
-        };
-        let not_a_file = |kind: &str| FieldStateError::NotAFile {
-            path: self.path.clone(),
-            kind: kind.to_owned(),
-        };
-        let too_large = || FieldStateError::Corrupt {
-            path: self.path.clone(),
-            reason: format!("larger than {MAX_BYTES} bytes"),
-        };
-        match fs::symlink_metadata(&self.path) {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(read_err(e)),
-            Ok(m) if !m.file_type().is_file() => return Err(not_a_file(&kind_of(&m))),
-            Ok(m) if m.len() > MAX_BYTES => return Err(too_large()),
-            Ok(_) => {}
-        }
-        // Replaced since? No symlink is followed, and a FIFO does not block the open.
-        let f = match fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-            .open(&self.path)
-        {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Err(not_a_file("symlink")),
-            Err(e) => return Err(read_err(e)),
-            Ok(f) => f,
-        };
-        let m = f.metadata().map_err(read_err)?;
-        if !m.file_type().is_file() {
-            return Err(not_a_file(&kind_of(&m)));
-        }
-        let mut bytes = Vec::new();
-        f.take(MAX_BYTES + 1)
-            .read_to_end(&mut bytes)
-            .map_err(read_err)?;
-        if bytes.len() as u64 > MAX_BYTES {
-            return Err(too_large());
-        }
-        Ok(Some(bytes))
+        statefile::read_small(&self.path, MAX_BYTES).map_err(|e| match e {
+            statefile::ReadError::Io(source) => FieldStateError::Read {
+                path: self.path.clone(),
+                source,
+            },
+            statefile::ReadError::NotAFile(kind) => FieldStateError::NotAFile {
+                path: self.path.clone(),
+                kind,
+            },
+            statefile::ReadError::TooLarge(_) => FieldStateError::Corrupt {
+                path: self.path.clone(),
+                reason: e.to_string(),
+            },
+        })
     }
 
     /// Stores `state`. Returns whether the file changed.
@@ -211,32 +181,7 @@ impl FieldStateFile {
         let mut bytes = serde_json::to_vec_pretty(state)
             .map_err(|e| write_err(io::Error::other(e.to_string())))?;
         bytes.push(b'\n');
-        if matches!(self.read(), Ok(Some(old)) if old == bytes) {
-            return Ok(false);
-        }
-        let dir = self.path.parent().unwrap_or_else(|| Path::new("."));
-        fs::create_dir_all(dir).map_err(write_err)?;
-        // A name of this process's own, made here: a file or symlink left at it is never
-        // written through, and two writers never share one.
-        let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
-        let tmp = dir.join(format!(".authentik.json.{}.{n}.tmp", std::process::id()));
-        let mut f = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)
-            .map_err(write_err)?;
-        let written = f
-            .write_all(&bytes)
-            .and_then(|()| f.sync_all())
-            .and_then(|()| {
-                drop(f);
-                fs::rename(&tmp, &self.path)
-            });
-        if let Err(e) = written {
-            let _ = fs::remove_file(&tmp);
-            return Err(write_err(e));
-        }
-        Ok(true)
+        statefile::write_atomic(&self.path, &bytes, MAX_BYTES).map_err(write_err)
     }
 }
 
@@ -255,28 +200,6 @@ impl FieldStateError {
     pub fn is_unreadable(&self) -> bool {
         matches!(self, Self::Read { .. } | Self::NotAFile { .. })
     }
-}
-
-/// Numbers this process's temp files.
-static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
-
-fn kind_of(m: &fs::Metadata) -> String {
-    use std::os::unix::fs::FileTypeExt as _;
-    let t = m.file_type();
-    let kind = if t.is_symlink() {
-        "symlink"
-    } else if t.is_dir() {
-        "directory"
-    } else if t.is_fifo() {
-        "FIFO"
-    } else if t.is_socket() {
-        "socket"
-    } else if t.is_char_device() || t.is_block_device() {
-        "device"
-    } else {
-        "special file"
-    };
-    kind.to_owned()
 }
 
 #[cfg(test)]

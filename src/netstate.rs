@@ -66,14 +66,10 @@ impl NetStateFile {
 
     /// Stores `state`. Returns whether the file changed.
     pub fn save(&self, state: &Remembered) -> Result<bool, NetStateError> {
-        let write_err = |source| NetStateError::Write {
+        statefile::write_json(&self.path, state, MAX_BYTES).map_err(|source| NetStateError::Write {
             path: self.path.clone(),
             source,
-        };
-        let mut bytes = serde_json::to_vec_pretty(state)
-            .map_err(|e| write_err(io::Error::other(e.to_string())))?;
-        bytes.push(b'\n');
-        statefile::write_atomic(&self.path, &bytes, MAX_BYTES).map_err(write_err)
+        })
     }
 }
 

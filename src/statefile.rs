@@ -73,6 +73,14 @@ fn kind_of(m: &fs::Metadata) -> String {
     kind.to_owned()
 }
 
+/// Writes `value` as pretty JSON (with a final newline) through [`write_atomic`]. Returns
+/// whether the file changed.
+pub fn write_json<T: serde::Serialize>(path: &Path, value: &T, max: u64) -> io::Result<bool> {
+    let mut bytes = serde_json::to_vec_pretty(value).map_err(io::Error::other)?;
+    bytes.push(b'\n');
+    write_atomic(path, &bytes, max)
+}
+
 /// Writes `bytes` to `path` through a temp file and a rename, creating the folder; skipped when
 /// the file already holds them. Returns whether the file changed.
 pub fn write_atomic(path: &Path, bytes: &[u8], max: u64) -> io::Result<bool> {

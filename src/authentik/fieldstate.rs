@@ -174,14 +174,12 @@ impl FieldStateFile {
 
     /// Stores `state`. Returns whether the file changed.
     pub fn save(&self, state: &FieldState) -> Result<bool, FieldStateError> {
-        let write_err = |source| FieldStateError::Write {
-            path: self.path.clone(),
-            source,
-        };
-        let mut bytes = serde_json::to_vec_pretty(state)
-            .map_err(|e| write_err(io::Error::other(e.to_string())))?;
-        bytes.push(b'\n');
-        statefile::write_atomic(&self.path, &bytes, MAX_BYTES).map_err(write_err)
+        statefile::write_json(&self.path, state, MAX_BYTES).map_err(|source| {
+            FieldStateError::Write {
+                path: self.path.clone(),
+                source,
+            }
+        })
     }
 }
 

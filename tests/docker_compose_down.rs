@@ -34,8 +34,7 @@ fn docker_swag_joins_app_networks_and_lets_go_for_compose_down() {
     let scope = Scope::new("nets");
     let cfg = common::docker::swag_config();
     // SWAG on its own compose network, as `docker compose up` of SWAG's stack leaves it.
-    let swag_net = scope.network("swag_default");
-    let swag = scope.run("swag", &[], &["--network", &swag_net]);
+    let (swag, _) = scope.swag();
     // A network the user attached SWAG to; gatehouse must never take it away.
     let user_net = scope.network("user");
     docker_ok(&["network", "connect", &user_net, &swag]);
@@ -206,8 +205,7 @@ fn docker_compose_down_removes_the_app_network_swag_was_attached_to() {
     let _serial = one_at_a_time();
     let scope = Scope::new("compose");
     let cfg = common::docker::swag_config();
-    let swag_net = scope.network("swag_default");
-    let swag = scope.run("swag", &[], &["--network", &swag_net]);
+    let (swag, swag_net) = scope.swag();
     let gh = Gatehouse::start(
         &["run"],
         &env_with(
@@ -277,8 +275,7 @@ fn docker_a_restart_replayed_at_startup_does_not_detach_swag() {
     let _serial = one_at_a_time();
     let scope = Scope::new("replay");
     let cfg = common::docker::swag_config();
-    let swag_net = scope.network("swag_default");
-    let swag = scope.run("swag", &[], &["--network", &swag_net]);
+    let (swag, _) = scope.swag();
     let net_a = scope.network("a");
     let app = scope.run("a", &[("auth.expose", "true")], &["--network", &net_a]);
     let env = env_with(

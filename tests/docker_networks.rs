@@ -15,8 +15,7 @@ use common::docker::{
 fn docker_shared_mode_joins_apps_to_one_network() {
     let scope = Scope::new("shared");
     let cfg = common::docker::swag_config();
-    let swag_net = scope.network("swag_default");
-    let swag = scope.run("swag", &[], &["--network", &swag_net]);
+    let (swag, _) = scope.swag();
     let shared = scope.name("shared");
     let net_a = scope.network("a");
     let app_a = scope.run("a", &[("auth.expose", "true")], &["--network", &net_a]);
@@ -147,8 +146,7 @@ fn docker_socket_proxy_forbidding_post_turns_network_management_off_once() {
     // As linuxserver's socket-proxy with POST=0 and its default INFO=0.
     let proxy =
         Proxy::start("deny_status 403 if { method POST } || { path_reg ^(/v[0-9.]+)?/info$ }");
-    let swag_net = scope.network("swag_default");
-    let swag = scope.run("swag", &[], &["--network", &swag_net]);
+    let (swag, _) = scope.swag();
     let net_a = scope.network("a");
     let app_a = scope.run("a", &[("auth.expose", "true")], &["--network", &net_a]);
     let mut env = env_with(
@@ -194,8 +192,7 @@ fn docker_a_failed_attach_is_retried() {
     let proxy = Proxy::start(&format!(
         "deny_status 500 if {{ method POST }} {{ date() lt {until} }}"
     ));
-    let swag_net = scope.network("swag_default");
-    let swag = scope.run("swag", &[], &["--network", &swag_net]);
+    let (swag, _) = scope.swag();
     let net_a = scope.network("a");
     let app_a = scope.run("a", &[("auth.expose", "true")], &["--network", &net_a]);
     let mut env = env_with(
@@ -236,8 +233,7 @@ fn docker_a_failed_attach_is_retried() {
 fn docker_a_rejected_app_keeps_its_network_only_if_it_had_a_conf() {
     let scope = Scope::new("rejnet");
     let cfg = common::docker::swag_config();
-    let swag_net = scope.network("swag_default");
-    let swag = scope.run("swag", &[], &["--network", &swag_net]);
+    let (swag, _) = scope.swag();
     let net_new = scope.network("new");
     let never = scope.run(
         "never",

@@ -61,8 +61,7 @@ fn network_id(name: &str) -> String {
 fn docker_render_shows_swag_joining_an_app_network_and_attaches_nothing() {
     let scope = Scope::new("drynet");
     let cfg = common::docker::swag_config();
-    let swag_net = scope.network("swag_default");
-    let swag = scope.run("swag", &[], &["--network", &swag_net]);
+    let (swag, _) = scope.swag();
     let net_a = scope.network("a");
     let app = scope.run("a", &[("auth.expose", "true")], &["--network", &net_a]);
     let env = env_with(
@@ -125,8 +124,7 @@ fn docker_render_shows_swag_joining_an_app_network_and_attaches_nothing() {
 fn docker_render_in_shared_mode_shows_the_network_to_create_and_a_detach_and_changes_nothing() {
     let scope = Scope::new("dryshared");
     let cfg = common::docker::swag_config();
-    let swag_net = scope.network("swag_default");
-    let swag = scope.run("swag", &[], &["--network", &swag_net]);
+    let (swag, _) = scope.swag();
     let net_a = scope.network("a");
     let app = scope.run("a", &[("auth.expose", "true")], &["--network", &net_a]);
     // gatehouse attached SWAG to `old` earlier (per the record); nothing needs it any more.

@@ -117,6 +117,14 @@ impl Scope {
         name
     }
 
+    /// A SWAG stand-in (the test image) on a network of its own, as SWAG's compose stack puts
+    /// it: returns the container's name and its network's.
+    pub fn swag(&self) -> (String, String) {
+        let net = self.network("swag_default");
+        let swag = self.run("swag", &[], &["--network", &net]);
+        (swag, net)
+    }
+
     pub fn network(&self, short: &str) -> String {
         let name = self.name(short);
         docker_ok(&["network", "create", "--label", &self.scope_label, &name]);

@@ -13,10 +13,11 @@ use std::time::{Duration, Instant};
 
 use common::docker::{docker_ok, wait_for, Gatehouse, Scope};
 use common::fake_authentik::{self, FakeAuthentik};
-use gatehouse::authentik::{self, Provisioner};
 use gatehouse::labels::LabelRules;
+use gatehouse::model::workload::{ConfDirState, ContainerInfo};
 use gatehouse::plan;
-use gatehouse::world::{ConfDirState, ContainerInfo};
+use gatehouse::plan::authentik;
+use gatehouse::reconcile::authentik::Provisioner;
 
 fn containers(n: usize) -> Vec<ContainerInfo> {
     (0..n)

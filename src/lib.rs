@@ -3,23 +3,15 @@
 //! Data flows one way: observe ([`docker`], [`confdir`]) → plan ([`labels`], [`plan`], [`render`],
 //! all pure) → apply ([`confdir`]) → report; [`reconcile`] wires them together.
 
-pub mod authentik;
-pub mod confdir;
+pub mod commands;
 pub mod config;
-pub mod docker;
-pub mod dryrun;
-pub mod health;
-pub mod init;
+pub mod edge;
 pub mod labels;
-pub mod netstate;
-pub mod networks;
+pub mod model;
 pub mod plan;
 pub mod reconcile;
 pub mod render;
-pub mod spec;
-pub mod statefile;
-pub mod wording;
-pub mod world;
+pub mod status;
 
 /// The top-level error: what made a command fail, with the exit code it maps to.
 #[derive(Debug, thiserror::Error)]
@@ -27,7 +19,7 @@ pub enum Error {
     #[error(transparent)]
     Config(#[from] config::ConfigError),
     #[error(transparent)]
-    Docker(#[from] docker::DockerError),
+    Docker(#[from] edge::docker::DockerError),
     #[error(transparent)]
     Reconcile(#[from] reconcile::ReconcileError),
 }

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use gatehouse::config::{LogFormat, Settings};
-use gatehouse::docker::DockerClient;
+use gatehouse::edge::docker::DockerClient;
 use gatehouse::reconcile::{self, Context, Mode, PassReport, Reconciler};
 
 #[derive(Parser)]
@@ -71,7 +71,7 @@ fn main() -> ExitCode {
         }
     };
     if let Command::Health = cli.command {
-        let verdict = gatehouse::health::check(&settings.health_file);
+        let verdict = gatehouse::status::health::check(&settings.health_file);
         println!("{verdict}");
         return if verdict.is_healthy() {
             ExitCode::SUCCESS
@@ -169,7 +169,7 @@ fn print_dry_run(report: &PassReport) {
     let Some(dry) = &report.dry_run else {
         return;
     };
-    let text = gatehouse::dryrun::print(&report.desired, &report.changes, dry);
+    let text = gatehouse::render::dryrun::print(&report.desired, &report.changes, dry);
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
 }
 
@@ -191,7 +191,7 @@ async fn shutdown_signal() {
 }
 
 fn init(args: &InitArgs) -> ExitCode {
-    use gatehouse::init::{self, Answers, InitError, Options};
+    use gatehouse::commands::init::{self, Answers, InitError, Options};
     let opts = Options {
         env_file: args.env_file.clone(),
         answers: Answers {

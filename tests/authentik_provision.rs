@@ -9,10 +9,12 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use common::fake_authentik::{self, Direction, FakeAuthentik};
-use gatehouse::authentik::{self, Desired, Provisioner};
+use gatehouse::edge::fieldstate::FieldStateFile;
 use gatehouse::labels::LabelRules;
+use gatehouse::model::workload::{ConfDirState, ContainerInfo};
 use gatehouse::plan;
-use gatehouse::world::{ConfDirState, ContainerInfo};
+use gatehouse::plan::authentik::{self, Desired, Instance};
+use gatehouse::reconcile::authentik::{Client, Provisioner, SyncReport};
 use serde_json::{json, Value};
 
 fn container(name: &str, labels: &[(&str, &str)]) -> ContainerInfo {
@@ -45,11 +47,7 @@ fn rt() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-fn sync(
-    fake: &FakeAuthentik,
-    prov: &mut Provisioner,
-    containers: &[ContainerInfo],
-) -> authentik::SyncReport {
+fn sync(fake: &FakeAuthentik, prov: &mut Provisioner, containers: &[ContainerInfo]) -> SyncReport {
     let d = desired(fake, containers);
     rt().block_on(prov.sync(&d, Duration::ZERO)).expect("sync")
 }
@@ -622,7 +620,7 @@ fn the_fake_keeps_one_application_per_provider_on_patch_too() {
         .find(|a| a["slug"] == "one")
         .unwrap()["provider"]
         .clone();
-    let client = authentik::Client::new(&fake.url(), fake_authentik::TOKEN).unwrap();
+    let client = Client::new(&fake.url(), fake_authentik::TOKEN).unwrap();
     let body = json!({ "provider": one });
     let err = rt()
         .block_on(client.patch_application("two", body.as_object().unwrap()))
@@ -636,7 +634,7 @@ fn the_fake_keeps_one_application_per_provider_on_patch_too() {
 
 fn provisioner_as(fake: &FakeAuthentik, instance: &str) -> Provisioner {
     let mut s = fake.settings();
-    s.instance = authentik::Instance::named(instance).unwrap();
+    s.instance = Instance::named(instance).unwrap();
     Provisioner::new(&s).unwrap()
 }
 
@@ -777,7 +775,7 @@ fn app_field(fake: &FakeAuthentik, slug: &str, field: &str) -> Value {
 fn provisioner_in(fake: &FakeAuthentik, dir: &std::path::Path) -> Provisioner {
     Provisioner::new(&fake.settings())
         .unwrap()
-        .with_state_file(authentik::fieldstate::FieldStateFile::new(dir))
+        .with_state_file(FieldStateFile::new(dir))
 }
 
 fn record(dir: &std::path::Path) -> String {
@@ -960,7 +958,7 @@ fn the_dry_run_shows_the_clearing_and_writes_no_record() {
     fake.clear_requests();
     let d = desired(&fake, &[container("jellyfin", &[("auth.protect", "true")])]);
     let preview = rt().block_on(prov.preview(&d)).expect("preview");
-    let lines = preview.actions(gatehouse::wording::Tense::Planned);
+    let lines = preview.actions(gatehouse::render::wording::Tense::Planned);
     assert_eq!(
         lines,
         ["would update authentik application jellyfin for container jellyfin (group: \"\", meta_icon: \"\"; cleared: auth.group and auth.icon are no longer set, and authentik still held what gatehouse had set from them)"]
@@ -991,10 +989,10 @@ fn the_dry_run_writes_no_record_where_a_round_would() {
     let preview = rt().block_on(prov.preview(&d)).expect("preview");
     assert!(
         preview
-            .actions(gatehouse::wording::Tense::Planned)
+            .actions(gatehouse::render::wording::Tense::Planned)
             .is_empty(),
         "{:?}",
-        preview.actions(gatehouse::wording::Tense::Planned)
+        preview.actions(gatehouse::render::wording::Tense::Planned)
     );
     assert!(!preview.plan.memory.is_empty(), "a round would record");
     assert_eq!(std::fs::read(&path).unwrap(), bytes);
@@ -1050,10 +1048,10 @@ fn two_instances_writing_one_record_keep_each_others_values() {
     let dir = tempfile::tempdir().unwrap();
     let as_instance = |name: &str| {
         let mut s = fake.settings();
-        s.instance = authentik::Instance::named(name).unwrap();
+        s.instance = Instance::named(name).unwrap();
         Provisioner::new(&s)
             .unwrap()
-            .with_state_file(authentik::fieldstate::FieldStateFile::new(dir.path()))
+            .with_state_file(FieldStateFile::new(dir.path()))
     };
     let (mut east, mut west) = (as_instance("east"), as_instance("west"));
     // both have read the (missing) record before either writes it

@@ -170,7 +170,7 @@ fn docker_events_replay_what_happened_just_before_subscribing() {
         .scope_label
         .split_once('=')
         .expect("scope label is key=value");
-    let docker = gatehouse::docker::DockerClient::from_env(Some((key.into(), value.into())))
+    let docker = gatehouse::edge::docker::DockerClient::from_env(Some((key.into(), value.into())))
         .expect("docker client");
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

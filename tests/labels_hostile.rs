@@ -9,10 +9,10 @@ mod common;
 use std::collections::BTreeMap;
 
 use gatehouse::labels::{self, LabelRules, Parsed};
+use gatehouse::model::spec::Access;
+use gatehouse::model::workload::{ConfDirState, ContainerInfo};
 use gatehouse::plan::{self, Desired};
 use gatehouse::render::check_protected;
-use gatehouse::spec::Access;
-use gatehouse::world::{ConfDirState, ContainerInfo};
 
 fn container(name: &str, labels: &[(&str, &str)]) -> ContainerInfo {
     ContainerInfo {

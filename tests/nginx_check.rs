@@ -12,10 +12,10 @@ use std::path::PathBuf;
 
 use common::nginx::{reference_samples, SwagTree};
 use gatehouse::labels::LabelRules;
+use gatehouse::model::spec::{Access, PresetName};
+use gatehouse::model::workload::{ConfDirState, ContainerInfo};
 use gatehouse::plan::{self, Desired, PlannedApp};
 use gatehouse::render::check_protected;
-use gatehouse::spec::{Access, PresetName};
-use gatehouse::world::{ConfDirState, ContainerInfo};
 
 const SERVER_INCLUDE: &str = "include /config/nginx/authentik-server.conf;";
 const LOCATION_INCLUDE: &str = "include /config/nginx/authentik-location.conf;";

@@ -20,8 +20,8 @@ use std::time::{Duration, Instant};
 
 use common::nginx::{in_fresh_netns, reference_samples, SwagTree};
 use gatehouse::labels::LabelRules;
+use gatehouse::model::workload::{ConfDirState, ContainerInfo};
 use gatehouse::plan;
-use gatehouse::world::{ConfDirState, ContainerInfo};
 
 const AUTH_ADDR: &str = "127.0.0.1:9000";
 const APP_ADDR: &str = "127.0.0.1:8080";

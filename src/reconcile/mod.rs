@@ -9,13 +9,14 @@ use std::time::{Duration, Instant};
 
 use tokio::time::sleep;
 
-use crate::authentik;
-use crate::confdir::{ConfDir, ConfDirError};
+pub mod authentik;
+
 use crate::config::Settings;
-use crate::docker::{DockerClient, DockerError};
-use crate::dryrun::{AuthentikPreview, DryRun};
+use crate::edge::confdir::{ConfDir, ConfDirError};
+use crate::edge::docker::{DockerClient, DockerError};
 use crate::plan::{self, Change, ChangeSet, Desired, GraceClock};
-use crate::wording::{Describe, Tense};
+use crate::render::dryrun::{AuthentikPreview, DryRun};
+use crate::render::wording::{Describe, Tense};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReconcileError {
@@ -135,7 +136,7 @@ impl Reconciler {
             }
             Some(a) => match authentik::Provisioner::new(a) {
                 Ok(p) => {
-                    let p = p.with_state_file(authentik::fieldstate::FieldStateFile::new(
+                    let p = p.with_state_file(crate::edge::fieldstate::FieldStateFile::new(
                         &ctx.settings.swag_config,
                     ));
                     tracing::info!(url = %a.url, domain = %a.domain, "authentik provisioning is on");
@@ -177,14 +178,14 @@ impl Reconciler {
     /// one round inline (once). Protected confs already carry the includes either way.
     async fn authentik_step(
         &mut self,
-        containers: &[crate::world::ContainerInfo],
+        containers: &[crate::model::workload::ContainerInfo],
         report: &mut PassReport,
         mode: Mode,
     ) {
         let Some(settings) = &self.ctx.settings.authentik else {
             return;
         };
-        let desired = authentik::desired(
+        let desired = crate::plan::authentik::desired(
             &report.desired,
             containers,
             &self.ctx.settings.labels,
@@ -231,14 +232,19 @@ impl Reconciler {
     /// sent: one attempt, no retries, so the dry run does not hang on an absent authentik.
     async fn preview_authentik(
         &mut self,
-        containers: &[crate::world::ContainerInfo],
+        containers: &[crate::model::workload::ContainerInfo],
         planned: &Desired,
     ) -> AuthentikPreview {
         let Some(settings) = &self.ctx.settings.authentik else {
             return AuthentikPreview::Off;
         };
         let url = settings.url.clone();
-        let desired = authentik::desired(planned, containers, &self.ctx.settings.labels, settings);
+        let desired = crate::plan::authentik::desired(
+            planned,
+            containers,
+            &self.ctx.settings.labels,
+            settings,
+        );
         let Some(prov) = self.authentik.as_mut() else {
             return AuthentikPreview::NoClient(self.authentik_broken.clone().unwrap_or_default());
         };
@@ -284,7 +290,7 @@ impl Reconciler {
         // A container told to stop is still listed while it shuts down. Its conf stays (the grace
         // period starts once it is gone), but SWAG leaves its network at once, so that `docker
         // compose down` can remove the network.
-        let live: Vec<crate::world::ContainerInfo> = containers
+        let live: Vec<crate::model::workload::ContainerInfo> = containers
             .iter()
             .filter(|c| !self.stopping.contains_key(&c.id))
             .cloned()
@@ -435,9 +441,9 @@ impl Reconciler {
 /// The containers whose events matter even when they carry no label of ours: the ones published
 /// or rejected, and the ones named by an owned conf (their going away removes it).
 fn watched_containers(
-    containers: &[crate::world::ContainerInfo],
+    containers: &[crate::model::workload::ContainerInfo],
     desired: &Desired,
-    state: &crate::world::ConfDirState,
+    state: &crate::model::workload::ConfDirState,
 ) -> BTreeSet<String> {
     let mut names: BTreeSet<String> = desired
         .apps
@@ -455,9 +461,9 @@ fn watched_containers(
     names
 }
 
-mod netsync;
+mod networks;
 mod watch;
 
-use netsync::{NetStep, NetSync};
+use networks::{NetStep, NetSync};
 pub use watch::{watch, WatchEnd};
 use watch::{Backoff, Lifecycle, STOPPING_AT_MOST};

@@ -10,7 +10,7 @@ use tokio::time::{sleep, sleep_until, timeout};
 
 use super::{Mode, Reconciler};
 use crate::config::Settings;
-use crate::docker::{DockerClient, DockerError, EngineEvent};
+use crate::edge::docker::{DockerClient, DockerError, EngineEvent};
 
 /// Whether an engine event can change what gatehouse should do: a container carrying one of our
 /// labels (or swag-auto-proxy's), or one the last pass cared about; a network event of such a
@@ -124,7 +124,7 @@ async fn follow_events(
         }
         Err(e) => return Some(e.to_string()),
     };
-    let since = now.map(|t| t / 1_000_000_000 - crate::docker::EVENT_REPLAY_SECS);
+    let since = now.map(|t| t / 1_000_000_000 - crate::edge::docker::EVENT_REPLAY_SECS);
     let mut stream = Box::pin(docker.events(since, now));
     // The first poll sends the request; an engine that is down fails it at once. With the
     // replay, these 200 ms need not be enough for the subscription to be in place.
@@ -186,7 +186,8 @@ pub async fn watch(
     let mut ended = WatchEnd::Shutdown;
     let mut last_event: Option<tokio::time::Instant> = None;
     let mut next_resync = tokio::time::Instant::now() + settings.resync;
-    let mut health = crate::health::Recorder::new(settings.health_file.clone(), settings.resync);
+    let mut health =
+        crate::status::health::Recorder::new(settings.health_file.clone(), settings.resync);
     loop {
         let outcome = rec.pass(Mode::Watch).await;
         health.record(outcome.as_ref().map(|_| ()));

@@ -514,7 +514,7 @@ impl FakeAuthentik {
             outpost: None,
             authorization_flow: gatehouse::config::DEFAULT_AUTHORIZATION_FLOW.into(),
             invalidation_flow: gatehouse::config::DEFAULT_INVALIDATION_FLOW.into(),
-            instance: gatehouse::authentik::Instance::unnamed(),
+            instance: gatehouse::plan::authentik::Instance::unnamed(),
         }
     }
 

@@ -18,7 +18,7 @@ use hyper_util::rt::TokioExecutor;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use super::types::{
+use crate::model::authentik::{
     Application, Flow, Group, Outpost, Page, PolicyBinding, ProxyProvider, VersionInfo,
 };
 

@@ -1,4 +1,4 @@
-//! The optional application fields gatehouse set in authentik (see [`super::fields`]), kept in
+//! The optional application fields gatehouse set in authentik (see [`crate::plan::authentik::fields`]), kept in
 //! `<SWAG config>/gatehouse/authentik.json` so a restart still knows which values are its own.
 //!
 //! One file holds every instance's record, by its publisher mark (`gatehouse`,
@@ -14,9 +14,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::fields::FieldMemory;
-use super::marker::Instance;
-use crate::statefile;
+use crate::edge::files;
+use crate::plan::authentik::fields::FieldMemory;
+use crate::plan::authentik::marker::Instance;
 
 /// The file is small; anything larger is not ours.
 const MAX_BYTES: u64 = 4 << 20;
@@ -154,18 +154,18 @@ impl FieldStateFile {
     }
 
     /// The file's bytes, at most [`MAX_BYTES`]; `None` when it does not exist. Only a regular
-    /// file is read (see [`statefile::read_small`]).
+    /// file is read (see [`files::read_small`]).
     fn read(&self) -> Result<Option<Vec<u8>>, FieldStateError> {
-        statefile::read_small(&self.path, MAX_BYTES).map_err(|e| match e {
-            statefile::ReadError::Io(source) => FieldStateError::Read {
+        files::read_small(&self.path, MAX_BYTES).map_err(|e| match e {
+            files::ReadError::Io(source) => FieldStateError::Read {
                 path: self.path.clone(),
                 source,
             },
-            statefile::ReadError::NotAFile(kind) => FieldStateError::NotAFile {
+            files::ReadError::NotAFile(kind) => FieldStateError::NotAFile {
                 path: self.path.clone(),
                 kind,
             },
-            statefile::ReadError::TooLarge(_) => FieldStateError::Corrupt {
+            files::ReadError::TooLarge(_) => FieldStateError::Corrupt {
                 path: self.path.clone(),
                 reason: e.to_string(),
             },
@@ -174,11 +174,9 @@ impl FieldStateFile {
 
     /// Stores `state`. Returns whether the file changed.
     pub fn save(&self, state: &FieldState) -> Result<bool, FieldStateError> {
-        statefile::write_json(&self.path, state, MAX_BYTES).map_err(|source| {
-            FieldStateError::Write {
-                path: self.path.clone(),
-                source,
-            }
+        files::write_json(&self.path, state, MAX_BYTES).map_err(|source| FieldStateError::Write {
+            path: self.path.clone(),
+            source,
         })
     }
 }
@@ -202,8 +200,8 @@ impl FieldStateError {
 
 #[cfg(test)]
 mod tests {
-    use super::super::fields::Field;
     use super::*;
+    use crate::plan::authentik::fields::Field;
 
     fn memory(slug: &str, group: &str) -> FieldMemory {
         let mut m = FieldMemory::default();

@@ -893,7 +893,7 @@ fn the_objects_of_other_instances_are_listed_by_owner() {
 
 #[test]
 fn every_request_reads_the_same_planned_and_done_naming_its_container() {
-    use crate::wording::{Describe, Tense};
+    use crate::render::wording::{Describe, Tense};
     let containers = BTreeMap::from([("jelly".to_owned(), "jellyfin".to_owned())]);
     let said = |op: &Op, tense| {
         OpFor {
@@ -1031,7 +1031,7 @@ fn the_words_for_a_plan_follow_its_requests() {
         .ops
         .iter()
         .map(|op| {
-            use crate::wording::{Describe, Tense};
+            use crate::render::wording::{Describe, Tense};
             OpFor {
                 op,
                 instance: &Instance::unnamed(),
@@ -1054,7 +1054,7 @@ fn the_words_for_a_plan_follow_its_requests() {
 
 #[test]
 fn requests_name_the_provider_by_this_instances_marks() {
-    use crate::wording::{Describe, Tense};
+    use crate::render::wording::{Describe, Tense};
     let containers = containers_of(&[want("jf")]);
     let op = Op::DeleteProvider {
         slug: "jf".into(),
@@ -1394,7 +1394,7 @@ fn a_record_of_another_application_with_the_same_slug_clears_nothing() {
 
 #[test]
 fn a_clearing_patch_says_which_labels_are_gone() {
-    use crate::wording::{Describe, Tense};
+    use crate::render::wording::{Describe, Tense};
     let containers = BTreeMap::from([("jf".to_owned(), "jellyfin".to_owned())]);
     let said = |body: Value, tense| {
         let op = Op::PatchApplication {

@@ -13,8 +13,8 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::wording::{Describe, Tense};
-use crate::world::ContainerInfo;
+use crate::model::workload::ContainerInfo;
+use crate::render::wording::{Describe, Tense};
 
 /// How SWAG is brought onto the apps' networks (`GATEHOUSE_NETWORK_MODE`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -544,7 +544,7 @@ pub fn plan(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::world::NetworkAttachment;
+    use crate::model::workload::NetworkAttachment;
 
     fn container(name: &str, nets: &[&str]) -> ContainerInfo {
         ContainerInfo {
@@ -1079,7 +1079,7 @@ mod tests {
 
     #[test]
     fn network_changes_read_the_same_planned_and_done() {
-        use crate::wording::{Describe, Tense};
+        use crate::render::wording::{Describe, Tense};
         let swag = container("swag", &["swag_default"]);
         let connect = NetAction::Connect {
             join: joined(&swag, "a_default"),

@@ -6,9 +6,9 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::authentik::marker::Instance;
 use crate::labels::LabelRules;
-use crate::networks::{self, NetworkMode};
+use crate::plan::authentik::marker::Instance;
+use crate::plan::networks::{self, NetworkMode};
 
 /// How log lines are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,7 +114,7 @@ impl Default for Settings {
             swag_container: "swag".into(),
             authentik_container: "authentik-server".into(),
             network_mode: Some(NetworkMode::PerApp),
-            health_file: PathBuf::from(crate::health::DEFAULT_PATH),
+            health_file: PathBuf::from(crate::status::health::DEFAULT_PATH),
             authentik: None,
         }
     }
@@ -219,7 +219,7 @@ fn number_in(min: u64, max: u64) -> impl Fn(&str) -> Result<u64, String> {
 }
 
 fn label_prefix(raw: &str) -> Result<String, String> {
-    let ok = crate::spec::is_word(
+    let ok = crate::model::spec::is_word(
         raw,
         64,
         |c| c.is_ascii_lowercase(),
@@ -304,7 +304,7 @@ fn read_authentik(r: &mut Reader<'_>) -> Option<AuthentikSettings> {
         }
     }
     let domain = r.get("GATEHOUSE_DOMAIN", None, |s| {
-        crate::spec::Subdomain::parse(s)
+        crate::model::spec::Subdomain::parse(s)
             .ok()
             .filter(|d| d.as_str().contains('.'))
             .map(|d| Some(d.as_str().to_owned()))
@@ -319,7 +319,7 @@ fn read_authentik(r: &mut Reader<'_>) -> Option<AuthentikSettings> {
         },
     );
     let outpost = r.get("GATEHOUSE_AUTHENTIK_OUTPOST", None, |s| {
-        crate::authentik::spec::outpost_name(s)
+        crate::labels::authentik::outpost_name(s)
             .map(Some)
             .map_err(str::to_owned)
     });

@@ -4,15 +4,15 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Backoff, PassReport, Reconciler};
 use crate::config::Settings;
-use crate::docker::NetworkChange;
-use crate::dryrun::NetPreview;
-use crate::netstate::NetStateFile;
-use crate::networks::{
+use crate::edge::docker::NetworkChange;
+use crate::edge::netstate::NetStateFile;
+use crate::model::spec::Access;
+use crate::plan::networks::{
     self, Forget, NetAction, NetPlan, NetworkMode, NewNetwork, Remembered, Target, TargetKind,
 };
 use crate::plan::{self, Desired};
-use crate::spec::Access;
-use crate::wording::{Describe, Tense};
+use crate::render::dryrun::NetPreview;
+use crate::render::wording::{Describe, Tense};
 
 /// Why networks are left alone after the engine refused a change.
 const REFUSED: &str = "the Docker engine refused a network change earlier (a socket proxy that forbids POST?): network management is off until gatehouse restarts";
@@ -98,7 +98,7 @@ impl Reconciler {
     /// rejections (their conf is not written).
     pub(super) fn plan_networks(
         &mut self,
-        containers: &[crate::world::ContainerInfo],
+        containers: &[crate::model::workload::ContainerInfo],
         desired: &mut Desired,
         with_conf: &BTreeSet<&str>,
     ) -> NetStep {
@@ -134,7 +134,7 @@ impl Reconciler {
             self.watched.extend([c.name.clone(), c.id.clone()]);
         }
         let label_key = format!("{}.network", settings.labels.prefix);
-        let by_name: BTreeMap<&str, &crate::world::ContainerInfo> =
+        let by_name: BTreeMap<&str, &crate::model::workload::ContainerInfo> =
             containers.iter().map(|c| (c.name.as_str(), c)).collect();
         let mut targets: Vec<Target<'_>> = Vec::new();
         for app in &desired.apps {

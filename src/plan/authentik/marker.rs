@@ -15,7 +15,7 @@
 //! instances existed, which claimed every provider with that prefix, does not take it for its own.
 //! Reading is strict: a mark whose name or slug is outside its grammar is nobody's (the user's).
 
-use super::types::{Application, ProxyProvider};
+use crate::model::authentik::{Application, ProxyProvider};
 
 /// The mark of the unnamed instance, and the start of every named one's.
 pub const PUBLISHER: &str = "gatehouse";
@@ -34,7 +34,7 @@ impl Instance {
 
     /// A named instance; the name's grammar is checked.
     pub fn named(raw: &str) -> Result<Self, &'static str> {
-        let ok = crate::spec::is_word(
+        let ok = crate::model::spec::is_word(
             raw,
             32,
             |c| c.is_ascii_lowercase(),
@@ -101,7 +101,9 @@ pub fn app_owner(a: &Application) -> Option<Instance> {
 pub fn provider_owner(p: &ProxyProvider) -> Option<(Instance, &str)> {
     let (publisher, slug) = p.name.split_once(':')?;
     let owner = publisher_owner(publisher)?;
-    super::spec::slug(slug).is_ok().then_some((owner, slug))
+    crate::labels::authentik::slug(slug)
+        .is_ok()
+        .then_some((owner, slug))
 }
 
 #[cfg(test)]

@@ -3,15 +3,17 @@
 //! Two label sets are read: gatehouse's own (`auth.protect`, `auth.subdomain`, ...; the prefix is
 //! configurable) and linuxserver's swag-auto-proxy labels (`swag=enable`, `swag_url`, ...), so users
 //! of that mod can switch without relabelling. Every value is checked against the grammars in
-//! [`crate::spec`]; a container with any bad value is rejected as a whole, naming each label.
+//! [`crate::model::spec`]; a container with any bad value is rejected as a whole, naming each label.
 
 use std::fmt;
 
-use crate::spec::{
+pub mod authentik;
+
+use crate::model::spec::{
     Access, Address, AppSpec, BypassPath, LabelSet, Port, PresetName, Proto, RawDirective,
     ServerName, Template,
 };
-use crate::world::ContainerInfo;
+use crate::model::workload::ContainerInfo;
 
 /// What label parsing needs from the settings.
 #[derive(Debug, Clone)]
@@ -533,7 +535,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::Proto;
+    use crate::model::spec::Proto;
 
     fn c(name: &str, labels: &[(&str, &str)]) -> ContainerInfo {
         ContainerInfo {

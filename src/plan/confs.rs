@@ -10,10 +10,12 @@ use std::fmt;
 use std::time::{Duration, Instant};
 
 use crate::labels::{self, LabelRules, Parsed};
+use crate::model::spec::{
+    Access, AppSpec, LabelSet, Port, PresetName, Proto, ServerName, Template,
+};
+use crate::model::workload::{ConfDirState, ContainerInfo};
+use crate::render::wording::{Describe, Tense};
 use crate::render::{self, RenderError, Upstream};
-use crate::spec::{Access, AppSpec, LabelSet, Port, PresetName, Proto, ServerName, Template};
-use crate::wording::{Describe, Tense};
-use crate::world::{ConfDirState, ContainerInfo};
 
 /// A conf that should exist.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -487,7 +489,7 @@ pub fn changes(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::world::OwnedConf;
+    use crate::model::workload::OwnedConf;
 
     fn container(name: &str, labels: &[(&str, &str)], ports: &[u16]) -> ContainerInfo {
         ContainerInfo {
@@ -872,7 +874,7 @@ mod tests {
 
     #[test]
     fn changes_read_the_same_planned_and_done() {
-        use crate::wording::{Describe, Tense};
+        use crate::render::wording::{Describe, Tense};
         let write = Change::Write {
             file: "gatehouse.a.subdomain.conf".into(),
             content: String::new(),

@@ -17,9 +17,11 @@ use serde_json::{json, Map, Value};
 
 use super::fields::{self, Decision, Field, FieldMemory};
 use super::marker::{self, Instance};
-use super::spec::AppWant;
-use super::types::{Application, Group, Outpost, PolicyBinding, ProxyProvider, ServerVersion};
-use crate::wording::{self, Describe, Tense};
+use crate::labels::authentik::AppWant;
+use crate::model::authentik::{
+    Application, Group, Outpost, PolicyBinding, ProxyProvider, ServerVersion,
+};
+use crate::render::wording::{self, Describe, Tense};
 
 pub use super::marker::PUBLISHER;
 /// Group bindings gatehouse makes for `auth.allow_groups` have this order (binding has no free

@@ -13,9 +13,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
+use crate::model::spec::PresetName;
+use crate::model::workload::{ConfDirState, OwnedConf};
 use crate::render;
-use crate::spec::PresetName;
-use crate::world::{ConfDirState, OwnedConf};
 
 const SUBDOMAIN_CONF: &str = ".subdomain.conf";
 const SAMPLE_SUFFIX: &str = ".subdomain.conf.sample";

@@ -2,13 +2,13 @@
 //!
 //! Two sources: a built-in template equivalent to SWAG's `_template.subdomain.conf.sample`, or one
 //! of SWAG's own samples (a preset) with the upstream, `server_name` and authentik lines filled in.
-//! Every value pasted in comes from a validated type in [`crate::spec`]. A protected conf is checked
+//! Every value pasted in comes from a validated type in [`crate::model::spec`]. A protected conf is checked
 //! after rendering: unless the server block includes `authentik-server.conf` and `location /`
 //! includes `authentik-location.conf`, rendering fails and nothing is written (fail closed).
 
 use std::fmt::Write as _;
 
-use crate::spec::{Access, Address, AppSpec, Port, PresetName, Proto};
+use crate::model::spec::{Access, Address, AppSpec, Port, PresetName, Proto};
 
 /// The first line of every conf gatehouse writes. Only files starting with it are ever changed or
 /// removed.

@@ -1,5 +1,5 @@
 //! Everything that talks to the Docker engine (through bollard): the container snapshot and the
-//! event stream. Results are plain data from [`crate::world`].
+//! event stream. Results are plain data from [`crate::model::workload`].
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -8,7 +8,7 @@ use std::sync::Arc;
 use bollard::query_parameters::{EventsOptionsBuilder, ListContainersOptionsBuilder};
 use futures_util::{Stream, StreamExt};
 
-use crate::world::{ContainerInfo, NetworkAttachment};
+use crate::model::workload::{ContainerInfo, NetworkAttachment};
 
 /// How far back, by the engine's clock, a new event subscription starts: the engine replays
 /// these seconds before following live events.

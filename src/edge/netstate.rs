@@ -1,13 +1,13 @@
 //! The network attachments gatehouse made, kept in `<SWAG config>/gatehouse/networks.json` so a
 //! restart of gatehouse neither forgets them (and leaks them) nor mistakes them for the user's.
 //!
-//! Written atomically (temp file + rename), only when the bytes differ (see [`crate::statefile`]).
+//! Written atomically (temp file + rename), only when the bytes differ (see [`crate::edge::files`]).
 
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::networks::Remembered;
-use crate::statefile;
+use crate::edge::files;
+use crate::plan::networks::Remembered;
 
 /// The file is small; anything larger is not ours.
 const MAX_BYTES: u64 = 1 << 20;
@@ -42,10 +42,10 @@ impl NetStateFile {
 
     /// What was remembered; nothing when the file does not exist yet.
     pub fn load(&self) -> Result<Remembered, NetStateError> {
-        let bytes = match statefile::read_small(&self.path, MAX_BYTES) {
+        let bytes = match files::read_small(&self.path, MAX_BYTES) {
             Ok(None) => return Ok(Remembered::default()),
             Ok(Some(bytes)) => bytes,
-            Err(statefile::ReadError::Io(source)) => {
+            Err(files::ReadError::Io(source)) => {
                 return Err(NetStateError::Read {
                     path: self.path.clone(),
                     source,
@@ -66,7 +66,7 @@ impl NetStateFile {
 
     /// Stores `state`. Returns whether the file changed.
     pub fn save(&self, state: &Remembered) -> Result<bool, NetStateError> {
-        statefile::write_json(&self.path, state, MAX_BYTES).map_err(|source| NetStateError::Write {
+        files::write_json(&self.path, state, MAX_BYTES).map_err(|source| NetStateError::Write {
             path: self.path.clone(),
             source,
         })
@@ -76,7 +76,7 @@ impl NetStateFile {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::networks::Joined;
+    use crate::plan::networks::Joined;
     use std::fs;
 
     fn state() -> Remembered {

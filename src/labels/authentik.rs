@@ -8,8 +8,8 @@
 
 use crate::config::AuthentikSettings;
 use crate::labels::{shown, LabelErrors, LabelProblem, LabelRules};
-use crate::spec::{AppSpec, ServerName};
-use crate::world::ContainerInfo;
+use crate::model::spec::{AppSpec, ServerName};
+use crate::model::workload::ContainerInfo;
 
 /// What authentik should hold for one protected app.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -357,7 +357,7 @@ mod tests {
             outpost: None,
             authorization_flow: "a".into(),
             invalidation_flow: "i".into(),
-            instance: crate::authentik::Instance::unnamed(),
+            instance: crate::plan::authentik::Instance::unnamed(),
         }
     }
 

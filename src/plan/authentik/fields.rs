@@ -4,7 +4,7 @@
 //! When such a label goes away (or is emptied), the field is cleared only if authentik still
 //! holds exactly the value gatehouse last set from it: a value the user typed in authentik's UI
 //! since, or one gatehouse never set, is never touched. What gatehouse set is remembered per
-//! application (slug and pk) in a [`FieldMemory`] (kept in a file by [`super::fieldstate`]).
+//! application (slug and pk) in a [`FieldMemory`] (kept in a file by [`crate::edge::fieldstate`]).
 //!
 //! A remembered value stays only while authentik holds it; a value authentik holds that the
 //! label asks for is gatehouse's (the label is the source of truth), whoever typed it first.
@@ -15,8 +15,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::spec::AppWant;
-use super::types::Application;
+use crate::labels::authentik::AppWant;
+use crate::model::authentik::Application;
 
 /// An optional application field a label may set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

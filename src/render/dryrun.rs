@@ -4,10 +4,10 @@
 
 use std::fmt::Write as _;
 
-use crate::authentik;
-use crate::networks::{Forget, NetPlan, NetworkMode, NewNetwork};
+use crate::plan::authentik;
+use crate::plan::networks::{Forget, NetPlan, NetworkMode, NewNetwork};
 use crate::plan::{Change, ChangeSet, Desired};
-use crate::wording::{Describe, Tense};
+use crate::render::wording::{Describe, Tense};
 
 /// What the dry run found besides the conf changes.
 #[derive(Debug, Clone)]
@@ -213,7 +213,7 @@ fn authentik_section(out: &mut String, preview: &AuthentikPreview) {
                 let _ = writeln!(
                     out,
                     "# wanted in authentik: application {}",
-                    crate::wording::list(&wanted)
+                    crate::render::wording::list(&wanted)
                 );
             }
             let mut rejected: Vec<String> = desired
@@ -246,10 +246,10 @@ fn authentik_section(out: &mut String, preview: &AuthentikPreview) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::authentik::sync::{Op, Plan, ProviderRef};
-    use crate::networks::{Joined, NetAction};
+    use crate::model::spec::Access;
+    use crate::plan::authentik::sync::{Op, Plan, ProviderRef};
+    use crate::plan::networks::{Joined, NetAction};
     use crate::plan::{RemoveReason, WriteReason};
-    use crate::spec::Access;
     use serde_json::{json, Map, Value};
     use std::collections::BTreeMap;
 
@@ -326,9 +326,9 @@ mod tests {
         AuthentikPreview::Planned {
             url: "http://authentik-server:9000".into(),
             preview: authentik::Preview {
-                version: Some(crate::authentik::types::ServerVersion::new(2026, 5)),
+                version: Some(crate::model::authentik::ServerVersion::new(2026, 5)),
                 plan,
-                instance: crate::authentik::marker::Instance::unnamed(),
+                instance: crate::plan::authentik::marker::Instance::unnamed(),
                 containers: BTreeMap::from([("jelly".into(), "jellyfin".into())]),
                 problems: vec!["container wiki: application wiki already exists in authentik and was not made by gatehouse; leaving it alone (set auth.adopt=true to let gatehouse manage it, or choose another auth.slug)".into()],
             },
@@ -478,7 +478,7 @@ server {}
 
     #[test]
     fn an_unreachable_authentik_is_said_with_what_is_wanted_and_makes_the_run_incomplete() {
-        let want = crate::authentik::spec::AppWant {
+        let want = crate::labels::authentik::AppWant {
             container: "jellyfin".into(),
             slug: "jelly".into(),
             name: "jellyfin".into(),

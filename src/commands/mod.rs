@@ -1,0 +1,3 @@
+//! Commands besides `run` and `render`: `init` ([`init`]).
+
+pub mod init;

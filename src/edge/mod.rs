@@ -1,0 +1,10 @@
+//! Everything that does I/O: the Docker engine ([`docker`]), the proxy-confs folder
+//! ([`confdir`]), state files ([`files`], [`netstate`], [`fieldstate`]) and authentik's REST API
+//! ([`authentik`]).
+
+pub mod authentik;
+pub mod confdir;
+pub mod docker;
+pub mod fieldstate;
+pub mod files;
+pub mod netstate;

@@ -1,0 +1,276 @@
+//! authentik provisioning, planned (pure): what authentik should hold from one conf pass
+//! ([`desired`]), which gatehouse made an object ([`marker`]), the requests that get there
+//! ([`sync`]), and which optional field values are gatehouse's ([`fields`]).
+
+pub mod fields;
+pub mod marker;
+pub mod sync;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use crate::config::AuthentikSettings;
+use crate::labels::authentik::{self as spec, AppWant};
+use crate::labels::{LabelErrors, LabelRules};
+use crate::model::authentik::ServerVersion;
+use crate::model::spec::Access;
+use crate::model::workload::ContainerInfo;
+use crate::plan;
+use crate::render::wording::{Describe, Tense};
+use fields::FieldMemory;
+pub use marker::Instance;
+use sync::{Actual, OpFor, Plan, RemovalClock, Rules};
+
+/// What authentik should hold, from one conf pass.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Desired {
+    pub wants: Vec<AppWant>,
+    /// Slugs of protected containers whose labels are rejected: their objects stay as they are.
+    pub held: BTreeSet<String>,
+    /// Protected apps whose authentik labels are rejected (their conf is still written).
+    pub rejected: Vec<LabelErrors>,
+    /// Protected containers whose labels are rejected and whose application slug cannot be told
+    /// (a bad `auth.slug` or subdomain): any of gatehouse's objects may be theirs, so no removal
+    /// is made while this is not empty.
+    pub hold_removals: Vec<String>,
+}
+
+/// Reads the authentik labels of every protected app the conf pass published.
+pub fn desired(
+    planned: &plan::Desired,
+    containers: &[ContainerInfo],
+    rules: &LabelRules,
+    settings: &AuthentikSettings,
+) -> Desired {
+    let by_name: BTreeMap<&str, &ContainerInfo> =
+        containers.iter().map(|c| (c.name.as_str(), c)).collect();
+    let mut out = Desired::default();
+    for app in &planned.apps {
+        if app.spec.access != Access::Protected {
+            continue;
+        }
+        let Some(c) = by_name.get(app.spec.container.as_str()) else {
+            continue;
+        };
+        match spec::read(c, &app.spec, rules, settings) {
+            Ok(w) => out.wants.push(w),
+            Err(e) => {
+                match spec::claimed_slug(c, rules) {
+                    Some(s) => {
+                        out.held.insert(s);
+                    }
+                    None => out.hold_removals.push(c.name.clone()),
+                }
+                out.rejected.push(e);
+            }
+        }
+    }
+    for r in &planned.rejected {
+        if !r.wants_protection {
+            continue;
+        }
+        match by_name
+            .get(r.container.as_str())
+            .and_then(|c| spec::claimed_slug(c, rules))
+        {
+            Some(s) => {
+                out.held.insert(s);
+            }
+            None => out.hold_removals.push(r.container.clone()),
+        }
+    }
+    out
+}
+
+/// What to tell, once, about the objects another gatehouse instance marked: whether it is a
+/// warning, and the line. The unnamed instance's objects seen by a named one are most likely
+/// this install's own from before `GATEHOUSE_INSTANCE` was set: they are left alone all the same
+/// (adopting or deleting them silently could take another running gatehouse's apps), with a hint.
+pub fn others_notice(me: &Instance, other: &Instance, objects: &[String]) -> (bool, String) {
+    const SHOWN: usize = 10;
+    let mut list = objects
+        .iter()
+        .take(SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if objects.len() > SHOWN {
+        list.push_str(&format!(" and {} more", objects.len() - SHOWN));
+    }
+    let n = objects.len();
+    let this = match me.name() {
+        Some(name) => format!("GATEHOUSE_INSTANCE={name}"),
+        None => "unnamed".to_owned(),
+    };
+    if other.is_unnamed() && !me.is_unnamed() {
+        (
+            true,
+            format!(
+                "{n} authentik object(s) carry the unnamed gatehouse instance's marks (meta_publisher \"gatehouse\", providers named gatehouse:<slug>): {list}. This gatehouse ({this}) leaves them alone. If they are this install's own from before GATEHOUSE_INSTANCE was set, take each application over with auth.adopt=true on its container, or delete them in authentik (the gatehouse:<slug> providers too); if a gatehouse without GATEHOUSE_INSTANCE still runs against this authentik, they are its own and nothing needs doing"
+            ),
+        )
+    } else {
+        (
+            false,
+            format!(
+                "authentik holds {n} object(s) of {other} (meta_publisher {:?}): {list}; this gatehouse ({this}) leaves them alone",
+                other.publisher()
+            ),
+        )
+    }
+}
+
+/// What a round would do, read and planned but not applied (`gatehouse render`).
+#[derive(Debug, Clone, Default)]
+pub struct Preview {
+    /// authentik's version (year.month), when it could be read.
+    pub version: Option<ServerVersion>,
+    pub plan: Plan,
+    /// The instance whose marks name the providers.
+    pub instance: Instance,
+    /// The container that wants each application, by slug.
+    pub containers: BTreeMap<String, String>,
+    /// What the round would report, one sentence each: rejected labels, conflicts (an
+    /// application gatehouse did not make, a missing outpost, flow or group), objects kept.
+    pub problems: Vec<String>,
+}
+
+impl Preview {
+    /// The plan's requests in words, in the order they would be sent.
+    pub fn actions(&self, tense: Tense) -> Vec<String> {
+        self.plan
+            .ops
+            .iter()
+            .map(|op| {
+                OpFor {
+                    op,
+                    instance: &self.instance,
+                    containers: &self.containers,
+                }
+                .said(tense)
+                .to_string()
+            })
+            .collect()
+    }
+}
+
+/// The plan of one round from what authentik holds, and what the round reports, by a key that
+/// stays the same while the problem lasts (pure).
+pub fn plan_round(
+    actual: &Actual,
+    desired: &Desired,
+    remembered: &FieldMemory,
+    rules: &Rules,
+    clock: &mut RemovalClock,
+    now: Instant,
+    grace: Duration,
+) -> (Plan, BTreeMap<String, String>) {
+    let plan = sync::plan(
+        actual,
+        &desired.wants,
+        remembered,
+        &desired.held,
+        !desired.hold_removals.is_empty(),
+        rules,
+        clock,
+        now,
+        grace,
+    );
+    let mut problems: BTreeMap<String, String> = BTreeMap::new();
+    for r in &desired.rejected {
+        problems.insert(
+            format!("labels:{}", r.container),
+            format!("authentik not provisioned: {r}"),
+        );
+    }
+    for p in &plan.problems {
+        problems.insert(
+            format!("problem:{}:{}", p.container, p.message),
+            format!("container {}: {}", p.container, p.message),
+        );
+    }
+    for (slug, why) in &plan.kept {
+        problems.insert(format!("kept:{slug}"), why.clone());
+    }
+    // Said once: the field is forgotten with this round, so the next one does not plan it.
+    for c in &plan.user_changed {
+        problems.insert(format!("kept:field:{}:{}", c.slug, c.field), c.to_string());
+    }
+    if !plan.held_back.is_empty() {
+        problems.insert(
+            "hold-removals".into(),
+            format!(
+                "not removing gatehouse's authentik application(s) {} although no container wants them: the labels of container(s) {} are rejected and do not tell which application is theirs; removals wait until those labels are fixed",
+                plan.held_back.join(", "),
+                desired.hold_removals.join(", ")
+            ),
+        );
+    }
+    (plan, problems)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_unnamed_instances_objects_draw_a_hint_for_a_named_instance() {
+        let me = Instance::named("edge").unwrap();
+        let objects: Vec<String> = (0..12).map(|i| format!("application a{i}")).collect();
+        let (warn, msg) = others_notice(&me, &Instance::unnamed(), &objects);
+        assert!(warn);
+        assert!(msg.starts_with("12 authentik object(s)"), "{msg}");
+        assert!(msg.contains("application a9 and 2 more"), "{msg}");
+        assert!(!msg.contains("a10"), "{msg}");
+        assert!(msg.contains("leaves them alone"), "{msg}");
+        assert!(msg.contains("auth.adopt=true"), "{msg}");
+        // another named instance's objects: an info line, no hint to adopt
+        let (warn, msg) = others_notice(&me, &Instance::named("core").unwrap(), &objects[..1]);
+        assert!(!warn);
+        assert!(msg.contains("gatehouse instance core"), "{msg}");
+        assert!(!msg.contains("adopt"), "{msg}");
+        let (warn, _) = others_notice(&Instance::unnamed(), &me, &objects[..1]);
+        assert!(!warn);
+    }
+
+    #[test]
+    fn a_rejected_protected_container_without_a_slug_holds_every_removal() {
+        let settings = AuthentikSettings {
+            url: "http://ak:9000".into(),
+            token: "t".into(),
+            domain: "example.com".into(),
+            external_scheme: "https".into(),
+            outpost: None,
+            authorization_flow: "a".into(),
+            invalidation_flow: "i".into(),
+            instance: Instance::unnamed(),
+        };
+        let rules = LabelRules::default();
+        let c = |labels: &[(&str, &str)]| ContainerInfo {
+            name: "app".into(),
+            labels: labels
+                .iter()
+                .map(|(k, v)| ((*k).into(), (*v).into()))
+                .collect(),
+            exposed_tcp_ports: vec![80],
+            ..ContainerInfo::default()
+        };
+        let run = |cs: &[ContainerInfo]| {
+            let planned = plan::desired(
+                cs,
+                &crate::model::workload::ConfDirState::default(),
+                &BTreeMap::new(),
+                &rules,
+            );
+            desired(&planned, cs, &rules, &settings)
+        };
+        let bad_slug = run(&[c(&[("auth.protect", "true"), ("auth.slug", "A!")])]);
+        assert_eq!(bad_slug.hold_removals, ["app"]);
+        assert_eq!(bad_slug.rejected.len(), 1);
+        let bad_sub = run(&[c(&[("auth.protect", "true"), ("auth.subdomain", "a_b")])]);
+        assert_eq!(bad_sub.hold_removals, ["app"]);
+        let bad_port = run(&[c(&[("auth.protect", "true"), ("auth.port", "x")])]);
+        assert!(bad_port.hold_removals.is_empty());
+        assert!(bad_port.held.contains("app"));
+    }
+}

@@ -1,0 +1,8 @@
+//! Pure planners: observed world + labels → the changes to make. Proxy-confs ([`confs`],
+//! re-exported here), networks ([`networks`]), authentik ([`authentik`]).
+
+pub mod authentik;
+pub mod confs;
+pub mod networks;
+
+pub use confs::*;

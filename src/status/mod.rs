@@ -1,0 +1,3 @@
+//! What gatehouse tells about itself: the health record ([`health`]).
+
+pub mod health;

@@ -14,23 +14,23 @@ use std::time::{Duration, Instant};
 use common::docker::{docker_ok, wait_for, Gatehouse, Scope};
 use common::fake_authentik::{self, FakeAuthentik};
 use gatehouse::labels::LabelRules;
-use gatehouse::model::workload::{ConfDirState, ContainerInfo};
+use gatehouse::model::workload::{ConfDirState, Workload};
 use gatehouse::plan;
 use gatehouse::plan::authentik;
 use gatehouse::reconcile::authentik::Provisioner;
 
-fn containers(n: usize) -> Vec<ContainerInfo> {
+fn containers(n: usize) -> Vec<Workload> {
     (0..n)
-        .map(|i| ContainerInfo {
+        .map(|i| Workload {
             name: format!("app{i:03}"),
             labels: BTreeMap::from([("auth.protect".into(), "true".into())]),
             exposed_tcp_ports: vec![8080],
-            ..ContainerInfo::default()
+            ..Workload::default()
         })
         .collect()
 }
 
-fn desired(fake: &FakeAuthentik, cs: &[ContainerInfo]) -> authentik::Desired {
+fn desired(fake: &FakeAuthentik, cs: &[Workload]) -> authentik::Desired {
     let rules = LabelRules::default();
     let planned = plan::desired(cs, &ConfDirState::default(), &BTreeMap::new(), &rules);
     authentik::desired(&planned, cs, &rules, &fake.settings())

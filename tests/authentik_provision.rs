@@ -11,25 +11,25 @@ use std::time::Duration;
 use common::fake_authentik::{self, Direction, FakeAuthentik};
 use gatehouse::edge::fieldstate::FieldStateFile;
 use gatehouse::labels::LabelRules;
-use gatehouse::model::workload::{ConfDirState, ContainerInfo};
+use gatehouse::model::workload::{ConfDirState, Workload};
 use gatehouse::plan;
 use gatehouse::plan::authentik::{self, Desired, Instance};
 use gatehouse::reconcile::authentik::{Client, Provisioner, SyncReport};
 use serde_json::{json, Value};
 
-fn container(name: &str, labels: &[(&str, &str)]) -> ContainerInfo {
-    ContainerInfo {
+fn container(name: &str, labels: &[(&str, &str)]) -> Workload {
+    Workload {
         name: name.into(),
         labels: labels
             .iter()
             .map(|(k, v)| ((*k).into(), (*v).into()))
             .collect::<BTreeMap<_, _>>(),
         exposed_tcp_ports: vec![8080],
-        ..ContainerInfo::default()
+        ..Workload::default()
     }
 }
 
-fn desired(fake: &FakeAuthentik, containers: &[ContainerInfo]) -> Desired {
+fn desired(fake: &FakeAuthentik, containers: &[Workload]) -> Desired {
     let rules = LabelRules::default();
     let planned = plan::desired(
         containers,
@@ -47,7 +47,7 @@ fn rt() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-fn sync(fake: &FakeAuthentik, prov: &mut Provisioner, containers: &[ContainerInfo]) -> SyncReport {
+fn sync(fake: &FakeAuthentik, prov: &mut Provisioner, containers: &[Workload]) -> SyncReport {
     let d = desired(fake, containers);
     rt().block_on(prov.sync(&d, Duration::ZERO)).expect("sync")
 }
@@ -280,7 +280,7 @@ fn paging_reads_every_page() {
     let fake = FakeAuthentik::start();
     fake.with(|s| s.page_cap = 7);
     let mut prov = Provisioner::new(&fake.settings()).unwrap();
-    let apps: Vec<ContainerInfo> = (0..30)
+    let apps: Vec<Workload> = (0..30)
         .map(|i| container(&format!("app{i}"), &[("auth.protect", "true")]))
         .collect();
     let r = sync(&fake, &mut prov, &apps);
@@ -344,7 +344,7 @@ fn the_fake_rejects_wrong_field_names_read_only_fields_and_bad_enums() {
 }
 
 /// Provisions container `app` (slug `jf`), then syncs `later` with the request log cleared.
-fn provisioned_then(fake: &FakeAuthentik, prov: &mut Provisioner, later: &[ContainerInfo]) {
+fn provisioned_then(fake: &FakeAuthentik, prov: &mut Provisioner, later: &[Workload]) {
     sync(
         fake,
         prov,

@@ -10,12 +10,12 @@ use std::collections::BTreeMap;
 
 use gatehouse::labels::{self, LabelRules, Parsed};
 use gatehouse::model::spec::Access;
-use gatehouse::model::workload::{ConfDirState, ContainerInfo};
+use gatehouse::model::workload::{ConfDirState, Workload};
 use gatehouse::plan::{self, Desired};
 use gatehouse::render::check_protected;
 
-fn container(name: &str, labels: &[(&str, &str)]) -> ContainerInfo {
-    ContainerInfo {
+fn container(name: &str, labels: &[(&str, &str)]) -> Workload {
+    Workload {
         id: format!("id-{name}"),
         name: name.to_owned(),
         image: "example/app:1".into(),
@@ -25,6 +25,7 @@ fn container(name: &str, labels: &[(&str, &str)]) -> ContainerInfo {
             .collect(),
         exposed_tcp_ports: vec![8080],
         networks: BTreeMap::new(),
+        ..Workload::default()
     }
 }
 
@@ -228,13 +229,13 @@ fn base_for(label: &str) -> &'static [(&'static str, &'static str)] {
         .expect("label in table")
 }
 
-fn with_label(name: &str, base: &[(&str, &str)], label: &str, value: &str) -> ContainerInfo {
+fn with_label(name: &str, base: &[(&str, &str)], label: &str, value: &str) -> Workload {
     let mut c = container(name, base);
     c.labels.insert(label.to_owned(), value.to_owned());
     c
 }
 
-fn plan_all(containers: &[ContainerInfo], rules: &LabelRules) -> Desired {
+fn plan_all(containers: &[Workload], rules: &LabelRules) -> Desired {
     let samples = common::nginx::reference_samples();
     plan::desired(containers, &ConfDirState::default(), &samples, rules)
 }
@@ -268,7 +269,7 @@ fn assert_conf_clean(file: &str, content: &str, access: Access) {
 }
 
 /// The checks every rejection must pass: one line naming container, label, escaped value, rule.
-fn assert_rejected(c: &ContainerInfo, label: &str, value: &str, rule: &str, rules: &LabelRules) {
+fn assert_rejected(c: &Workload, label: &str, value: &str, rule: &str, rules: &LabelRules) {
     let errors = match labels::parse(c, rules) {
         Parsed::Rejected(e) => e,
         other => panic!("{label}={value:?} was not rejected: {other:#?}"),
@@ -447,7 +448,7 @@ const ALPHABET: &[char] = &[
 
 /// Good values with a few random characters inserted: some stay valid, most do not. Whatever is
 /// accepted must render clean; whatever is rejected must be one clear line.
-fn swept_containers() -> Vec<(ContainerInfo, &'static str, String)> {
+fn swept_containers() -> Vec<(Workload, &'static str, String)> {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let mut out = Vec::new();
     for label in labels_table() {
@@ -499,8 +500,7 @@ fn swept_values_render_clean_or_are_rejected_clearly() {
 #[test]
 fn nginx_swept_accepted_values_pass_nginx_t() {
     let rules = LabelRules::default();
-    let containers: Vec<ContainerInfo> =
-        swept_containers().into_iter().map(|(c, _, _)| c).collect();
+    let containers: Vec<Workload> = swept_containers().into_iter().map(|(c, _, _)| c).collect();
     let d = plan_all(&containers, &rules);
     assert!(d.apps.len() > 300, "{}", d.apps.len());
     // In trees of 100 confs: hundreds of server names in one tree only make nginx warn that its

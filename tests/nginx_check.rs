@@ -2,7 +2,7 @@
 //! `nginx -t`), and a few representative confs are pinned byte for byte as golden files
 //! (`GATEHOUSE_BLESS=1 cargo test --test nginx_check` rewrites them).
 //!
-//! Confs come from the public pure API: `ContainerInfo` with labels -> `plan::desired` with the
+//! Confs come from the public pure API: `Workload` with labels -> `plan::desired` with the
 //! reference tree's samples, exactly as `gatehouse run` plans them.
 
 mod common;
@@ -13,15 +13,15 @@ use std::path::PathBuf;
 use common::nginx::{reference_samples, SwagTree};
 use gatehouse::labels::LabelRules;
 use gatehouse::model::spec::{Access, PresetName};
-use gatehouse::model::workload::{ConfDirState, ContainerInfo};
+use gatehouse::model::workload::{ConfDirState, Workload};
 use gatehouse::plan::{self, Desired, PlannedApp};
 use gatehouse::render::check_protected;
 
 const SERVER_INCLUDE: &str = "include /config/nginx/authentik-server.conf;";
 const LOCATION_INCLUDE: &str = "include /config/nginx/authentik-location.conf;";
 
-fn container(name: &str, labels: &[(&str, &str)], ports: &[u16]) -> ContainerInfo {
-    ContainerInfo {
+fn container(name: &str, labels: &[(&str, &str)], ports: &[u16]) -> Workload {
+    Workload {
         id: format!("id-{name}"),
         name: name.to_owned(),
         image: "example/app:1".into(),
@@ -31,10 +31,11 @@ fn container(name: &str, labels: &[(&str, &str)], ports: &[u16]) -> ContainerInf
             .collect(),
         exposed_tcp_ports: ports.to_vec(),
         networks: BTreeMap::new(),
+        ..Workload::default()
     }
 }
 
-fn plan_with(containers: &[ContainerInfo], rules: &LabelRules) -> Desired {
+fn plan_with(containers: &[Workload], rules: &LabelRules) -> Desired {
     let samples = reference_samples();
     let confdir = ConfDirState {
         samples: samples.keys().cloned().collect(),
@@ -43,12 +44,12 @@ fn plan_with(containers: &[ContainerInfo], rules: &LabelRules) -> Desired {
     plan::desired(containers, &confdir, &samples, rules)
 }
 
-fn plan_default(containers: &[ContainerInfo]) -> Desired {
+fn plan_default(containers: &[Workload]) -> Desired {
     plan_with(containers, &LabelRules::default())
 }
 
 /// Plans exactly these containers and expects every one of them to get a conf.
-fn all_planned(containers: &[ContainerInfo], rules: &LabelRules) -> Vec<PlannedApp> {
+fn all_planned(containers: &[Workload], rules: &LabelRules) -> Vec<PlannedApp> {
     let d = plan_with(containers, rules);
     assert!(d.rejected.is_empty(), "rejected: {:#?}", d.rejected);
     assert_eq!(d.apps.len(), containers.len(), "one conf per container");
@@ -99,7 +100,7 @@ fn nginx_t(apps: &[PlannedApp], what: &str) {
 
 // ---- the containers, one builder per kind of conf (reused by the all-in-one-tree test) ----
 
-fn protected_app() -> ContainerInfo {
+fn protected_app() -> Workload {
     container(
         "whoami",
         &[("auth.protect", "true"), ("auth.port", "8000")],
@@ -107,11 +108,11 @@ fn protected_app() -> ContainerInfo {
     )
 }
 
-fn exposed_app() -> ContainerInfo {
+fn exposed_app() -> Workload {
     container("gitea", &[("auth.expose", "true")], &[3000])
 }
 
-fn bypass_app() -> ContainerInfo {
+fn bypass_app() -> Workload {
     container(
         "paperless",
         &[
@@ -125,7 +126,7 @@ fn bypass_app() -> ContainerInfo {
     )
 }
 
-fn subdomains_app() -> ContainerInfo {
+fn subdomains_app() -> Workload {
     container(
         "media",
         &[
@@ -137,7 +138,7 @@ fn subdomains_app() -> ContainerInfo {
     )
 }
 
-fn swag_url_app() -> ContainerInfo {
+fn swag_url_app() -> Workload {
     container(
         "wiki",
         &[
@@ -151,11 +152,11 @@ fn swag_url_app() -> ContainerInfo {
     )
 }
 
-fn swag_exposed_app() -> ContainerInfo {
+fn swag_exposed_app() -> Workload {
     container("blog", &[("swag", "enable"), ("swag_port", "2368")], &[])
 }
 
-fn https_app() -> ContainerInfo {
+fn https_app() -> Workload {
     container(
         "unifi",
         &[
@@ -168,7 +169,7 @@ fn https_app() -> ContainerInfo {
     )
 }
 
-fn raw_directives_app() -> ContainerInfo {
+fn raw_directives_app() -> Workload {
     container(
         "uploads",
         &[
@@ -184,7 +185,7 @@ fn raw_directives_app() -> ContainerInfo {
     )
 }
 
-fn swag_raw_directives_app() -> ContainerInfo {
+fn swag_raw_directives_app() -> Workload {
     container(
         "legacy",
         &[
@@ -199,7 +200,7 @@ fn swag_raw_directives_app() -> ContainerInfo {
 
 /// A preset has its own `client_max_body_size 0;`: a label setting it must replace it, since
 /// nginx refuses the directive twice in one block.
-fn preset_raw_directives_app() -> ContainerInfo {
+fn preset_raw_directives_app() -> Workload {
     container(
         "dockge",
         &[
@@ -235,7 +236,7 @@ fn sample_can_be_protected(text: &str) -> bool {
         && lines.contains(&format!("#{LOCATION_INCLUDE}").as_str())
 }
 
-fn preset_exposed(name: &str) -> ContainerInfo {
+fn preset_exposed(name: &str) -> Workload {
     container(
         &format!("{name}-open"),
         &[("auth.expose", "true"), ("auth.preset", name)],
@@ -243,7 +244,7 @@ fn preset_exposed(name: &str) -> ContainerInfo {
     )
 }
 
-fn preset_protected(name: &str) -> ContainerInfo {
+fn preset_protected(name: &str) -> Workload {
     container(
         name,
         &[("auth.protect", "true"), ("auth.preset", name)],
@@ -532,7 +533,7 @@ fn bless() -> bool {
     std::env::var("GATEHOUSE_BLESS").is_ok_and(|v| v == "1")
 }
 
-fn golden_cases() -> Vec<(&'static str, ContainerInfo, LabelRules)> {
+fn golden_cases() -> Vec<(&'static str, Workload, LabelRules)> {
     vec![
         ("protected-bypass.conf", bypass_app(), LabelRules::default()),
         ("exposed.conf", exposed_app(), LabelRules::default()),

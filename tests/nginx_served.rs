@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use common::nginx::{in_fresh_netns, reference_samples, SwagTree};
 use gatehouse::labels::LabelRules;
-use gatehouse::model::workload::{ConfDirState, ContainerInfo};
+use gatehouse::model::workload::{ConfDirState, Workload};
 use gatehouse::plan;
 
 const AUTH_ADDR: &str = "127.0.0.1:9000";
@@ -272,15 +272,15 @@ fn get(host: &str, path: &str, cookie: Option<&str>) -> Reply {
 
 // ---- the stage: SWAG's tree with gatehouse's confs, pointed at loopback ----
 
-fn container(name: &str, labels: &[(&str, &str)]) -> ContainerInfo {
-    ContainerInfo {
+fn container(name: &str, labels: &[(&str, &str)]) -> Workload {
+    Workload {
         id: format!("id-{name}"),
         name: name.to_owned(),
         labels: labels
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect(),
-        ..ContainerInfo::default()
+        ..Workload::default()
     }
 }
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use bollard::query_parameters::{EventsOptionsBuilder, ListContainersOptionsBuilder};
 use futures_util::{Stream, StreamExt};
 
-use crate::model::workload::{ContainerInfo, NetworkAttachment};
+use crate::model::workload::{NetworkAttachment, Workload};
 
 /// How far back, by the engine's clock, a new event subscription starts: the engine replays
 /// these seconds before following live events.
@@ -133,7 +133,7 @@ impl DockerClient {
     }
 
     /// Every running container, in one list request.
-    pub async fn running_containers(&self) -> Result<Vec<ContainerInfo>, DockerError> {
+    pub async fn running_containers(&self) -> Result<Vec<Workload>, DockerError> {
         self.negotiate().await?;
         self.count();
         let mut builder = ListContainersOptionsBuilder::new().all(false);
@@ -305,7 +305,7 @@ impl DockerClient {
     }
 }
 
-fn container_info(c: bollard::models::ContainerSummary) -> Option<ContainerInfo> {
+fn container_info(c: bollard::models::ContainerSummary) -> Option<Workload> {
     let name = c
         .names
         .as_ref()?
@@ -340,7 +340,9 @@ fn container_info(c: bollard::models::ContainerSummary) -> Option<ContainerInfo>
             )
         })
         .collect();
-    Some(ContainerInfo {
+    Some(Workload {
+        host: crate::model::workload::LOCAL_HOST.to_owned(),
+        kind: crate::model::workload::WorkloadKind::Container,
         id: c.id.unwrap_or_default(),
         name,
         image: c.image.unwrap_or_default(),

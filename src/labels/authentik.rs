@@ -9,7 +9,7 @@
 use crate::config::AuthentikSettings;
 use crate::labels::{shown, LabelErrors, LabelProblem, LabelRules};
 use crate::model::spec::{AppSpec, ServerName};
-use crate::model::workload::ContainerInfo;
+use crate::model::workload::Workload;
 
 /// What authentik should hold for one protected app.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -235,7 +235,7 @@ pub fn default_slug(first: &ServerName) -> String {
 
 /// The slug a container claims even when its labels are rejected, so gatehouse does not remove
 /// the authentik objects of an app whose labels are merely broken for now.
-pub fn claimed_slug(c: &ContainerInfo, rules: &LabelRules) -> Option<String> {
+pub fn claimed_slug(c: &Workload, rules: &LabelRules) -> Option<String> {
     if let Some(raw) = c.labels.get(&format!("{}.slug", rules.prefix)) {
         return slug(raw).ok();
     }
@@ -252,7 +252,7 @@ pub fn claimed_slug(c: &ContainerInfo, rules: &LabelRules) -> Option<String> {
 
 /// Reads a protected app's authentik labels.
 pub fn read(
-    c: &ContainerInfo,
+    c: &Workload,
     app: &AppSpec,
     rules: &LabelRules,
     settings: &AuthentikSettings,
@@ -361,15 +361,15 @@ mod tests {
         }
     }
 
-    fn container(labels: &[(&str, &str)]) -> ContainerInfo {
-        ContainerInfo {
+    fn container(labels: &[(&str, &str)]) -> Workload {
+        Workload {
             name: "jellyfin".into(),
             labels: labels
                 .iter()
                 .map(|(k, v)| ((*k).into(), (*v).into()))
                 .collect::<BTreeMap<_, _>>(),
             exposed_tcp_ports: vec![8096],
-            ..ContainerInfo::default()
+            ..Workload::default()
         }
     }
 

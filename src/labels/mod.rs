@@ -13,7 +13,7 @@ use crate::model::spec::{
     Access, Address, AppSpec, BypassPath, LabelSet, Port, PresetName, Proto, RawDirective,
     ServerName, Template,
 };
-use crate::model::workload::ContainerInfo;
+use crate::model::workload::Workload;
 
 /// What label parsing needs from the settings.
 #[derive(Debug, Clone)]
@@ -119,7 +119,7 @@ pub enum Parsed {
 }
 
 /// Reads one container's labels.
-pub fn parse(container: &ContainerInfo, rules: &LabelRules) -> Parsed {
+pub fn parse(container: &Workload, rules: &LabelRules) -> Parsed {
     let mut r = Reader::new(container, rules);
     let gatehouse_asks = r.has_own("protect") || r.has_own("expose");
     let swag_asks = r.label("swag").is_some();
@@ -175,7 +175,7 @@ pub fn parse(container: &ContainerInfo, rules: &LabelRules) -> Parsed {
 }
 
 struct Reader<'a> {
-    c: &'a ContainerInfo,
+    c: &'a Workload,
     rules: &'a LabelRules,
     problems: Vec<LabelProblem>,
     warnings: Vec<String>,
@@ -183,7 +183,7 @@ struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
-    fn new(c: &'a ContainerInfo, rules: &'a LabelRules) -> Self {
+    fn new(c: &'a Workload, rules: &'a LabelRules) -> Self {
         Self {
             c,
             rules,
@@ -478,7 +478,7 @@ struct Common {
 impl Common {
     fn into_spec(
         self,
-        c: &ContainerInfo,
+        c: &Workload,
         access: Access,
         server_names: Vec<ServerName>,
         template: Template,
@@ -537,14 +537,14 @@ mod tests {
     use super::*;
     use crate::model::spec::Proto;
 
-    fn c(name: &str, labels: &[(&str, &str)]) -> ContainerInfo {
-        ContainerInfo {
+    fn c(name: &str, labels: &[(&str, &str)]) -> Workload {
+        Workload {
             name: name.into(),
             labels: labels
                 .iter()
                 .map(|(k, v)| ((*k).into(), (*v).into()))
                 .collect(),
-            ..ContainerInfo::default()
+            ..Workload::default()
         }
     }
 

@@ -13,7 +13,7 @@ use crate::labels::{self, LabelRules, Parsed};
 use crate::model::spec::{
     Access, AppSpec, LabelSet, Port, PresetName, Proto, ServerName, Template,
 };
-use crate::model::workload::{ConfDirState, ContainerInfo};
+use crate::model::workload::{ConfDirState, Workload};
 use crate::render::wording::{Describe, Tense};
 use crate::render::{self, RenderError, Upstream};
 
@@ -50,7 +50,7 @@ pub struct Desired {
 }
 
 /// The presets the containers' labels refer to, so the caller can read just those samples.
-pub fn presets_needed(containers: &[ContainerInfo], rules: &LabelRules) -> BTreeSet<PresetName> {
+pub fn presets_needed(containers: &[Workload], rules: &LabelRules) -> BTreeSet<PresetName> {
     containers
         .iter()
         .filter_map(|c| match labels::parse(c, rules) {
@@ -65,7 +65,7 @@ pub fn presets_needed(containers: &[ContainerInfo], rules: &LabelRules) -> BTree
 
 /// Computes the desired confs. `samples` holds the text of the presets that exist, by name.
 pub fn desired(
-    containers: &[ContainerInfo],
+    containers: &[Workload],
     confdir: &ConfDirState,
     samples: &BTreeMap<String, String>,
     rules: &LabelRules,
@@ -75,7 +75,7 @@ pub fn desired(
         ..Desired::default()
     };
     let mut candidates = Vec::new();
-    let mut sorted: Vec<&ContainerInfo> = containers.iter().collect();
+    let mut sorted: Vec<&Workload> = containers.iter().collect();
     sorted.sort_by(|a, b| a.name.cmp(&b.name));
     for c in sorted {
         match labels::parse(c, rules) {
@@ -103,7 +103,7 @@ pub fn desired(
 
 fn plan_app(
     spec: AppSpec,
-    c: &ContainerInfo,
+    c: &Workload,
     samples: &BTreeMap<String, String>,
     rules: &LabelRules,
     warnings: &mut Vec<(String, String)>,
@@ -176,7 +176,7 @@ fn plan_app(
 
 /// The label's port; else the container's only exposed port; else the preset's port, when the
 /// container exposes none or exposes that one. Never a guess among several.
-fn resolve_port(spec: &AppSpec, c: &ContainerInfo, sample: Option<&str>) -> Result<Port, String> {
+fn resolve_port(spec: &AppSpec, c: &Workload, sample: Option<&str>) -> Result<Port, String> {
     if let Some(p) = spec.port {
         return Ok(p);
     }
@@ -491,8 +491,8 @@ mod tests {
     use super::*;
     use crate::model::workload::OwnedConf;
 
-    fn container(name: &str, labels: &[(&str, &str)], ports: &[u16]) -> ContainerInfo {
-        ContainerInfo {
+    fn container(name: &str, labels: &[(&str, &str)], ports: &[u16]) -> Workload {
+        Workload {
             id: format!("id-{name}"),
             name: name.into(),
             labels: labels
@@ -500,11 +500,11 @@ mod tests {
                 .map(|(k, v)| ((*k).into(), (*v).into()))
                 .collect(),
             exposed_tcp_ports: ports.to_vec(),
-            ..ContainerInfo::default()
+            ..Workload::default()
         }
     }
 
-    fn plan(containers: &[ContainerInfo], dir: &ConfDirState) -> Desired {
+    fn plan(containers: &[Workload], dir: &ConfDirState) -> Desired {
         desired(containers, dir, &BTreeMap::new(), &LabelRules::default())
     }
 

@@ -13,7 +13,7 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::workload::ContainerInfo;
+use crate::model::workload::Workload;
 use crate::render::wording::{Describe, Tense};
 
 /// How SWAG is brought onto the apps' networks (`GATEHOUSE_NETWORK_MODE`).
@@ -56,7 +56,7 @@ pub struct Remembered {
 /// What SWAG must reach: a published app, or authentik.
 #[derive(Debug, Clone)]
 pub struct Target<'a> {
-    pub container: &'a ContainerInfo,
+    pub container: &'a Workload,
     pub kind: TargetKind,
 }
 
@@ -189,14 +189,11 @@ impl fmt::Display for SwagLookup {
 
 /// SWAG's container: the one named (or with the id) `wanted`, else the only running container
 /// of a `linuxserver/swag` image.
-pub fn find_swag<'a>(
-    containers: &'a [ContainerInfo],
-    wanted: &str,
-) -> Result<&'a ContainerInfo, SwagLookup> {
+pub fn find_swag<'a>(containers: &'a [Workload], wanted: &str) -> Result<&'a Workload, SwagLookup> {
     if let Some(c) = find_named(containers, wanted) {
         return Ok(c);
     }
-    let by_image: Vec<&ContainerInfo> = containers
+    let by_image: Vec<&Workload> = containers
         .iter()
         .filter(|c| is_swag_image(&c.image))
         .collect();
@@ -217,7 +214,7 @@ pub fn find_swag<'a>(
 }
 
 /// The running container with this name, full id, or id prefix of at least 12 characters.
-pub fn find_named<'a>(containers: &'a [ContainerInfo], wanted: &str) -> Option<&'a ContainerInfo> {
+pub fn find_named<'a>(containers: &'a [Workload], wanted: &str) -> Option<&'a Workload> {
     let wanted = wanted.trim_start_matches('/');
     containers.iter().find(|c| c.name == wanted).or_else(|| {
         (wanted.len() >= 12)
@@ -248,7 +245,7 @@ pub fn valid_network_name(s: &str) -> bool {
 }
 
 /// The container's user-defined networks (name → id): the ones with name resolution.
-fn user_networks(c: &ContainerInfo) -> BTreeMap<&str, &str> {
+fn user_networks(c: &Workload) -> BTreeMap<&str, &str> {
     c.networks
         .iter()
         .filter(|(name, _)| !BUILT_IN.contains(&name.as_str()))
@@ -259,22 +256,21 @@ fn user_networks(c: &ContainerInfo) -> BTreeMap<&str, &str> {
 /// Plans the attachments. `running` holds every running container (to tell a stopped one from a
 /// live one); `swag` is SWAG's; `targets` what SWAG must reach.
 pub fn plan(
-    swag: &ContainerInfo,
+    swag: &Workload,
     targets: &[Target<'_>],
-    running: &[ContainerInfo],
+    running: &[Workload],
     remembered: &Remembered,
     mode: &NetworkMode,
 ) -> NetPlan {
     let mut out = NetPlan::default();
-    let by_id: BTreeMap<&str, &ContainerInfo> =
-        running.iter().map(|c| (c.id.as_str(), c)).collect();
+    let by_id: BTreeMap<&str, &Workload> = running.iter().map(|c| (c.id.as_str(), c)).collect();
     let ours: BTreeSet<(&str, &str)> = remembered
         .joined
         .iter()
         .map(|j| (j.container_id.as_str(), j.network_id.as_str()))
         .collect();
     // Networks a container is on that gatehouse did not put it on.
-    let users_own = |c: &ContainerInfo| -> BTreeMap<String, String> {
+    let users_own = |c: &Workload| -> BTreeMap<String, String> {
         user_networks(c)
             .into_iter()
             .filter(|(_, id)| !ours.contains(&(c.id.as_str(), id)))
@@ -546,8 +542,8 @@ mod tests {
     use super::*;
     use crate::model::workload::NetworkAttachment;
 
-    fn container(name: &str, nets: &[&str]) -> ContainerInfo {
-        ContainerInfo {
+    fn container(name: &str, nets: &[&str]) -> Workload {
+        Workload {
             id: format!("id-{name}"),
             name: name.into(),
             image: "app:1".into(),
@@ -562,16 +558,16 @@ mod tests {
                     )
                 })
                 .collect(),
-            ..ContainerInfo::default()
+            ..Workload::default()
         }
     }
 
-    fn app(c: &ContainerInfo) -> Target<'_> {
+    fn app(c: &Workload) -> Target<'_> {
         app_at(c, &c.name)
     }
 
     /// An app whose upstream address is `address`.
-    fn app_at<'a>(c: &'a ContainerInfo, address: &str) -> Target<'a> {
+    fn app_at<'a>(c: &'a Workload, address: &str) -> Target<'a> {
         Target {
             container: c,
             kind: TargetKind::App {
@@ -583,7 +579,7 @@ mod tests {
         }
     }
 
-    fn labelled<'a>(c: &'a ContainerInfo, network: &str) -> Target<'a> {
+    fn labelled<'a>(c: &'a Workload, network: &str) -> Target<'a> {
         Target {
             container: c,
             kind: TargetKind::App {
@@ -595,7 +591,7 @@ mod tests {
         }
     }
 
-    fn already_rejected(c: &ContainerInfo) -> Target<'_> {
+    fn already_rejected(c: &Workload) -> Target<'_> {
         Target {
             container: c,
             kind: TargetKind::App {
@@ -607,7 +603,7 @@ mod tests {
         }
     }
 
-    fn joined(c: &ContainerInfo, net: &str) -> Joined {
+    fn joined(c: &Workload, net: &str) -> Joined {
         Joined {
             container_id: c.id.clone(),
             container: c.name.clone(),

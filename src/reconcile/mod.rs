@@ -178,7 +178,7 @@ impl Reconciler {
     /// one round inline (once). Protected confs already carry the includes either way.
     async fn authentik_step(
         &mut self,
-        containers: &[crate::model::workload::ContainerInfo],
+        containers: &[crate::model::workload::Workload],
         report: &mut PassReport,
         mode: Mode,
     ) {
@@ -232,7 +232,7 @@ impl Reconciler {
     /// sent: one attempt, no retries, so the dry run does not hang on an absent authentik.
     async fn preview_authentik(
         &mut self,
-        containers: &[crate::model::workload::ContainerInfo],
+        containers: &[crate::model::workload::Workload],
         planned: &Desired,
     ) -> AuthentikPreview {
         let Some(settings) = &self.ctx.settings.authentik else {
@@ -290,7 +290,7 @@ impl Reconciler {
         // A container told to stop is still listed while it shuts down. Its conf stays (the grace
         // period starts once it is gone), but SWAG leaves its network at once, so that `docker
         // compose down` can remove the network.
-        let live: Vec<crate::model::workload::ContainerInfo> = containers
+        let live: Vec<crate::model::workload::Workload> = containers
             .iter()
             .filter(|c| !self.stopping.contains_key(&c.id))
             .cloned()
@@ -441,7 +441,7 @@ impl Reconciler {
 /// The containers whose events matter even when they carry no label of ours: the ones published
 /// or rejected, and the ones named by an owned conf (their going away removes it).
 fn watched_containers(
-    containers: &[crate::model::workload::ContainerInfo],
+    containers: &[crate::model::workload::Workload],
     desired: &Desired,
     state: &crate::model::workload::ConfDirState,
 ) -> BTreeSet<String> {

@@ -98,7 +98,7 @@ impl Reconciler {
     /// rejections (their conf is not written).
     pub(super) fn plan_networks(
         &mut self,
-        containers: &[crate::model::workload::ContainerInfo],
+        containers: &[crate::model::workload::Workload],
         desired: &mut Desired,
         with_conf: &BTreeSet<&str>,
     ) -> NetStep {
@@ -134,7 +134,7 @@ impl Reconciler {
             self.watched.extend([c.name.clone(), c.id.clone()]);
         }
         let label_key = format!("{}.network", settings.labels.prefix);
-        let by_name: BTreeMap<&str, &crate::model::workload::ContainerInfo> =
+        let by_name: BTreeMap<&str, &crate::model::workload::Workload> =
             containers.iter().map(|c| (c.name.as_str(), c)).collect();
         let mut targets: Vec<Target<'_>> = Vec::new();
         for app in &desired.apps {

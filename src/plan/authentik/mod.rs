@@ -14,7 +14,7 @@ use crate::labels::authentik::{self as spec, AppWant};
 use crate::labels::{LabelErrors, LabelRules};
 use crate::model::authentik::ServerVersion;
 use crate::model::spec::Access;
-use crate::model::workload::ContainerInfo;
+use crate::model::workload::Workload;
 use crate::plan;
 use crate::render::wording::{Describe, Tense};
 use fields::FieldMemory;
@@ -38,11 +38,11 @@ pub struct Desired {
 /// Reads the authentik labels of every protected app the conf pass published.
 pub fn desired(
     planned: &plan::Desired,
-    containers: &[ContainerInfo],
+    containers: &[Workload],
     rules: &LabelRules,
     settings: &AuthentikSettings,
 ) -> Desired {
-    let by_name: BTreeMap<&str, &ContainerInfo> =
+    let by_name: BTreeMap<&str, &Workload> =
         containers.iter().map(|c| (c.name.as_str(), c)).collect();
     let mut out = Desired::default();
     for app in &planned.apps {
@@ -246,16 +246,16 @@ mod tests {
             instance: Instance::unnamed(),
         };
         let rules = LabelRules::default();
-        let c = |labels: &[(&str, &str)]| ContainerInfo {
+        let c = |labels: &[(&str, &str)]| Workload {
             name: "app".into(),
             labels: labels
                 .iter()
                 .map(|(k, v)| ((*k).into(), (*v).into()))
                 .collect(),
             exposed_tcp_ports: vec![80],
-            ..ContainerInfo::default()
+            ..Workload::default()
         };
-        let run = |cs: &[ContainerInfo]| {
+        let run = |cs: &[Workload]| {
             let planned = plan::desired(
                 cs,
                 &crate::model::workload::ConfDirState::default(),

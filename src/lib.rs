@@ -11,6 +11,7 @@ pub mod model;
 pub mod plan;
 pub mod reconcile;
 pub mod render;
+pub mod runtime;
 pub mod status;
 
 /// The top-level error: what made a command fail, with the exit code it maps to.

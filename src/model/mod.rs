@@ -3,5 +3,6 @@
 //! the authentik objects gatehouse reads and writes ([`authentik`]).
 
 pub mod authentik;
+pub mod problem;
 pub mod spec;
 pub mod workload;

@@ -3,6 +3,7 @@
 
 pub mod authentik;
 pub mod confs;
+pub mod grace;
 pub mod networks;
 
 pub use confs::*;

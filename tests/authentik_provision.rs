@@ -139,7 +139,8 @@ fn a_label_change_patches_in_place_and_removal_cleans_up_only_gatehouse_objects(
     assert_eq!(writes[0].path, format!("/api/v3/providers/proxy/{pk}/"));
     assert_eq!(
         writes[0].body,
-        Some(json!({"skip_path_regex": "^/hooks(/|$)"}))
+        // Always with its mode: authentik refuses a provider patch without it (see the fake).
+        Some(json!({"mode": "forward_single", "skip_path_regex": "^/hooks(/|$)"}))
     );
     assert_eq!(writes[1].path, "/api/v3/core/applications/app/");
     assert_eq!(
@@ -621,14 +622,17 @@ fn the_fake_keeps_one_application_per_provider_on_patch_too() {
         .unwrap()["provider"]
         .clone();
     let client = Client::new(&fake.url(), fake_authentik::TOKEN).unwrap();
-    let body = json!({ "provider": one });
+    let body = gatehouse::model::authentik::AppPatch {
+        provider: one.as_i64(),
+        ..Default::default()
+    };
     let err = rt()
-        .block_on(client.patch_application("two", body.as_object().unwrap()))
+        .block_on(client.patch_application("two", &body))
         .expect_err("a second application on one provider");
     assert_eq!(err.status(), Some(400));
     assert!(err.to_string().contains("provider"), "{err}");
     // the application that has it may keep it
-    rt().block_on(client.patch_application("one", body.as_object().unwrap()))
+    rt().block_on(client.patch_application("one", &body))
         .expect("same provider on the same application");
 }
 

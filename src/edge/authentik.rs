@@ -16,10 +16,12 @@ use hyper::{Method, Request, StatusCode};
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::rt::TokioExecutor;
 use serde::de::DeserializeOwned;
-use serde_json::{Map, Value};
+use serde::Serialize;
+use serde_json::Value;
 
 use crate::model::authentik::{
-    Application, Flow, Group, Outpost, Page, PolicyBinding, ProxyProvider, VersionInfo,
+    AppCreate, AppPatch, Application, BindingCreate, Flow, Group, Outpost, OutpostPatch, Page,
+    PolicyBinding, ProviderCreate, ProviderPatch, ProxyProvider, VersionInfo,
 };
 
 type Connector = hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>;
@@ -83,6 +85,8 @@ impl std::fmt::Debug for Client {
 }
 
 const PAGE_SIZE: u32 = 100;
+/// No list gatehouse reads has more pages than this.
+const MAX_PAGES: u32 = 10_000;
 
 impl Client {
     /// A client for `url` (authentik's base URL). Nothing is sent yet.
@@ -119,11 +123,11 @@ impl Client {
         self.writes.load(Ordering::Relaxed)
     }
 
-    async fn send(
+    async fn send<B: Serialize + ?Sized>(
         &self,
         method: Method,
         path: &str,
-        body: Option<&Value>,
+        body: Option<&B>,
     ) -> Result<Bytes, ApiError> {
         if method == Method::GET {
             self.reads.fetch_add(1, Ordering::Relaxed);
@@ -168,11 +172,11 @@ impl Client {
         })
     }
 
-    async fn json<T: DeserializeOwned>(
+    async fn json<T: DeserializeOwned, B: Serialize + ?Sized>(
         &self,
         method: Method,
         path: &str,
-        body: Option<&Value>,
+        body: Option<&B>,
     ) -> Result<T, ApiError> {
         let bytes = self.send(method, path, body).await?;
         serde_json::from_slice(&bytes).map_err(|e| ApiError::Decode {
@@ -188,22 +192,32 @@ impl Client {
         loop {
             let sep = if query.is_empty() { "" } else { "&" };
             let url = format!("{path}?page={page}&page_size={PAGE_SIZE}{sep}{query}");
-            let p: Page<T> = self.json(Method::GET, &url, None).await?;
+            let p: Page<T> = self.json(Method::GET, &url, NO_BODY).await?;
             let got = p.results.len();
             out.extend(p.results);
-            let next = p.pagination.next;
-            // `next` is the next page's number, 0 on the last one. Stop also on an empty page so
-            // a server that misreports cannot keep gatehouse looping.
-            if next < 1.0 || got == 0 || page >= 10_000 {
-                break;
+            match next_page(page, p.pagination.next, got) {
+                Some(n) => page = n,
+                None => break,
             }
-            page = next as u32;
         }
         Ok(out)
     }
 
+    /// Bindings on one target; authentik refusing the target (it was deleted meanwhile) is no
+    /// binding.
+    async fn bindings_of(&self, target: &str) -> Result<Vec<PolicyBinding>, ApiError> {
+        let q = format!("target_in={}", encode(target));
+        match self.list("/policies/bindings/", &q).await {
+            Err(e) if e.status() == Some(400) => {
+                tracing::debug!(target = %target, error = %e, "authentik no longer knows this binding target");
+                Ok(Vec::new())
+            }
+            other => other,
+        }
+    }
+
     pub async fn version(&self) -> Result<VersionInfo, ApiError> {
-        self.json(Method::GET, "/admin/version/", None).await
+        self.json(Method::GET, "/admin/version/", NO_BODY).await
     }
 
     pub async fn flow_by_slug(&self, slug: &str) -> Result<Option<Flow>, ApiError> {
@@ -244,61 +258,61 @@ impl Client {
                 .iter()
                 .map(|t| format!("target_in={}", encode(t)))
                 .collect();
-            let got: Vec<PolicyBinding> = self.list("/policies/bindings/", &q.join("&")).await?;
+            let got: Vec<PolicyBinding> = match self.list("/policies/bindings/", &q.join("&")).await
+            {
+                Ok(got) => got,
+                // One of the targets is gone (an application deleted since it was listed):
+                // authentik refuses the whole filter, so ask per target.
+                Err(e) if e.status() == Some(400) => {
+                    let mut got = Vec::new();
+                    for t in chunk {
+                        got.extend(self.bindings_of(t).await?);
+                    }
+                    got
+                }
+                Err(e) => return Err(e),
+            };
             out.extend(got.into_iter().filter(|b| chunk.contains(&b.target)));
         }
         Ok(out)
     }
 
-    pub async fn create_provider(
-        &self,
-        body: &Map<String, Value>,
-    ) -> Result<ProxyProvider, ApiError> {
-        self.json(
-            Method::POST,
-            "/providers/proxy/",
-            Some(&Value::Object(body.clone())),
-        )
-        .await
+    pub async fn create_provider(&self, body: &ProviderCreate) -> Result<ProxyProvider, ApiError> {
+        self.json(Method::POST, "/providers/proxy/", Some(body))
+            .await
     }
 
-    pub async fn patch_provider(&self, pk: i64, body: &Map<String, Value>) -> Result<(), ApiError> {
+    /// Sends the changes with the provider's mode (see [`ProviderPatch::request`]).
+    pub async fn patch_provider(&self, pk: i64, body: &ProviderPatch) -> Result<(), ApiError> {
         self.send(
             Method::PATCH,
             &format!("/providers/proxy/{pk}/"),
-            Some(&Value::Object(body.clone())),
+            Some(&body.request()),
         )
         .await
         .map(drop)
     }
 
     pub async fn delete_provider(&self, pk: i64) -> Result<(), ApiError> {
-        self.send(Method::DELETE, &format!("/providers/proxy/{pk}/"), None)
+        self.send(Method::DELETE, &format!("/providers/proxy/{pk}/"), NO_BODY)
             .await
             .map(drop)
     }
 
-    pub async fn create_application(
-        &self,
-        body: &Map<String, Value>,
-    ) -> Result<Application, ApiError> {
-        self.json(
-            Method::POST,
-            "/core/applications/",
-            Some(&Value::Object(body.clone())),
-        )
-        .await
+    pub async fn create_application(&self, body: &AppCreate) -> Result<Application, ApiError> {
+        self.json(Method::POST, "/core/applications/", Some(body))
+            .await
     }
 
     pub async fn patch_application(
         &self,
         slug: &str,
-        body: &Map<String, Value>,
+        body: &AppPatch,
     ) -> Result<Application, ApiError> {
         self.json(
             Method::PATCH,
             &format!("/core/applications/{}/", encode(slug)),
-            Some(&Value::Object(body.clone())),
+            Some(body),
         )
         .await
     }
@@ -307,7 +321,7 @@ impl Client {
         self.send(
             Method::DELETE,
             &format!("/core/applications/{}/", encode(slug)),
-            None,
+            NO_BODY,
         )
         .await
         .map(drop)
@@ -318,13 +332,15 @@ impl Client {
         self.json(
             Method::GET,
             &format!("/outposts/instances/{}/", encode(pk)),
-            None,
+            NO_BODY,
         )
         .await
     }
 
     pub async fn set_outpost_providers(&self, pk: &str, providers: &[i64]) -> Result<(), ApiError> {
-        let body = serde_json::json!({ "providers": providers });
+        let body = OutpostPatch {
+            providers: providers.to_vec(),
+        };
         self.send(
             Method::PATCH,
             &format!("/outposts/instances/{}/", encode(pk)),
@@ -334,7 +350,7 @@ impl Client {
         .map(drop)
     }
 
-    pub async fn create_binding(&self, body: &Value) -> Result<(), ApiError> {
+    pub async fn create_binding(&self, body: &BindingCreate) -> Result<(), ApiError> {
         self.send(Method::POST, "/policies/bindings/", Some(body))
             .await
             .map(drop)
@@ -344,12 +360,15 @@ impl Client {
         self.send(
             Method::DELETE,
             &format!("/policies/bindings/{}/", encode(pk)),
-            None,
+            NO_BODY,
         )
         .await
         .map(drop)
     }
 }
+
+/// No request body (a GET or DELETE).
+const NO_BODY: Option<&Value> = None;
 
 /// Percent-encodes everything but unreserved characters.
 fn encode(s: &str) -> String {
@@ -375,18 +394,68 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     s
 }
 
+/// The page after `page`, from the `next` authentik reported (0 on the last page). `None` also
+/// when `next` does not move forward or the page was empty: a server that misreports cannot
+/// keep gatehouse looping.
+fn next_page(page: u32, next: f64, got: usize) -> Option<u32> {
+    if next < 1.0 || got == 0 {
+        return None;
+    }
+    let next = next as u32;
+    if next <= page || page >= MAX_PAGES {
+        tracing::warn!(
+            page,
+            next,
+            "authentik's list pagination does not move forward; reading no further pages"
+        );
+        return None;
+    }
+    Some(next)
+}
+
+/// Longest excerpt of server text an error quotes.
+const EXCERPT_CHARS: usize = 200;
+
+/// At most [`EXCERPT_CHARS`] characters of `text`, control characters escaped, so a server's
+/// answer cannot break or flood a log line.
+fn excerpt(text: &str) -> String {
+    let mut out = String::new();
+    let mut chars = text.trim().chars();
+    for c in chars.by_ref().take(EXCERPT_CHARS) {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    if chars.next().is_some() {
+        out.push('…');
+    }
+    out
+}
+
 /// authentik's error body in one line: `detail`, or the field messages of a 400
-/// (`{"slug": ["already exists"]}` -> `slug: already exists`).
+/// (`{"slug": ["already exists"]}` -> `slug: already exists`). A body that is not JSON (an HTML
+/// page: a path authentik has no route for, or something else answering at that URL) is not
+/// quoted: the status says what it likely means.
 fn error_message(status: StatusCode, body: &[u8]) -> String {
     let Ok(v) = serde_json::from_slice::<Value>(body) else {
         let text = String::from_utf8_lossy(body);
-        let text: String = text.chars().take(200).collect();
-        return if text.trim().is_empty() {
-            status.canonical_reason().unwrap_or("error").to_owned()
-        } else {
-            text
+        let reason = status.canonical_reason().unwrap_or("error");
+        let html = text.trim_start().starts_with('<');
+        return match (status, html) {
+            (StatusCode::NOT_FOUND, _) => format!(
+                "{reason}, not an answer of authentik's API: check GATEHOUSE_AUTHENTIK_URL (authentik's base URL, without /api/v3), or this authentik version lacks the endpoint"
+            ),
+            (_, true) => format!("{reason} (an HTML page, not an answer of authentik's API: check GATEHOUSE_AUTHENTIK_URL)"),
+            _ if text.trim().is_empty() => reason.to_owned(),
+            _ => excerpt(&text),
         };
     };
+    excerpt(&json_message(v))
+}
+
+fn json_message(v: Value) -> String {
     match v {
         Value::Object(m) => {
             if let Some(Value::String(d)) = m.get("detail") {

@@ -6,14 +6,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde_json::json;
 use tokio::sync::watch;
 
 use crate::config::AuthentikSettings;
 pub use crate::edge::authentik::{ApiError, Client};
 use crate::edge::fieldstate::FieldStateFile;
 use crate::labels::authentik::AppWant;
-use crate::model::authentik::ServerVersion;
+use crate::model::authentik::{BindingCreate, ServerVersion};
 use crate::plan::authentik::fields::FieldMemory;
 use crate::plan::authentik::sync::{
     self, Actual, AppRef, Op, OpFor, Plan, ProviderRef, RemovalClock, Rules,
@@ -434,10 +433,10 @@ impl Provisioner {
                     provider,
                 } => {
                     let mut body = body.clone();
-                    body.insert("provider".into(), json!(resolve(provider, &new_providers)));
+                    body.provider = resolve(provider, &new_providers);
                     c.create_application(&body).await.map(|a| {
                         tracing::info!(slug = %slug, "{}", done(op));
-                        memory.record_body(slug, &a.pk, &body);
+                        memory.record_body(slug, &a.pk, &body.fields());
                         new_apps.insert(slug.clone(), a.pk);
                     })
                 }
@@ -449,11 +448,11 @@ impl Provisioner {
                 } => {
                     let mut body = body.clone();
                     if let Some(p) = provider {
-                        body.insert("provider".into(), json!(resolve(p, &new_providers)));
+                        body.provider = resolve(p, &new_providers);
                     }
                     c.patch_application(slug, &body).await.map(|a| {
                         tracing::info!(slug = %slug, "{}", done(op));
-                        memory.record_body(slug, &a.pk, &body);
+                        memory.record_body(slug, &a.pk, &body.fields());
                     })
                 }
                 Op::SetOutpostProviders {
@@ -500,14 +499,7 @@ impl Provisioner {
                     };
                     match target {
                         Some(target) => {
-                            let body = json!({
-                                "group": group_pk,
-                                "target": target,
-                                "order": sync::BINDING_ORDER,
-                                "enabled": true,
-                                "negate": false,
-                                "timeout": 30,
-                            });
+                            let body = BindingCreate::group(group_pk, &target, sync::BINDING_ORDER);
                             c.create_binding(&body).await.map(|()| {
                                 tracing::info!(slug = %slug, "{}", done(op));
                             })

@@ -512,6 +512,47 @@ mod tests {
     }
 
     #[test]
+    fn server_text_is_quoted_short_and_escaped_and_html_not_at_all() {
+        let hostile = format!("line\u{1b}[31m\r\nforged: {}", "x".repeat(500));
+        let m = error_message(StatusCode::BAD_REQUEST, hostile.as_bytes());
+        assert!(!m.chars().any(char::is_control), "{m:?}");
+        assert!(m.starts_with("line\\u{1b}[31m\\r\\nforged"), "{m}");
+        assert!(m.chars().count() <= EXCERPT_CHARS + 10, "{m}");
+        let json = format!(r#"{{"name": ["{}"]}}"#, "y".repeat(500));
+        assert!(
+            error_message(StatusCode::BAD_REQUEST, json.as_bytes())
+                .chars()
+                .count()
+                <= EXCERPT_CHARS + 1
+        );
+        let html = error_message(
+            StatusCode::BAD_GATEWAY,
+            b"<html><body>proxy error</body></html>",
+        );
+        assert!(
+            !html.contains('<') && html.contains("GATEHOUSE_AUTHENTIK_URL"),
+            "{html}"
+        );
+        let nf = error_message(
+            StatusCode::NOT_FOUND,
+            b"<!DOCTYPE html><title>Not Found</title>",
+        );
+        assert!(
+            !nf.contains('<') && nf.contains("lacks the endpoint"),
+            "{nf}"
+        );
+    }
+
+    #[test]
+    fn paging_follows_next_only_forward() {
+        assert_eq!(next_page(1, 2.0, 100), Some(2));
+        assert_eq!(next_page(1, 0.0, 100), None);
+        assert_eq!(next_page(2, 2.0, 100), None);
+        assert_eq!(next_page(3, 1.0, 100), None);
+        assert_eq!(next_page(1, 2.0, 0), None);
+    }
+
+    #[test]
     fn the_token_is_not_in_debug_output() {
         let c = Client::new("http://ak:9000", "very-secret").unwrap();
         assert!(!format!("{c:?}").contains("very-secret"));

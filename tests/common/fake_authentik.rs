@@ -691,6 +691,38 @@ impl FakeAuthentik {
 
     /// Runs `action` on the state when the first request `method` on a path starting with
     /// `path` arrives, before answering it.
+    /// Sends one raw request (with the token) and returns the status, content type and body
+    /// as text: for checking what the fake itself answers.
+    pub fn raw(&self, method: &str, path: &str, body: Option<Value>) -> (u16, String, String) {
+        use std::io::{Read, Write};
+        let addr = self.url().trim_start_matches("http://").to_owned();
+        let mut conn = std::net::TcpStream::connect(&addr).expect("connect to the fake");
+        let payload = body.map(|b| b.to_string()).unwrap_or_default();
+        write!(
+            conn,
+            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {TOKEN}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{payload}",
+            payload.len()
+        )
+        .expect("send");
+        let mut out = String::new();
+        conn.read_to_string(&mut out).expect("read");
+        let (head, text) = out.split_once("\r\n\r\n").unwrap_or((&out, ""));
+        let status = head
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let kind = head
+            .lines()
+            .find_map(|l| {
+                l.to_ascii_lowercase()
+                    .strip_prefix("content-type: ")
+                    .map(str::to_owned)
+            })
+            .unwrap_or_default();
+        (status, kind, text.to_owned())
+    }
+
     pub fn on_request(
         &self,
         method: &str,

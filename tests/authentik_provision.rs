@@ -1245,3 +1245,32 @@ fn an_application_deleted_while_bindings_are_read_does_not_fail_the_round() {
     sync(&fake, &mut prov, &apps);
     assert_eq!(fake.bindings().len(), 2);
 }
+
+#[test]
+fn removing_the_last_allow_groups_removes_its_binding_and_the_dry_run_says_so() {
+    let fake = FakeAuthentik::start();
+    fake.add_group("media");
+    let mut prov = Provisioner::new(&fake.settings()).unwrap();
+    let with = [container(
+        "app",
+        &[("auth.protect", "true"), ("auth.allow_groups", "media")],
+    )];
+    sync(&fake, &mut prov, &with);
+    assert_eq!(fake.bindings().len(), 1);
+    let without = [container("app", &[("auth.protect", "true")])];
+    let preview = rt()
+        .block_on(prov.preview(&desired(&fake, &without)))
+        .expect("preview");
+    assert!(
+        preview
+            .plan
+            .ops
+            .iter()
+            .any(|op| matches!(op, authentik::sync::Op::DeleteBinding { .. })),
+        "{:?}",
+        preview.plan.ops
+    );
+    let r = sync(&fake, &mut prov, &without);
+    assert_eq!((r.writes, r.failed), (1, 0), "{:?}", fake.writes());
+    assert!(fake.bindings().is_empty(), "{:?}", fake.bindings());
+}

@@ -12,7 +12,7 @@ use crate::config::AuthentikSettings;
 pub use crate::edge::authentik::{ApiError, Client};
 use crate::edge::fieldstate::FieldStateFile;
 use crate::labels::authentik::AppWant;
-use crate::model::authentik::{BindingCreate, ServerVersion};
+use crate::model::authentik::{Application, BindingCreate, PolicyBinding, ServerVersion};
 use crate::plan::authentik::fields::FieldMemory;
 use crate::plan::authentik::sync::{
     self, Actual, AppRef, Op, OpFor, Plan, ProviderRef, RemovalClock, Rules,
@@ -84,6 +84,9 @@ pub struct Provisioner {
     load_failing: bool,
     /// Writing the file failed, and was said once.
     save_failing: bool,
+    /// A group binding gatehouse made may be in authentik although no app asks for groups:
+    /// until the bindings were read once without finding one.
+    stale_bindings_possible: bool,
 }
 
 impl Provisioner {
@@ -107,6 +110,7 @@ impl Provisioner {
             loaded: false,
             load_failing: false,
             save_failing: false,
+            stale_bindings_possible: true,
         })
     }
 
@@ -333,23 +337,7 @@ impl Provisioner {
         } else {
             Vec::new()
         };
-        // Bindings matter for apps with allow_groups, and for gatehouse's apps about to go (the
-        // user's own bindings keep them). Skip the read when neither can apply.
-        let wanted: BTreeSet<&str> = wants.iter().map(|w| w.slug.as_str()).collect();
-        let need_bindings = wants.iter().any(|w| !w.allow_groups.is_empty())
-            || applications
-                .iter()
-                .any(|a| self.rules.instance.owns_app(a) && !wanted.contains(a.slug.as_str()));
-        let bindings = if need_bindings {
-            c.bindings(&sync::binding_targets(
-                wants,
-                &applications,
-                &self.rules.instance,
-            ))
-            .await?
-        } else {
-            Vec::new()
-        };
+        let bindings = self.bindings_needed(wants, &applications).await?;
         Ok(Actual {
             version: Some(version),
             authorization_flow,
@@ -360,6 +348,35 @@ impl Provisioner {
             groups,
             bindings,
         })
+    }
+
+    /// The bindings on gatehouse's applications (and the ones to adopt), when they can matter:
+    /// an app asks for groups, an app of gatehouse's is to go (the user's own bindings keep
+    /// it), or a group binding gatehouse made may be left over (one was there when last read,
+    /// or nothing was read yet since gatehouse started), to be removed now that no
+    /// auth.allow_groups asks for it. Otherwise the read is skipped.
+    async fn bindings_needed(
+        &mut self,
+        wants: &[AppWant],
+        applications: &[Application],
+    ) -> Result<Vec<PolicyBinding>, ApiError> {
+        let me = &self.rules.instance;
+        let wanted: BTreeSet<&str> = wants.iter().map(|w| w.slug.as_str()).collect();
+        let groups_wanted = wants.iter().any(|w| !w.allow_groups.is_empty());
+        let leaving = applications
+            .iter()
+            .any(|a| me.owns_app(a) && !wanted.contains(a.slug.as_str()));
+        if !(groups_wanted || leaving || self.stale_bindings_possible) {
+            return Ok(Vec::new());
+        }
+        let targets = sync::binding_targets(wants, applications, me);
+        let bindings = if targets.is_empty() {
+            Vec::new()
+        } else {
+            self.client.bindings(&targets).await?
+        };
+        self.stale_bindings_possible = groups_wanted || bindings.iter().any(sync::is_owned_binding);
+        Ok(bindings)
     }
 
     /// Makes the plan's requests in order. A 4xx fails that app's later requests, is reported

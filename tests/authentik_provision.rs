@@ -14,7 +14,7 @@ use gatehouse::labels::LabelRules;
 use gatehouse::model::workload::{ConfDirState, Workload};
 use gatehouse::plan;
 use gatehouse::plan::authentik::{self, Desired, Instance};
-use gatehouse::reconcile::authentik::{Client, Provisioner, SyncReport};
+use gatehouse::reconcile::authentik::{Api, Client, Provisioner, SyncReport};
 use serde_json::{json, Value};
 
 fn container(name: &str, labels: &[(&str, &str)]) -> Workload {

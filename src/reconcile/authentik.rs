@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 use crate::config::AuthentikSettings;
-pub use crate::edge::authentik::{ApiError, Client};
+pub use crate::edge::authentik::{Api, ApiError, Client};
 use crate::edge::fieldstate::FieldStateFile;
 use crate::labels::authentik::AppWant;
 use crate::model::authentik::{Application, BindingCreate, PolicyBinding, ServerVersion};
@@ -61,8 +61,8 @@ impl Refused {
 
 /// Talks to one authentik and remembers what it reported, so a lasting problem is logged once.
 #[derive(Debug)]
-pub struct Provisioner {
-    client: Client,
+pub struct Provisioner<A = Client> {
+    client: A,
     rules: Rules,
     version: Option<ServerVersion>,
     clock: RemovalClock,
@@ -89,10 +89,21 @@ pub struct Provisioner {
     stale_bindings_possible: bool,
 }
 
-impl Provisioner {
+impl Provisioner<Client> {
+    /// A provisioner talking to the authentik of `settings` over HTTP.
     pub fn new(settings: &AuthentikSettings) -> Result<Self, ApiError> {
-        Ok(Self {
-            client: Client::new(&settings.url, &settings.token)?,
+        Ok(Self::with_api(
+            Client::new(&settings.url, &settings.token)?,
+            settings,
+        ))
+    }
+}
+
+impl<A: Api> Provisioner<A> {
+    /// A provisioner talking to authentik through `api` (`settings.url` and the token unused).
+    pub fn with_api(api: A, settings: &AuthentikSettings) -> Self {
+        Self {
+            client: api,
             rules: Rules {
                 instance: settings.instance.clone(),
                 default_outpost: settings.outpost.clone(),
@@ -111,7 +122,7 @@ impl Provisioner {
             load_failing: false,
             save_failing: false,
             stale_bindings_possible: true,
-        })
+        }
     }
 
     /// Keeps the optional field values gatehouse sets in `file` (see [`fields`]), so that after
@@ -206,7 +217,7 @@ impl Provisioner {
         &self.rules.instance
     }
 
-    pub fn client(&self) -> &Client {
+    pub fn client(&self) -> &A {
         &self.client
     }
 
@@ -663,8 +674,8 @@ impl Backoff {
 
 /// Keeps authentik in line with the latest [`Desired`] sent by the conf loop: a round after each
 /// pass, when a held removal falls due, and with backoff after a failure, until the sender goes.
-pub async fn run_worker(
-    mut prov: Provisioner,
+pub async fn run_worker<A: Api>(
+    mut prov: Provisioner<A>,
     mut rx: watch::Receiver<Arc<Desired>>,
     grace: Duration,
 ) {
@@ -719,6 +730,10 @@ pub async fn run_worker(
         }
     }
 }
+
+#[cfg(test)]
+#[path = "authentik_round_tests.rs"]
+mod round_tests;
 
 #[cfg(test)]
 mod tests {

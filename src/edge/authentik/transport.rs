@@ -1,9 +1,6 @@
-//! A small typed client for the authentik REST API v3 endpoints gatehouse uses, over hyper 1
-//! (rustls with webpki roots for https, so the static image needs no CA files).
-//!
-//! Errors are classified: [`ApiError::is_transient`] (connection trouble, timeouts, 5xx, 429) is
-//! retried with backoff by the caller; a 4xx carries authentik's field messages. The token is
-//! sent in one header and never logged.
+//! Sending one request to authentik and reading its answer: hyper 1 with rustls (webpki roots),
+//! a timeout per request, the token in one header (never logged), and the server's error text
+//! turned into one short, escaped line.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -19,50 +16,9 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::model::authentik::{
-    AppCreate, AppPatch, Application, BindingCreate, Flow, Group, Outpost, OutpostPatch, Page,
-    PolicyBinding, ProviderCreate, ProviderPatch, ProxyProvider, VersionInfo,
-};
+use super::ApiError;
 
 type Connector = hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>;
-
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ApiError {
-    #[error("bad authentik URL {0}")]
-    Url(String),
-    #[error("cannot reach authentik: {0}")]
-    Unreachable(String),
-    #[error("authentik did not answer within {0:?}")]
-    Timeout(Duration),
-    #[error("authentik answered {status} to {method} {path}: {message}")]
-    Status {
-        status: u16,
-        method: String,
-        path: String,
-        message: String,
-    },
-    #[error("authentik's answer to {path} could not be read: {message}")]
-    Decode { path: String, message: String },
-}
-
-impl ApiError {
-    /// Worth retrying later: the server is down, overloaded or restarting.
-    pub fn is_transient(&self) -> bool {
-        match self {
-            Self::Unreachable(_) | Self::Timeout(_) => true,
-            Self::Status { status, .. } => *status >= 500 || *status == 429,
-            Self::Url(_) | Self::Decode { .. } => false,
-        }
-    }
-
-    pub fn status(&self) -> Option<u16> {
-        match self {
-            Self::Status { status, .. } => Some(*status),
-            _ => None,
-        }
-    }
-}
 
 /// authentik's API, with a count of requests made (reads and writes apart).
 #[derive(Clone)]
@@ -83,10 +39,6 @@ impl std::fmt::Debug for Client {
             .finish()
     }
 }
-
-const PAGE_SIZE: u32 = 100;
-/// No list gatehouse reads has more pages than this.
-const MAX_PAGES: u32 = 10_000;
 
 impl Client {
     /// A client for `url` (authentik's base URL). Nothing is sent yet.
@@ -115,15 +67,15 @@ impl Client {
         })
     }
 
-    pub fn reads_made(&self) -> u64 {
+    pub(super) fn reads(&self) -> u64 {
         self.reads.load(Ordering::Relaxed)
     }
 
-    pub fn writes_made(&self) -> u64 {
+    pub(super) fn writes(&self) -> u64 {
         self.writes.load(Ordering::Relaxed)
     }
 
-    async fn send<B: Serialize + ?Sized>(
+    pub(super) async fn send<B: Serialize + ?Sized>(
         &self,
         method: Method,
         path: &str,
@@ -172,7 +124,7 @@ impl Client {
         })
     }
 
-    async fn json<T: DeserializeOwned, B: Serialize + ?Sized>(
+    pub(super) async fn json<T: DeserializeOwned, B: Serialize + ?Sized>(
         &self,
         method: Method,
         path: &str,
@@ -184,194 +136,13 @@ impl Client {
             message: e.to_string(),
         })
     }
-
-    /// Every object of a list endpoint, page by page. `query` is appended (already encoded).
-    async fn list<T: DeserializeOwned>(&self, path: &str, query: &str) -> Result<Vec<T>, ApiError> {
-        let mut out = Vec::new();
-        let mut page = 1u32;
-        loop {
-            let sep = if query.is_empty() { "" } else { "&" };
-            let url = format!("{path}?page={page}&page_size={PAGE_SIZE}{sep}{query}");
-            let p: Page<T> = self.json(Method::GET, &url, NO_BODY).await?;
-            let got = p.results.len();
-            out.extend(p.results);
-            match next_page(page, p.pagination.next, got) {
-                Some(n) => page = n,
-                None => break,
-            }
-        }
-        Ok(out)
-    }
-
-    /// Bindings on one target; authentik refusing the target (it was deleted meanwhile) is no
-    /// binding.
-    async fn bindings_of(&self, target: &str) -> Result<Vec<PolicyBinding>, ApiError> {
-        let q = format!("target_in={}", encode(target));
-        match self.list("/policies/bindings/", &q).await {
-            Err(e) if e.status() == Some(400) => {
-                tracing::debug!(target = %target, error = %e, "authentik no longer knows this binding target");
-                Ok(Vec::new())
-            }
-            other => other,
-        }
-    }
-
-    pub async fn version(&self) -> Result<VersionInfo, ApiError> {
-        self.json(Method::GET, "/admin/version/", NO_BODY).await
-    }
-
-    pub async fn flow_by_slug(&self, slug: &str) -> Result<Option<Flow>, ApiError> {
-        let flows: Vec<Flow> = self
-            .list("/flows/instances/", &format!("slug={}", encode(slug)))
-            .await?;
-        Ok(flows.into_iter().find(|f| f.slug == slug))
-    }
-
-    pub async fn proxy_providers(&self) -> Result<Vec<ProxyProvider>, ApiError> {
-        self.list("/providers/proxy/", "ordering=pk").await
-    }
-
-    pub async fn applications(&self) -> Result<Vec<Application>, ApiError> {
-        // superuser_full_list: every application, not only the ones the token's user may open.
-        self.list(
-            "/core/applications/",
-            "ordering=slug&superuser_full_list=true",
-        )
-        .await
-    }
-
-    pub async fn outposts(&self) -> Result<Vec<Outpost>, ApiError> {
-        self.list("/outposts/instances/", "ordering=name").await
-    }
-
-    pub async fn groups(&self) -> Result<Vec<Group>, ApiError> {
-        self.list("/core/groups/", "ordering=name&include_users=false")
-            .await
-    }
-
-    /// Bindings on the given targets; the filter is repeated per target.
-    pub async fn bindings(&self, targets: &[String]) -> Result<Vec<PolicyBinding>, ApiError> {
-        let mut out = Vec::new();
-        // Keep URLs short: 40 uuids per request.
-        for chunk in targets.chunks(40) {
-            let q: Vec<String> = chunk
-                .iter()
-                .map(|t| format!("target_in={}", encode(t)))
-                .collect();
-            let got: Vec<PolicyBinding> = match self.list("/policies/bindings/", &q.join("&")).await
-            {
-                Ok(got) => got,
-                // One of the targets is gone (an application deleted since it was listed):
-                // authentik refuses the whole filter, so ask per target.
-                Err(e) if e.status() == Some(400) => {
-                    let mut got = Vec::new();
-                    for t in chunk {
-                        got.extend(self.bindings_of(t).await?);
-                    }
-                    got
-                }
-                Err(e) => return Err(e),
-            };
-            out.extend(got.into_iter().filter(|b| chunk.contains(&b.target)));
-        }
-        Ok(out)
-    }
-
-    pub async fn create_provider(&self, body: &ProviderCreate) -> Result<ProxyProvider, ApiError> {
-        self.json(Method::POST, "/providers/proxy/", Some(body))
-            .await
-    }
-
-    /// Sends the changes with the provider's mode (see [`ProviderPatch::request`]).
-    pub async fn patch_provider(&self, pk: i64, body: &ProviderPatch) -> Result<(), ApiError> {
-        self.send(
-            Method::PATCH,
-            &format!("/providers/proxy/{pk}/"),
-            Some(&body.request()),
-        )
-        .await
-        .map(drop)
-    }
-
-    pub async fn delete_provider(&self, pk: i64) -> Result<(), ApiError> {
-        self.send(Method::DELETE, &format!("/providers/proxy/{pk}/"), NO_BODY)
-            .await
-            .map(drop)
-    }
-
-    pub async fn create_application(&self, body: &AppCreate) -> Result<Application, ApiError> {
-        self.json(Method::POST, "/core/applications/", Some(body))
-            .await
-    }
-
-    pub async fn patch_application(
-        &self,
-        slug: &str,
-        body: &AppPatch,
-    ) -> Result<Application, ApiError> {
-        self.json(
-            Method::PATCH,
-            &format!("/core/applications/{}/", encode(slug)),
-            Some(body),
-        )
-        .await
-    }
-
-    pub async fn delete_application(&self, slug: &str) -> Result<(), ApiError> {
-        self.send(
-            Method::DELETE,
-            &format!("/core/applications/{}/", encode(slug)),
-            NO_BODY,
-        )
-        .await
-        .map(drop)
-    }
-
-    /// One outpost, read right before changing its provider list.
-    pub async fn outpost(&self, pk: &str) -> Result<Outpost, ApiError> {
-        self.json(
-            Method::GET,
-            &format!("/outposts/instances/{}/", encode(pk)),
-            NO_BODY,
-        )
-        .await
-    }
-
-    pub async fn set_outpost_providers(&self, pk: &str, providers: &[i64]) -> Result<(), ApiError> {
-        let body = OutpostPatch {
-            providers: providers.to_vec(),
-        };
-        self.send(
-            Method::PATCH,
-            &format!("/outposts/instances/{}/", encode(pk)),
-            Some(&body),
-        )
-        .await
-        .map(drop)
-    }
-
-    pub async fn create_binding(&self, body: &BindingCreate) -> Result<(), ApiError> {
-        self.send(Method::POST, "/policies/bindings/", Some(body))
-            .await
-            .map(drop)
-    }
-
-    pub async fn delete_binding(&self, pk: &str) -> Result<(), ApiError> {
-        self.send(
-            Method::DELETE,
-            &format!("/policies/bindings/{}/", encode(pk)),
-            NO_BODY,
-        )
-        .await
-        .map(drop)
-    }
 }
 
 /// No request body (a GET or DELETE).
-const NO_BODY: Option<&Value> = None;
+pub(super) const NO_BODY: Option<&Value> = None;
 
 /// Percent-encodes everything but unreserved characters.
-fn encode(s: &str) -> String {
+pub(super) fn encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
@@ -392,25 +163,6 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         src = inner.source();
     }
     s
-}
-
-/// The page after `page`, from the `next` authentik reported (0 on the last page). `None` also
-/// when `next` does not move forward or the page was empty: a server that misreports cannot
-/// keep gatehouse looping.
-fn next_page(page: u32, next: f64, got: usize) -> Option<u32> {
-    if next < 1.0 || got == 0 {
-        return None;
-    }
-    let next = next as u32;
-    if next <= page || page >= MAX_PAGES {
-        tracing::warn!(
-            page,
-            next,
-            "authentik's list pagination does not move forward; reading no further pages"
-        );
-        return None;
-    }
-    Some(next)
 }
 
 /// Longest excerpt of server text an error quotes.
@@ -544,31 +296,8 @@ mod tests {
     }
 
     #[test]
-    fn paging_follows_next_only_forward() {
-        assert_eq!(next_page(1, 2.0, 100), Some(2));
-        assert_eq!(next_page(1, 0.0, 100), None);
-        assert_eq!(next_page(2, 2.0, 100), None);
-        assert_eq!(next_page(3, 1.0, 100), None);
-        assert_eq!(next_page(1, 2.0, 0), None);
-    }
-
-    #[test]
     fn the_token_is_not_in_debug_output() {
         let c = Client::new("http://ak:9000", "very-secret").unwrap();
         assert!(!format!("{c:?}").contains("very-secret"));
-    }
-
-    #[test]
-    fn transient_errors_are_the_retryable_ones() {
-        let status = |s| ApiError::Status {
-            status: s,
-            method: "GET".into(),
-            path: "/".into(),
-            message: String::new(),
-        };
-        assert!(status(502).is_transient());
-        assert!(status(429).is_transient());
-        assert!(!status(400).is_transient());
-        assert!(ApiError::Unreachable("refused".into()).is_transient());
     }
 }

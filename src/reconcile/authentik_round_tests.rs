@@ -112,3 +112,34 @@ fn an_application_the_user_deleted_is_made_again_on_its_provider() {
     let w = prov.client().world();
     assert_eq!(w.applications[0].provider, Some(w.providers[0].pk));
 }
+
+#[test]
+fn the_worker_waits_for_the_first_pass_and_catches_up_when_authentik_is_back() {
+    let api = MemoryApi::new(World::current());
+    api.with(|w| w.down = true);
+    let prov = Provisioner::with_api(api.clone(), &settings());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let (tx, rx) = watch::channel(Arc::new(Desired::default()));
+        let worker = tokio::spawn(run_worker(prov, rx, Duration::ZERO));
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert_eq!(
+            api.reads_made(),
+            0,
+            "nothing is read before the first conf pass"
+        );
+        tx.send(Arc::new(desired(vec![want("jf", &[])]))).unwrap();
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        assert!(api.reads_made() > 1, "retried with backoff");
+        assert!(api.world().applications.is_empty());
+        api.with(|w| w.down = false);
+        tokio::time::sleep(Duration::from_secs(120)).await;
+        assert_eq!(api.world().applications.len(), 1);
+        drop(tx);
+        worker.await.unwrap();
+    });
+}

@@ -5,7 +5,7 @@
 //! serializers' cross-field rules are checked by the schema-checked fake in `tests/`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use super::{Api, ApiError};
 use crate::model::authentik::{
@@ -24,6 +24,8 @@ pub(crate) struct World {
     pub outposts: Vec<Outpost>,
     pub groups: Vec<Group>,
     pub bindings: Vec<PolicyBinding>,
+    /// Every request fails as if authentik could not be reached.
+    pub down: bool,
     next_id: i64,
 }
 
@@ -63,12 +65,13 @@ fn flow(pk: &str, slug: &str) -> Flow {
     }
 }
 
-/// The in-memory authentik: [`Api`] over a [`World`].
-#[derive(Debug, Default)]
+/// The in-memory authentik: [`Api`] over a [`World`]. Clones share it (keep one to look at
+/// what a worker did).
+#[derive(Debug, Clone, Default)]
 pub(crate) struct MemoryApi {
-    world: Mutex<World>,
-    reads: AtomicU64,
-    writes: AtomicU64,
+    world: Arc<Mutex<World>>,
+    reads: Arc<AtomicU64>,
+    writes: Arc<AtomicU64>,
 }
 
 fn refused(status: u16, method: &str, path: &str, message: &str) -> ApiError {
@@ -98,7 +101,7 @@ fn set_opt(slot: &mut Option<String>, value: &Option<String>) {
 impl MemoryApi {
     pub fn new(world: World) -> Self {
         Self {
-            world: Mutex::new(world),
+            world: Arc::new(Mutex::new(world)),
             ..Self::default()
         }
     }
@@ -117,14 +120,22 @@ impl MemoryApi {
         self.world.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn read<R>(&self, f: impl FnOnce(&World) -> R) -> R {
+    fn read<R>(&self, f: impl FnOnce(&World) -> Result<R, ApiError>) -> Result<R, ApiError> {
         self.reads.fetch_add(1, Ordering::Relaxed);
-        f(&self.lock())
+        let w = self.lock();
+        if w.down {
+            return Err(ApiError::Unreachable("connection refused".into()));
+        }
+        f(&w)
     }
 
-    fn write<R>(&self, f: impl FnOnce(&mut World) -> R) -> R {
+    fn write<R>(&self, f: impl FnOnce(&mut World) -> Result<R, ApiError>) -> Result<R, ApiError> {
         self.writes.fetch_add(1, Ordering::Relaxed);
-        f(&mut self.lock())
+        let mut w = self.lock();
+        if w.down {
+            return Err(ApiError::Unreachable("connection refused".into()));
+        }
+        f(&mut w)
     }
 }
 
@@ -138,39 +149,43 @@ impl Api for MemoryApi {
     }
 
     async fn version(&self) -> Result<VersionInfo, ApiError> {
-        Ok(self.read(|w| VersionInfo {
-            version_current: w.version.clone(),
-        }))
+        self.read(|w| {
+            Ok(VersionInfo {
+                version_current: w.version.clone(),
+            })
+        })
     }
 
     async fn flow_by_slug(&self, slug: &str) -> Result<Option<Flow>, ApiError> {
-        Ok(self.read(|w| w.flows.iter().find(|f| f.slug == slug).cloned()))
+        self.read(|w| Ok(w.flows.iter().find(|f| f.slug == slug).cloned()))
     }
 
     async fn proxy_providers(&self) -> Result<Vec<ProxyProvider>, ApiError> {
-        Ok(self.read(|w| w.providers.clone()))
+        self.read(|w| Ok(w.providers.clone()))
     }
 
     async fn applications(&self) -> Result<Vec<Application>, ApiError> {
-        Ok(self.read(|w| w.applications.clone()))
+        self.read(|w| Ok(w.applications.clone()))
     }
 
     async fn outposts(&self) -> Result<Vec<Outpost>, ApiError> {
-        Ok(self.read(|w| w.outposts.clone()))
+        self.read(|w| Ok(w.outposts.clone()))
     }
 
     async fn groups(&self) -> Result<Vec<Group>, ApiError> {
-        Ok(self.read(|w| w.groups.clone()))
+        self.read(|w| Ok(w.groups.clone()))
     }
 
     async fn bindings(&self, targets: &[String]) -> Result<Vec<PolicyBinding>, ApiError> {
-        Ok(self.read(|w| {
-            w.bindings
-                .iter()
-                .filter(|b| targets.contains(&b.target))
-                .cloned()
-                .collect()
-        }))
+        self.read(|w| {
+            Ok({
+                w.bindings
+                    .iter()
+                    .filter(|b| targets.contains(&b.target))
+                    .cloned()
+                    .collect()
+            })
+        })
     }
 
     async fn create_provider(&self, body: &ProviderCreate) -> Result<ProxyProvider, ApiError> {

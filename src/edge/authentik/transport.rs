@@ -131,9 +131,10 @@ impl Client {
         body: Option<&B>,
     ) -> Result<T, ApiError> {
         let bytes = self.send(method, path, body).await?;
+        // serde's message may quote the answer: bounded and escaped like any server text.
         serde_json::from_slice(&bytes).map_err(|e| ApiError::Decode {
             path: path.to_owned(),
-            message: e.to_string(),
+            message: excerpt(&e.to_string()),
         })
     }
 }

@@ -14,7 +14,7 @@ use gatehouse::labels::LabelRules;
 use gatehouse::model::workload::{ConfDirState, Workload};
 use gatehouse::plan;
 use gatehouse::plan::authentik::{self, Desired, Instance};
-use gatehouse::reconcile::authentik::{Client, Provisioner, SyncReport};
+use gatehouse::reconcile::authentik::{Api, Client, Provisioner, SyncReport};
 use serde_json::{json, Value};
 
 fn container(name: &str, labels: &[(&str, &str)]) -> Workload {
@@ -139,7 +139,8 @@ fn a_label_change_patches_in_place_and_removal_cleans_up_only_gatehouse_objects(
     assert_eq!(writes[0].path, format!("/api/v3/providers/proxy/{pk}/"));
     assert_eq!(
         writes[0].body,
-        Some(json!({"skip_path_regex": "^/hooks(/|$)"}))
+        // Always with its mode: authentik refuses a provider patch without it (see the fake).
+        Some(json!({"mode": "forward_single", "skip_path_regex": "^/hooks(/|$)"}))
     );
     assert_eq!(writes[1].path, "/api/v3/core/applications/app/");
     assert_eq!(
@@ -621,14 +622,17 @@ fn the_fake_keeps_one_application_per_provider_on_patch_too() {
         .unwrap()["provider"]
         .clone();
     let client = Client::new(&fake.url(), fake_authentik::TOKEN).unwrap();
-    let body = json!({ "provider": one });
+    let body = gatehouse::model::authentik::AppPatch {
+        provider: one.as_i64(),
+        ..Default::default()
+    };
     let err = rt()
-        .block_on(client.patch_application("two", body.as_object().unwrap()))
+        .block_on(client.patch_application("two", &body))
         .expect_err("a second application on one provider");
     assert_eq!(err.status(), Some(400));
     assert!(err.to_string().contains("provider"), "{err}");
     // the application that has it may keep it
-    rt().block_on(client.patch_application("one", body.as_object().unwrap()))
+    rt().block_on(client.patch_application("one", &body))
         .expect("same provider on the same application");
 }
 
@@ -1089,4 +1093,184 @@ fn two_instances_writing_one_record_keep_each_others_values() {
     assert_eq!(r.writes, 1, "{:?}", fake.writes());
     assert_eq!(app_field(&fake, "jellyfin", "group"), "");
     assert_eq!(app_field(&fake, "wiki", "group"), "Docs");
+}
+
+#[test]
+fn the_fake_refuses_what_authentiks_serializers_refuse() {
+    let fake = FakeAuthentik::start();
+    let mut prov = Provisioner::new(&fake.settings()).unwrap();
+    sync(
+        &fake,
+        &mut prov,
+        &[container("app", &[("auth.protect", "true")])],
+    );
+    let pk = provider_named(&fake, "gatehouse:app").unwrap();
+    let path = format!("/api/v3/providers/proxy/{pk}/");
+    // A partial update without mode is validated as proxy mode, which needs an internal host.
+    let (status, _, text) = fake.raw("PATCH", &path, Some(json!({"skip_path_regex": "^/x"})));
+    assert_eq!(status, 400, "{text}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&text).unwrap(),
+        json!({"internal_host": ["Internal host cannot be empty when forward auth is disabled."]})
+    );
+    let with_mode = json!({"mode": "forward_single", "skip_path_regex": "^/x"});
+    assert_eq!(fake.raw("PATCH", &path, Some(with_mode)).0, 200);
+    let basic = json!({"mode": "forward_single", "basic_auth_enabled": true});
+    let (status, _, text) = fake.raw("PATCH", &path, Some(basic));
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("basic_auth_enabled"), "{text}");
+
+    let reserved = json!({"name": "Token", "slug": "token"});
+    let (status, _, text) = fake.raw("POST", "/api/v3/core/applications/", Some(reserved));
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("The slug 'token' is reserved"), "{text}");
+
+    let target = fake
+        .applications()
+        .iter()
+        .find(|a| a["slug"] == "app")
+        .unwrap()["pk"]
+        .clone();
+    let group = fake.add_group("media");
+    let both = json!({"group": group, "user": 1, "target": target, "order": 5});
+    let (status, _, text) = fake.raw("POST", "/api/v3/policies/bindings/", Some(both));
+    assert_eq!(status, 400, "{text}");
+    assert!(
+        text.contains("Only one of 'policy', 'group', 'user' can be set."),
+        "{text}"
+    );
+    let none = json!({"target": target, "order": 5});
+    let (status, _, text) = fake.raw("POST", "/api/v3/policies/bindings/", Some(none));
+    assert_eq!(status, 400, "{text}");
+    assert!(
+        text.contains("One of 'policy', 'group', 'user' must be set."),
+        "{text}"
+    );
+
+    let gone = "8e1b4b6c-2d1f-4c0a-9d2e-00000000dead";
+    let (status, _, text) = fake.raw(
+        "GET",
+        &format!(
+            "/api/v3/policies/bindings/?target_in={}&target_in={gone}",
+            target.as_str().unwrap()
+        ),
+        None,
+    );
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("Select a valid choice."), "{text}");
+
+    let (status, kind, text) = fake.raw("GET", "/api/v3/no/such/endpoint/", None);
+    assert_eq!(status, 404);
+    assert!(kind.starts_with("text/html"), "{kind}");
+    assert!(text.contains("<html"), "{text}");
+}
+
+#[test]
+fn paging_stops_when_the_server_repeats_a_page() {
+    let fake = FakeAuthentik::start();
+    fake.with(|s| s.stuck_next = true);
+    let mut prov = Provisioner::new(&fake.settings()).unwrap();
+    let d = desired(&fake, &[container("app", &[("auth.protect", "true")])]);
+    let r = rt()
+        .block_on(async {
+            tokio::time::timeout(Duration::from_secs(20), prov.sync(&d, Duration::ZERO)).await
+        })
+        .expect("a next that does not advance must not keep gatehouse reading")
+        .expect("sync");
+    assert_eq!(r.failed, 0);
+    let provider_reads = fake
+        .requests()
+        .iter()
+        .filter(|q| q.method == "GET" && q.path.starts_with("/api/v3/providers/proxy/?"))
+        .count();
+    assert_eq!(provider_reads, 1);
+}
+
+#[test]
+fn a_wrong_url_answered_with_an_html_page_is_said_without_quoting_it() {
+    let fake = FakeAuthentik::start();
+    let mut settings = fake.settings();
+    settings.url = format!("{}/authentik", fake.url());
+    let mut prov = Provisioner::new(&settings).unwrap();
+    let d = desired(&fake, &[container("app", &[("auth.protect", "true")])]);
+    let err = rt().block_on(prov.sync(&d, Duration::ZERO)).unwrap_err();
+    let said = err.to_string();
+    assert!(said.contains("404"), "{said}");
+    assert!(said.contains("GATEHOUSE_AUTHENTIK_URL"), "{said}");
+    assert!(!said.contains('<'), "{said}");
+}
+
+#[test]
+fn an_application_deleted_while_bindings_are_read_does_not_fail_the_round() {
+    let fake = FakeAuthentik::start();
+    fake.add_group("media");
+    let mut prov = Provisioner::new(&fake.settings()).unwrap();
+    let apps = [
+        container(
+            "one",
+            &[("auth.protect", "true"), ("auth.allow_groups", "media")],
+        ),
+        container(
+            "two",
+            &[("auth.protect", "true"), ("auth.allow_groups", "media")],
+        ),
+    ];
+    sync(&fake, &mut prov, &apps);
+    assert_eq!(fake.bindings().len(), 2);
+    // The user deletes application two right after gatehouse listed the applications.
+    fake.on_request("GET", "/api/v3/policies/bindings/", |st| {
+        let pk = st.applications.iter().find(|a| a["slug"] == "two").unwrap()["pk"].clone();
+        st.applications.retain(|a| a["pk"] != pk);
+        st.bindings.retain(|b| b["target"] != pk);
+    });
+    let r = sync(&fake, &mut prov, &apps);
+    let refused_reads: Vec<_> = fake
+        .schema_rejections()
+        .into_iter()
+        .filter(|q| q.method == "GET" && q.path.contains("target_in"))
+        .collect();
+    assert!(!refused_reads.is_empty(), "the race did not happen");
+    // one's binding was read: it is not made again. two's binding cannot be made (it is gone):
+    // that request alone fails, and the next round makes two again.
+    let one_pk = fake
+        .applications()
+        .iter()
+        .find(|a| a["slug"] == "one")
+        .unwrap()["pk"]
+        .clone();
+    let bindings = fake.bindings();
+    assert_eq!(bindings.len(), 1, "{bindings:?}");
+    assert_eq!(bindings[0]["target"], one_pk);
+    assert!(r.failed <= 1, "{r:?}");
+    sync(&fake, &mut prov, &apps);
+    assert_eq!(fake.bindings().len(), 2);
+}
+
+#[test]
+fn removing_the_last_allow_groups_removes_its_binding_and_the_dry_run_says_so() {
+    let fake = FakeAuthentik::start();
+    fake.add_group("media");
+    let mut prov = Provisioner::new(&fake.settings()).unwrap();
+    let with = [container(
+        "app",
+        &[("auth.protect", "true"), ("auth.allow_groups", "media")],
+    )];
+    sync(&fake, &mut prov, &with);
+    assert_eq!(fake.bindings().len(), 1);
+    let without = [container("app", &[("auth.protect", "true")])];
+    let preview = rt()
+        .block_on(prov.preview(&desired(&fake, &without)))
+        .expect("preview");
+    assert!(
+        preview
+            .plan
+            .ops
+            .iter()
+            .any(|op| matches!(op, authentik::sync::Op::DeleteBinding { .. })),
+        "{:?}",
+        preview.plan.ops
+    );
+    let r = sync(&fake, &mut prov, &without);
+    assert_eq!((r.writes, r.failed), (1, 0), "{:?}", fake.writes());
+    assert!(fake.bindings().is_empty(), "{:?}", fake.bindings());
 }

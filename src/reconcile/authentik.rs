@@ -6,14 +6,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde_json::json;
 use tokio::sync::watch;
 
 use crate::config::AuthentikSettings;
-pub use crate::edge::authentik::{ApiError, Client};
+pub use crate::edge::authentik::{Api, ApiError, Client};
 use crate::edge::fieldstate::FieldStateFile;
 use crate::labels::authentik::AppWant;
-use crate::model::authentik::ServerVersion;
+use crate::model::authentik::{Application, BindingCreate, PolicyBinding, ServerVersion};
 use crate::plan::authentik::fields::FieldMemory;
 use crate::plan::authentik::sync::{
     self, Actual, AppRef, Op, OpFor, Plan, ProviderRef, RemovalClock, Rules,
@@ -62,8 +61,8 @@ impl Refused {
 
 /// Talks to one authentik and remembers what it reported, so a lasting problem is logged once.
 #[derive(Debug)]
-pub struct Provisioner {
-    client: Client,
+pub struct Provisioner<A = Client> {
+    client: A,
     rules: Rules,
     version: Option<ServerVersion>,
     clock: RemovalClock,
@@ -85,12 +84,26 @@ pub struct Provisioner {
     load_failing: bool,
     /// Writing the file failed, and was said once.
     save_failing: bool,
+    /// A group binding gatehouse made may be in authentik although no app asks for groups:
+    /// until the bindings were read once without finding one.
+    stale_bindings_possible: bool,
 }
 
-impl Provisioner {
+impl Provisioner<Client> {
+    /// A provisioner talking to the authentik of `settings` over HTTP.
     pub fn new(settings: &AuthentikSettings) -> Result<Self, ApiError> {
-        Ok(Self {
-            client: Client::new(&settings.url, &settings.token)?,
+        Ok(Self::with_api(
+            Client::new(&settings.url, &settings.token)?,
+            settings,
+        ))
+    }
+}
+
+impl<A: Api> Provisioner<A> {
+    /// A provisioner talking to authentik through `api` (`settings.url` and the token unused).
+    pub fn with_api(api: A, settings: &AuthentikSettings) -> Self {
+        Self {
+            client: api,
             rules: Rules {
                 instance: settings.instance.clone(),
                 default_outpost: settings.outpost.clone(),
@@ -108,7 +121,8 @@ impl Provisioner {
             loaded: false,
             load_failing: false,
             save_failing: false,
-        })
+            stale_bindings_possible: true,
+        }
     }
 
     /// Keeps the optional field values gatehouse sets in `file` (see [`fields`]), so that after
@@ -203,7 +217,7 @@ impl Provisioner {
         &self.rules.instance
     }
 
-    pub fn client(&self) -> &Client {
+    pub fn client(&self) -> &A {
         &self.client
     }
 
@@ -334,23 +348,7 @@ impl Provisioner {
         } else {
             Vec::new()
         };
-        // Bindings matter for apps with allow_groups, and for gatehouse's apps about to go (the
-        // user's own bindings keep them). Skip the read when neither can apply.
-        let wanted: BTreeSet<&str> = wants.iter().map(|w| w.slug.as_str()).collect();
-        let need_bindings = wants.iter().any(|w| !w.allow_groups.is_empty())
-            || applications
-                .iter()
-                .any(|a| self.rules.instance.owns_app(a) && !wanted.contains(a.slug.as_str()));
-        let bindings = if need_bindings {
-            c.bindings(&sync::binding_targets(
-                wants,
-                &applications,
-                &self.rules.instance,
-            ))
-            .await?
-        } else {
-            Vec::new()
-        };
+        let bindings = self.bindings_needed(wants, &applications).await?;
         Ok(Actual {
             version: Some(version),
             authorization_flow,
@@ -361,6 +359,35 @@ impl Provisioner {
             groups,
             bindings,
         })
+    }
+
+    /// The bindings on gatehouse's applications (and the ones to adopt), when they can matter:
+    /// an app asks for groups, an app of gatehouse's is to go (the user's own bindings keep
+    /// it), or a group binding gatehouse made may be left over (one was there when last read,
+    /// or nothing was read yet since gatehouse started), to be removed now that no
+    /// auth.allow_groups asks for it. Otherwise the read is skipped.
+    async fn bindings_needed(
+        &mut self,
+        wants: &[AppWant],
+        applications: &[Application],
+    ) -> Result<Vec<PolicyBinding>, ApiError> {
+        let me = &self.rules.instance;
+        let wanted: BTreeSet<&str> = wants.iter().map(|w| w.slug.as_str()).collect();
+        let groups_wanted = wants.iter().any(|w| !w.allow_groups.is_empty());
+        let leaving = applications
+            .iter()
+            .any(|a| me.owns_app(a) && !wanted.contains(a.slug.as_str()));
+        if !(groups_wanted || leaving || self.stale_bindings_possible) {
+            return Ok(Vec::new());
+        }
+        let targets = sync::binding_targets(wants, applications, me);
+        let bindings = if targets.is_empty() {
+            Vec::new()
+        } else {
+            self.client.bindings(&targets).await?
+        };
+        self.stale_bindings_possible = groups_wanted || bindings.iter().any(sync::is_owned_binding);
+        Ok(bindings)
     }
 
     /// Makes the plan's requests in order. A 4xx fails that app's later requests, is reported
@@ -434,10 +461,10 @@ impl Provisioner {
                     provider,
                 } => {
                     let mut body = body.clone();
-                    body.insert("provider".into(), json!(resolve(provider, &new_providers)));
+                    body.provider = resolve(provider, &new_providers);
                     c.create_application(&body).await.map(|a| {
                         tracing::info!(slug = %slug, "{}", done(op));
-                        memory.record_body(slug, &a.pk, &body);
+                        memory.record_body(slug, &a.pk, &body.fields());
                         new_apps.insert(slug.clone(), a.pk);
                     })
                 }
@@ -449,11 +476,11 @@ impl Provisioner {
                 } => {
                     let mut body = body.clone();
                     if let Some(p) = provider {
-                        body.insert("provider".into(), json!(resolve(p, &new_providers)));
+                        body.provider = resolve(p, &new_providers);
                     }
                     c.patch_application(slug, &body).await.map(|a| {
                         tracing::info!(slug = %slug, "{}", done(op));
-                        memory.record_body(slug, &a.pk, &body);
+                        memory.record_body(slug, &a.pk, &body.fields());
                     })
                 }
                 Op::SetOutpostProviders {
@@ -500,14 +527,7 @@ impl Provisioner {
                     };
                     match target {
                         Some(target) => {
-                            let body = json!({
-                                "group": group_pk,
-                                "target": target,
-                                "order": sync::BINDING_ORDER,
-                                "enabled": true,
-                                "negate": false,
-                                "timeout": 30,
-                            });
+                            let body = BindingCreate::group(group_pk, &target, sync::BINDING_ORDER);
                             c.create_binding(&body).await.map(|()| {
                                 tracing::info!(slug = %slug, "{}", done(op));
                             })
@@ -654,8 +674,8 @@ impl Backoff {
 
 /// Keeps authentik in line with the latest [`Desired`] sent by the conf loop: a round after each
 /// pass, when a held removal falls due, and with backoff after a failure, until the sender goes.
-pub async fn run_worker(
-    mut prov: Provisioner,
+pub async fn run_worker<A: Api>(
+    mut prov: Provisioner<A>,
     mut rx: watch::Receiver<Arc<Desired>>,
     grace: Duration,
 ) {
@@ -710,6 +730,10 @@ pub async fn run_worker(
         }
     }
 }
+
+#[cfg(test)]
+#[path = "authentik_round_tests.rs"]
+mod round_tests;
 
 #[cfg(test)]
 mod tests {

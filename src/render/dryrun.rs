@@ -253,11 +253,12 @@ mod tests {
     use serde_json::{json, Map, Value};
     use std::collections::BTreeMap;
 
-    fn body(pairs: &[(&str, Value)]) -> Map<String, Value> {
-        pairs
+    fn body<B: serde::de::DeserializeOwned>(pairs: &[(&str, Value)]) -> B {
+        let m: Map<String, Value> = pairs
             .iter()
             .map(|(k, v)| ((*k).to_owned(), v.clone()))
-            .collect()
+            .collect();
+        serde_json::from_value(Value::Object(m)).unwrap()
     }
 
     fn join(container: &str, network: &str) -> Joined {

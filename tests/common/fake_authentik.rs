@@ -80,6 +80,9 @@ pub struct State {
     pub requests: Vec<Recorded>,
     pub hooks: Vec<Hook>,
     pub refusals: Vec<Refusal>,
+    /// Answer every list page with a `next` naming the page just served (a server that
+    /// misreports its pagination): a client following `next` blindly never stops.
+    pub stuck_next: bool,
     next_id: u64,
 }
 
@@ -549,6 +552,7 @@ impl FakeAuthentik {
             requests: Vec::new(),
             hooks: Vec::new(),
             refusals: Vec::new(),
+            stuck_next: false,
             next_id: 0,
         };
         st.flows.push(flow(
@@ -687,6 +691,38 @@ impl FakeAuthentik {
 
     /// Runs `action` on the state when the first request `method` on a path starting with
     /// `path` arrives, before answering it.
+    /// Sends one raw request (with the token) and returns the status, content type and body
+    /// as text: for checking what the fake itself answers.
+    pub fn raw(&self, method: &str, path: &str, body: Option<Value>) -> (u16, String, String) {
+        use std::io::{Read, Write};
+        let addr = self.url().trim_start_matches("http://").to_owned();
+        let mut conn = std::net::TcpStream::connect(&addr).expect("connect to the fake");
+        let payload = body.map(|b| b.to_string()).unwrap_or_default();
+        write!(
+            conn,
+            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {TOKEN}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{payload}",
+            payload.len()
+        )
+        .expect("send");
+        let mut out = String::new();
+        conn.read_to_string(&mut out).expect("read");
+        let (head, text) = out.split_once("\r\n\r\n").unwrap_or((&out, ""));
+        let status = head
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let kind = head
+            .lines()
+            .find_map(|l| {
+                l.to_ascii_lowercase()
+                    .strip_prefix("content-type: ")
+                    .map(str::to_owned)
+            })
+            .unwrap_or_default();
+        (status, kind, text.to_owned())
+    }
+
     pub fn on_request(
         &self,
         method: &str,
@@ -889,6 +925,7 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Response<Fu
         .find(|r| r.method == method.as_str() && full.starts_with(&r.path))
         .cloned();
     let operation = check_operation(method.as_str(), &full);
+    let unknown_path = matches!(operation, Err((404, _)));
     let (status, out) = if let Some(r) = refusal {
         (
             StatusCode::from_u16(r.status).expect("status"),
@@ -914,6 +951,14 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Response<Fu
         status: status.as_u16(),
     });
     drop(st);
+    if unknown_path {
+        // authentik answers a path it has no route for with Django's HTML page, not JSON.
+        return Response::builder()
+            .status(StatusCode::NOT_FOUND)
+            .header("content-type", "text/html; charset=utf-8")
+            .body(Full::new(Bytes::from_static(NOT_FOUND_HTML.as_bytes())))
+            .unwrap();
+    }
     let bytes = out
         .map(|v| Bytes::from(serde_json::to_vec(&v).unwrap()))
         .unwrap_or_default();
@@ -923,6 +968,9 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Response<Fu
         .body(Full::new(bytes))
         .unwrap()
 }
+
+/// What authentik serves for a path under `/api/v3` it has no route for.
+pub const NOT_FOUND_HTML: &str = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n  <meta charset=\"utf-8\">\n  <title>Not Found</title>\n</head>\n<body>\n  <h1>Not Found</h1>\n  <p>The requested resource was not found on this server.</p>\n</body>\n</html>\n";
 
 fn decode(s: &str) -> String {
     let b = s.as_bytes();
@@ -972,7 +1020,7 @@ fn page(
     }
     let body = json!({
         "pagination": {
-            "next": if n < pages { n + 1 } else { 0 }, "previous": n.saturating_sub(1),
+            "next": if st.stuck_next { n } else if n < pages { n + 1 } else { 0 }, "previous": n.saturating_sub(1),
             "count": total, "current": n, "total_pages": pages,
             "start_index": if total == 0 { 0 } else { start + 1 }, "end_index": (start + results.len()),
         },
@@ -1018,6 +1066,77 @@ fn bad_external_host(b: &Map<String, Value>) -> Option<(StatusCode, Option<Value
         .and_then(Value::as_str)
         .filter(|h| !is_url(h))
         .map(|_| field_error("external_host", "Enter a valid URL."))
+}
+
+/// `ProxyProviderSerializer.validate`: the attributes sent (on a PATCH, only those) are checked
+/// as a whole, and a missing `mode` counts as `proxy`, which needs an internal host. So a
+/// partial update of a forward-auth provider must send its mode.
+/// `validate_basic_auth_enabled`: basic auth needs both attribute names in the request.
+fn proxy_rules(b: &Map<String, Value>) -> Option<(StatusCode, Option<Value>)> {
+    let proxy_mode = b.get("mode").and_then(Value::as_str).unwrap_or("proxy") == "proxy";
+    let internal = b.get("internal_host").and_then(Value::as_str).unwrap_or("");
+    if proxy_mode && internal.is_empty() {
+        return Some(field_error(
+            "internal_host",
+            "Internal host cannot be empty when forward auth is disabled.",
+        ));
+    }
+    let set = |k: &str| {
+        b.get(k)
+            .and_then(Value::as_str)
+            .is_some_and(|v| !v.is_empty())
+    };
+    if b.get("basic_auth_enabled") == Some(&json!(true))
+        && !(set("basic_auth_password_attribute") && set("basic_auth_user_attribute"))
+    {
+        return Some(field_error(
+            "basic_auth_enabled",
+            "User and password attributes must be set when basic auth is enabled.",
+        ));
+    }
+    None
+}
+
+/// `ApplicationSerializer.validate_slug`: slugs the OAuth2 endpoints use are refused.
+fn reserved_slug(b: &Map<String, Value>) -> Option<(StatusCode, Option<Value>)> {
+    const RESERVED: [&str; 6] = [
+        "authorize",
+        "token",
+        "device",
+        "userinfo",
+        "introspect",
+        "revoke",
+    ];
+    let slug = b.get("slug").and_then(Value::as_str)?;
+    RESERVED.contains(&slug).then(|| {
+        field_error(
+            "slug",
+            &format!("The slug '{slug}' is reserved and cannot be used for applications."),
+        )
+    })
+}
+
+/// `PolicyBindingSerializer.validate`: a binding on an application has exactly one of policy,
+/// group and user (a non-field error).
+fn one_binding_subject(b: &Map<String, Value>) -> Option<(StatusCode, Option<Value>)> {
+    let subjects = ["policy", "group", "user"];
+    let set = subjects
+        .iter()
+        .filter(|k| {
+            b.get(**k)
+                .is_some_and(|v| !v.is_null() && v != "" && v != &json!(0))
+        })
+        .count();
+    let warning = "'policy', 'group', 'user'";
+    let msg = match set {
+        1 => return None,
+        0 => format!("One of {warning} must be set."),
+        _ => format!("Only one of {warning} can be set."),
+    };
+    Some(reply(
+        StatusCode::BAD_REQUEST,
+        json!({ "non_field_errors": [msg] }),
+    ))
 }
 
 fn field_error(field: &str, msg: &str) -> (StatusCode, Option<Value>) {
@@ -1102,6 +1221,25 @@ fn route(
             page(st, items, q, "Application")
         }
         (Method::GET, ["policies", "bindings"]) => {
+            // target_in is a model choice filter: a pk that is no binding target (an
+            // application deleted meanwhile) fails the whole list.
+            let unknown = q.get("target_in").and_then(|vals| {
+                vals.iter().find(|v| {
+                    !st.applications
+                        .iter()
+                        .any(|a| a["pk"].as_str() == Some(v.as_str()))
+                        && !st
+                            .flows
+                            .iter()
+                            .any(|f| f["pk"].as_str() == Some(v.as_str()))
+                })
+            });
+            if let Some(v) = unknown {
+                return field_error(
+                    "target_in",
+                    &format!("Select a valid choice. {v} is not one of the available choices."),
+                );
+            }
             let mut items = filter(&st.bindings, "target_in", "target");
             if q.contains_key("target") {
                 items = filter(&items, "target", "target");
@@ -1113,7 +1251,7 @@ fn route(
                 Ok(b) => b,
                 Err(e) => return e,
             };
-            if let Some(e) = bad_external_host(&b) {
+            if let Some(e) = bad_external_host(&b).or_else(|| proxy_rules(&b)) {
                 return e;
             }
             let name = b["name"].as_str().unwrap_or_default().to_owned();
@@ -1142,7 +1280,7 @@ fn route(
                 Ok(b) => b,
                 Err(e) => return e,
             };
-            if let Some(e) = bad_external_host(&b) {
+            if let Some(e) = bad_external_host(&b).or_else(|| proxy_rules(&b)) {
                 return e;
             }
             let Some(i) = st
@@ -1182,6 +1320,9 @@ fn route(
                 Ok(b) => b,
                 Err(e) => return e,
             };
+            if let Some(e) = reserved_slug(&b) {
+                return e;
+            }
             let slug = b["slug"].as_str().unwrap_or_default().to_owned();
             if st.applications.iter().any(|a| a["slug"] == json!(slug)) {
                 return field_error("slug", "Application with this slug already exists.");
@@ -1215,6 +1356,9 @@ fn route(
             else {
                 return reply(StatusCode::NOT_FOUND, json!({"detail": "Not found."}));
             };
+            if let Some(e) = reserved_slug(&b) {
+                return e;
+            }
             if let Some(p) = b.get("provider").filter(|p| !p.is_null()) {
                 if !st.providers.iter().any(|x| &x["pk"] == p) {
                     return field_error("provider", "Invalid pk - object does not exist.");
@@ -1285,6 +1429,9 @@ fn route(
             };
             if !st.applications.iter().any(|a| a["pk"] == b["target"]) {
                 return field_error("target", "Invalid pk - object does not exist.");
+            }
+            if let Some(e) = one_binding_subject(&b) {
+                return e;
             }
             if let Some(g) = b.get("group").filter(|g| !g.is_null()) {
                 if !st.groups.iter().any(|x| &x["pk"] == g) {

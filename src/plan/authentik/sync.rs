@@ -13,13 +13,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use super::fields::{self, Decision, Field, FieldMemory};
 use super::marker::{self, Instance};
 use crate::labels::authentik::AppWant;
 use crate::model::authentik::{
-    Application, Group, Outpost, PolicyBinding, ProxyProvider, ServerVersion,
+    AppCreate, AppPatch, Application, Group, Outpost, PolicyBinding, ProviderCreate, ProviderPatch,
+    ProxyMode, ProxyProvider, ServerVersion,
 };
 use crate::render::wording::{self, Describe, Tense};
 
@@ -80,22 +81,22 @@ pub enum AppRef {
 pub enum Op {
     CreateProvider {
         slug: String,
-        body: Map<String, Value>,
+        body: ProviderCreate,
     },
     PatchProvider {
         slug: String,
         pk: i64,
-        body: Map<String, Value>,
+        body: ProviderPatch,
     },
     /// `provider` is filled into the body when the request is made.
     CreateApplication {
         slug: String,
-        body: Map<String, Value>,
+        body: AppCreate,
         provider: ProviderRef,
     },
     PatchApplication {
         slug: String,
-        body: Map<String, Value>,
+        body: AppPatch,
         provider: Option<ProviderRef>,
         adopt: bool,
     },
@@ -196,10 +197,7 @@ impl Describe for OpFor<'_> {
         let gone = "no container publishes it any more";
         match self.op {
             Op::CreateProvider { slug, body } => {
-                let host = body
-                    .get("external_host")
-                    .and_then(Value::as_str)
-                    .unwrap_or("");
+                let host = &body.external_host;
                 write!(
                     f,
                     "{} authentik provider {} (forward auth for {host}",
@@ -207,9 +205,7 @@ impl Describe for OpFor<'_> {
                     self.instance.provider_name(slug)
                 )?;
                 let open: Vec<&str> = body
-                    .get("skip_path_regex")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
+                    .skip_path_regex
                     .lines()
                     .filter(|l| !l.is_empty())
                     .collect();
@@ -224,7 +220,7 @@ impl Describe for OpFor<'_> {
                 tense.verb("update", "updated"),
                 self.instance.provider_name(slug),
                 self.whose(slug),
-                fields(body, &[])
+                fields(&body.fields(), &[])
             ),
             Op::CreateApplication { slug, body, .. } => write!(
                 f,
@@ -232,7 +228,7 @@ impl Describe for OpFor<'_> {
                 tense.verb("create", "created"),
                 self.instance.provider_name(slug),
                 self.whose(slug),
-                fields(body, &["slug", "meta_publisher"])
+                fields(&body.fields(), &["slug", "meta_publisher", "provider"])
             ),
             Op::PatchApplication {
                 slug,
@@ -240,12 +236,13 @@ impl Describe for OpFor<'_> {
                 provider,
                 adopt,
             } => {
-                let mut changed = vec![fields(body, &[])];
+                let body = body.fields();
+                let mut changed = vec![fields(&body, &[])];
                 if provider.is_some() {
                     changed.push(format!("provider: {}", self.instance.provider_name(slug)));
                 }
                 changed.retain(|c| !c.is_empty());
-                let cleared = cleared_labels(body);
+                let cleared = cleared_labels(&body);
                 if !cleared.is_empty() {
                     let (is, them) = if cleared.len() == 1 {
                         ("is", "it")
@@ -647,7 +644,7 @@ pub fn plan(
         let desired_provider = provider_body(want, actual, with_invalidation, &rules.instance);
         let provider_ref = match owned_providers.get(want.slug.as_str()) {
             Some(p) => {
-                let patch = provider_patch(p, &desired_provider);
+                let patch = ProviderPatch::between(p, &desired_provider);
                 if !patch.is_empty() {
                     creates.push(Op::PatchProvider {
                         slug: want.slug.clone(),
@@ -682,9 +679,9 @@ pub fn plan(
                 AppRef::New(want.slug.clone())
             }
             Some(a) => {
-                let mut patch = app_patch(a, &desired_app);
-                if let Some(c) = clears.remove(want.slug.as_str()) {
-                    patch.extend(c);
+                let mut patch = AppPatch::between(a, &desired_app);
+                for field in clears.remove(want.slug.as_str()).unwrap_or_default() {
+                    *app_field(&mut patch, field) = Some(String::new());
                 }
                 let provider = match &provider_ref {
                     ProviderRef::Existing(pk) if a.provider == Some(*pk) => None,
@@ -901,62 +898,39 @@ fn provider_body(
     actual: &Actual,
     with_invalidation: bool,
     instance: &Instance,
-) -> Map<String, Value> {
-    let mut m = Map::new();
-    m.insert("name".into(), json!(instance.provider_name(&want.slug)));
-    m.insert(
-        "authorization_flow".into(),
-        json!(actual.authorization_flow.clone().unwrap_or_default()),
-    );
-    if with_invalidation {
-        m.insert(
-            "invalidation_flow".into(),
-            json!(actual.invalidation_flow.clone().unwrap_or_default()),
-        );
+) -> ProviderCreate {
+    ProviderCreate {
+        name: instance.provider_name(&want.slug),
+        authorization_flow: actual.authorization_flow.clone().unwrap_or_default(),
+        invalidation_flow: with_invalidation
+            .then(|| actual.invalidation_flow.clone().unwrap_or_default()),
+        external_host: want.external_host.clone(),
+        mode: ProxyMode::ForwardSingle,
+        skip_path_regex: want.skip_path_regex.clone(),
     }
-    m.insert("external_host".into(), json!(want.external_host));
-    m.insert("mode".into(), json!("forward_single"));
-    m.insert("skip_path_regex".into(), json!(want.skip_path_regex));
-    m
 }
 
-fn provider_patch(p: &ProxyProvider, desired: &Map<String, Value>) -> Map<String, Value> {
-    let current = |k: &str| -> Value {
-        match k {
-            "name" => json!(p.name),
-            "authorization_flow" => json!(p.authorization_flow),
-            "invalidation_flow" => json!(p.invalidation_flow),
-            "external_host" => json!(p.external_host),
-            "mode" => json!(p.mode),
-            "skip_path_regex" => json!(p.skip_path_regex),
-            _ => Value::Null,
-        }
-    };
-    desired
-        .iter()
-        .filter(|(k, v)| current(k) != **v)
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect()
+fn app_body(want: &AppWant, icons: bool, instance: &Instance) -> AppCreate {
+    AppCreate {
+        name: want.name.clone(),
+        slug: want.slug.clone(),
+        meta_publisher: instance.publisher().to_owned(),
+        group: want.group.clone(),
+        meta_icon: want.icon.clone().filter(|_| icons),
+        meta_description: want.description.clone(),
+        meta_launch_url: want.launch_url.clone(),
+        provider: None,
+    }
 }
 
-fn app_body(want: &AppWant, icons: bool, instance: &Instance) -> Map<String, Value> {
-    let mut m = Map::new();
-    m.insert("name".into(), json!(want.name));
-    m.insert("slug".into(), json!(want.slug));
-    m.insert("meta_publisher".into(), json!(instance.publisher()));
-    if let Some(g) = &want.group {
-        m.insert("group".into(), json!(g));
+/// The slot of an optional field in an application patch.
+fn app_field(patch: &mut AppPatch, field: Field) -> &mut Option<String> {
+    match field {
+        Field::Group => &mut patch.group,
+        Field::Icon => &mut patch.meta_icon,
+        Field::Description => &mut patch.meta_description,
+        Field::LaunchUrl => &mut patch.meta_launch_url,
     }
-    if let (Some(i), true) = (&want.icon, icons) {
-        m.insert("meta_icon".into(), json!(i));
-    }
-    if let Some(d) = &want.description {
-        m.insert("meta_description".into(), json!(d));
-    }
-    if let Some(u) = &want.launch_url {
-        m.insert("meta_launch_url".into(), json!(u));
-    }
-    m
 }
 
 /// The optional fields of this instance's applications (see [`fields`]): into `out`, what to
@@ -969,8 +943,8 @@ fn owned_fields(
     instance: &Instance,
     icons: bool,
     out: &mut Plan,
-) -> BTreeMap<String, Map<String, Value>> {
-    let mut clears: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
+) -> BTreeMap<String, Vec<Field>> {
+    let mut clears: BTreeMap<String, Vec<Field>> = BTreeMap::new();
     for a in actual.applications.iter().filter(|a| instance.owns_app(a)) {
         let want = winners.get(a.slug.as_str()).copied();
         for field in Field::ALL {
@@ -995,10 +969,7 @@ fn owned_fields(
                     }
                     // The label's own values go out with the application's patch already.
                     if value.is_empty() {
-                        clears
-                            .entry(a.slug.clone())
-                            .or_default()
-                            .insert(field.api().to_owned(), json!(""));
+                        clears.entry(a.slug.clone()).or_default().push(field);
                     }
                 }
                 Decision::UserChanged { set, now } => {
@@ -1016,27 +987,6 @@ fn owned_fields(
         }
     }
     clears
-}
-
-fn app_patch(a: &Application, desired: &Map<String, Value>) -> Map<String, Value> {
-    let s = |v: &Option<String>| json!(v.clone().unwrap_or_default());
-    let current = |k: &str| -> Value {
-        match k {
-            "name" => json!(a.name),
-            "slug" => json!(a.slug),
-            "meta_publisher" => s(&a.meta_publisher),
-            "group" => s(&a.group),
-            "meta_icon" => s(&a.meta_icon),
-            "meta_description" => s(&a.meta_description),
-            "meta_launch_url" => s(&a.meta_launch_url),
-            _ => Value::Null,
-        }
-    };
-    desired
-        .iter()
-        .filter(|(k, v)| current(k) != **v)
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect()
 }
 
 #[cfg(test)]

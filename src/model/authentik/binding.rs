@@ -1,0 +1,29 @@
+//! Policy bindings: what gatehouse sends to `/policies/bindings/`.
+
+use serde::Serialize;
+
+/// `POST /policies/bindings/`: a group allowed on an application. authentik wants exactly one
+/// of policy, group and user; gatehouse binds groups only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BindingCreate {
+    pub group: String,
+    pub target: String,
+    pub order: i64,
+    pub enabled: bool,
+    pub negate: bool,
+    pub timeout: i64,
+}
+
+impl BindingCreate {
+    /// Members of group `group` (pk) may open application `target` (pk).
+    pub fn group(group: &str, target: &str, order: i64) -> Self {
+        Self {
+            group: group.to_owned(),
+            target: target.to_owned(),
+            order,
+            enabled: true,
+            negate: false,
+            timeout: 30,
+        }
+    }
+}

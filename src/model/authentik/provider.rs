@@ -1,0 +1,119 @@
+//! Proxy providers: what gatehouse sends to `/providers/proxy/`.
+
+use serde::{Deserialize, Serialize};
+
+use super::ProxyProvider;
+
+/// A proxy provider's mode. gatehouse makes forward-auth providers for a single application.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProxyMode {
+    Proxy,
+    #[default]
+    ForwardSingle,
+    ForwardDomain,
+}
+
+impl ProxyMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Proxy => "proxy",
+            Self::ForwardSingle => "forward_single",
+            Self::ForwardDomain => "forward_domain",
+        }
+    }
+}
+
+/// `POST /providers/proxy/`: the provider gatehouse wants for one application.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ProviderCreate {
+    pub name: String,
+    pub authorization_flow: String,
+    /// Only on servers that have invalidation flows (2024.10 on).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invalidation_flow: Option<String>,
+    pub external_host: String,
+    pub mode: ProxyMode,
+    pub skip_path_regex: String,
+}
+
+/// `PATCH /providers/proxy/{pk}/`: the fields whose wanted value differs from what authentik
+/// holds (`Some` only there).
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ProviderPatch {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authorization_flow: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invalidation_flow: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_host: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<ProxyMode>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skip_path_regex: Option<String>,
+    /// The mode the provider is to have, sent with every patch (see [`Self::request`]).
+    #[serde(skip)]
+    pub wanted_mode: ProxyMode,
+}
+
+/// `Some(wanted)` where authentik holds something else.
+fn differs<T: PartialEq + Clone>(current: Option<&T>, wanted: &T) -> Option<T> {
+    (current != Some(wanted)).then(|| wanted.clone())
+}
+
+impl ProviderCreate {
+    /// The fields sent, with their values, by name.
+    pub fn fields(&self) -> serde_json::Map<String, serde_json::Value> {
+        super::to_map(self)
+    }
+}
+
+impl ProviderPatch {
+    /// The changes that turn `current` into `wanted`.
+    pub fn between(current: &ProxyProvider, wanted: &ProviderCreate) -> Self {
+        let current_mode = current
+            .mode
+            .as_deref()
+            .and_then(|m| serde_json::from_value(serde_json::Value::from(m)).ok());
+        Self {
+            name: differs(Some(&current.name), &wanted.name),
+            authorization_flow: differs(
+                current.authorization_flow.as_ref(),
+                &wanted.authorization_flow,
+            ),
+            invalidation_flow: wanted
+                .invalidation_flow
+                .as_ref()
+                .and_then(|w| differs(current.invalidation_flow.as_ref(), w)),
+            external_host: differs(Some(&current.external_host), &wanted.external_host),
+            mode: differs(current_mode.as_ref(), &wanted.mode),
+            skip_path_regex: differs(Some(&current.skip_path_regex), &wanted.skip_path_regex),
+            wanted_mode: wanted.mode,
+        }
+    }
+
+    /// Nothing differs.
+    pub fn is_empty(&self) -> bool {
+        self.fields().is_empty()
+    }
+
+    /// The fields that change, with their new values, by name.
+    pub fn fields(&self) -> serde_json::Map<String, serde_json::Value> {
+        super::to_map(self)
+    }
+
+    /// The body to send: the changes, and always `mode`. authentik validates the fields of a
+    /// partial update on their own, and a patch without `mode` as one of a proxy-mode provider,
+    /// which needs an internal host: `400 {"internal_host": ["Internal host cannot be empty when
+    /// forward auth is disabled."]}` (2026.2 and 2026.5).
+    pub fn request(&self) -> Self {
+        Self {
+            mode: Some(self.mode.unwrap_or(self.wanted_mode)),
+            ..self.clone()
+        }
+    }
+}

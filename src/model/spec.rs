@@ -32,6 +32,16 @@ fn is_dns_label(s: &str) -> bool {
         && b[b.len() - 1] != b'-'
 }
 
+/// A Docker network (or container) name as a label or setting may give it.
+pub fn is_network_name(s: &str) -> bool {
+    is_word(
+        s,
+        128,
+        |c| c.is_ascii_alphanumeric(),
+        |c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'),
+    )
+}
+
 const SUBDOMAIN_RULE: Rule = "must be DNS labels (a-z, 0-9, '-', not starting or ending with '-', at most 63 each) joined by '.', 253 characters at most";
 
 /// One or more DNS labels, lower case, e.g. `jellyfin` or `media.home`. Rendered as `<subdomain>.*`.

@@ -234,14 +234,9 @@ pub fn is_swag_image(image: &str) -> bool {
     repo == "linuxserver/swag" || repo.ends_with("/linuxserver/swag")
 }
 
-/// A Docker network name as a label may give it.
+/// A Docker network name as a label may give it (the grammar lives in [`crate::model::spec`]).
 pub fn valid_network_name(s: &str) -> bool {
-    let b = s.as_bytes();
-    !b.is_empty()
-        && b.len() <= 128
-        && b[0].is_ascii_alphanumeric()
-        && b.iter()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
+    crate::model::spec::is_network_name(s)
 }
 
 /// The container's user-defined networks (name → id): the ones with name resolution.
@@ -372,19 +367,18 @@ pub fn plan(
         };
         let list = |m: &BTreeMap<&str, &str>| m.keys().copied().collect::<Vec<_>>().join(", ");
         if let Some((value, key)) = label {
-            if !valid_network_name(value) {
-                if report {
-                    out.rejections.push(NetRejection {
-                        container: c.name.clone(),
-                        reason: format!(
-                            "container {}: label {key}={} is not a Docker network name (letters, digits, '_', '.' and '-', starting with a letter or digit)",
-                            c.name,
-                            crate::labels::shown(value)
-                        ),
-                    });
+            let value = match crate::labels::network::parse(&c.name, key, value) {
+                Ok(value) => value,
+                Err(reason) => {
+                    if report {
+                        out.rejections.push(NetRejection {
+                            container: c.name.clone(),
+                            reason,
+                        });
+                    }
+                    continue;
                 }
-                continue;
-            }
+            };
             match theirs.get(value) {
                 Some(id) => need(swag_joins(value, id), &c.name),
                 None => {

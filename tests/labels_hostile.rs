@@ -522,7 +522,8 @@ fn nginx_longest_server_names_accepted_pass_nginx_t_and_longer_are_refused() {
     let rules = LabelRules::default();
     let a46 = "a".repeat(46);
     let longest = [
-        ("auth.subdomain", format!("{a46}.{a46}.{a46}.{a46}")),
+        // 190 in all: the conf's file name (and its temp file's) must fit 255 bytes
+        ("auth.subdomain", format!("{a46}.{a46}.{a46}.{a46}.ab")),
         ("swag_url", format!("{}.example.com", "h".repeat(34))),
         ("swag_url", format!("{}.*", "w".repeat(46))),
     ];
@@ -542,6 +543,21 @@ fn nginx_longest_server_names_accepted_pass_nginx_t_and_longer_are_refused() {
         tree.add_conf(&app.file, &app.content);
     }
     tree.assert_nginx_t("the longest server names the grammar accepts");
+
+    // One more character and the file name would not fit: refused at the label, saying why.
+    let c = with_label(
+        "victim",
+        base_for("auth.subdomain"),
+        "auth.subdomain",
+        &format!("{a46}.{a46}.{a46}.{a46}.abc"),
+    );
+    assert_rejected(
+        &c,
+        "auth.subdomain",
+        &format!("{a46}.{a46}.{a46}.{a46}.abc"),
+        "must be at most 190 characters in all",
+        &rules,
+    );
 
     let too_long = [
         (
@@ -582,5 +598,34 @@ fn nginx_longest_server_names_accepted_pass_nginx_t_and_longer_are_refused() {
             "{}",
             r.output
         );
+    }
+}
+
+/// Label keys are hostile input too: an unknown key is named in a warning, escaped like a value,
+/// so it can neither forge a log line nor reverse one.
+#[test]
+fn hostile_unknown_label_keys_are_escaped_in_warnings() {
+    let keys = [
+        "auth.x\n2026-01-01T00:00:00Z  INFO wrote gatehouse.bank.subdomain.conf",
+        "auth.x\r\u{1b}[2K",
+        "auth.\u{202e}tcetorp",
+        "auth.\u{2066}x\u{2069}",
+        "auth.x\u{0}y",
+        "auth.x\u{85}y",
+    ];
+    for key in keys {
+        let c = container("app", &[("auth.protect", "true"), (key, "1")]);
+        let warnings = match labels::parse(&c, &LabelRules::default()) {
+            Parsed::App { warnings, .. } => warnings,
+            other => panic!("{key:?}: {other:?}"),
+        };
+        assert_eq!(warnings.len(), 1, "{key:?}: {warnings:?}");
+        let w = &warnings[0];
+        assert!(
+            w.chars()
+                .all(|ch| !ch.is_control() && !('\u{2000}'..='\u{206f}').contains(&ch)),
+            "{key:?} printed raw: {w:?}"
+        );
+        assert!(w.contains(&labels::shown(key)), "{w}");
     }
 }

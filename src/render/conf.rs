@@ -44,8 +44,13 @@ pub enum RenderError {
 
 /// The file a conf is written to: prefixed so it cannot collide with SWAG's samples or the user's
 /// own `<app>.subdomain.conf` files, and ending in `.subdomain.conf` so SWAG loads it.
+/// Its length is bounded by [`crate::model::spec::SERVER_NAME_MAX`].
 pub fn conf_file_name(spec: &AppSpec) -> String {
-    format!("gatehouse.{}.subdomain.conf", spec.server_names[0].key())
+    use crate::model::spec::{CONF_FILE_PREFIX, CONF_FILE_SUFFIX};
+    format!(
+        "{CONF_FILE_PREFIX}{}{CONF_FILE_SUFFIX}",
+        spec.server_names[0].key()
+    )
 }
 
 /// What the header of a conf gatehouse wrote says.

@@ -128,7 +128,7 @@ pub static KNOWN_VARS: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
 });
 
 /// Reads variables from one snapshot of the environment, collecting every bad value.
-pub struct Reader<'a> {
+pub(crate) struct Reader<'a> {
     pub env: &'a BTreeMap<String, String>,
     pub problems: Vec<VarError>,
     pub warnings: Vec<String>,

@@ -182,8 +182,12 @@ fn require_both(r: &mut Reader<'_>, a: &Var, b: &Var) -> bool {
         (false, false) => false,
         (a_set, _) => {
             let (missing, given) = if a_set { (b, a) } else { (a, b) };
+            let or_file = missing
+                .file_var()
+                .map(|f| format!(" (or {f})"))
+                .unwrap_or_default();
             let rule = format!(
-                "must be set when {} is set: authentik provisioning needs both (unset both to turn it off)",
+                "must be set{or_file} when {} is set: authentik provisioning needs both (unset both to turn it off)",
                 given.name
             );
             r.problem(missing.name, "", rule);

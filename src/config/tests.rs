@@ -54,8 +54,9 @@ fn a_url_without_a_token_or_a_token_without_a_url_is_a_bad_setting() {
     assert_eq!(err.problems.len(), 1, "{err}");
     assert_eq!(err.problems[0].var, "GATEHOUSE_AUTHENTIK_TOKEN");
     assert!(
-        err.to_string()
-            .contains("must be set when GATEHOUSE_AUTHENTIK_URL is set"),
+        err.to_string().contains(
+            "must be set (or GATEHOUSE_AUTHENTIK_TOKEN_FILE) when GATEHOUSE_AUTHENTIK_URL is set"
+        ),
         "{err}"
     );
     let err = Settings::from_vars(vars(&[("GATEHOUSE_AUTHENTIK_TOKEN", "s3cr3t")])).unwrap_err();

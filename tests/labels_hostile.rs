@@ -522,7 +522,8 @@ fn nginx_longest_server_names_accepted_pass_nginx_t_and_longer_are_refused() {
     let rules = LabelRules::default();
     let a46 = "a".repeat(46);
     let longest = [
-        ("auth.subdomain", format!("{a46}.{a46}.{a46}.{a46}")),
+        // 190 in all: the conf's file name (and its temp file's) must fit 255 bytes
+        ("auth.subdomain", format!("{a46}.{a46}.{a46}.{a46}.ab")),
         ("swag_url", format!("{}.example.com", "h".repeat(34))),
         ("swag_url", format!("{}.*", "w".repeat(46))),
     ];
@@ -583,4 +584,54 @@ fn nginx_longest_server_names_accepted_pass_nginx_t_and_longer_are_refused() {
             r.output
         );
     }
+}
+
+/// Label keys are hostile input too: an unknown key is named in a warning, escaped like a value,
+/// so it can neither forge a log line nor reverse one.
+#[test]
+fn hostile_unknown_label_keys_are_escaped_in_warnings() {
+    let keys = [
+        "auth.x\n2026-01-01T00:00:00Z  INFO wrote gatehouse.bank.subdomain.conf",
+        "auth.x\r\u{1b}[2K",
+        "auth.\u{202e}tcetorp",
+        "auth.\u{2066}x\u{2069}",
+        "auth.x\u{0}y",
+        "auth.x\u{85}y",
+    ];
+    for key in keys {
+        let c = container("app", &[("auth.protect", "true"), (key, "1")]);
+        let warnings = match labels::parse(&c, &LabelRules::default()) {
+            Parsed::App { warnings, .. } => warnings,
+            other => panic!("{key:?}: {other:?}"),
+        };
+        assert_eq!(warnings.len(), 1, "{key:?}: {warnings:?}");
+        let w = &warnings[0];
+        assert!(
+            w.chars()
+                .all(|ch| !ch.is_control() && !('\u{2000}'..='\u{206f}').contains(&ch)),
+            "{key:?} printed raw: {w:?}"
+        );
+        assert!(w.contains(&labels::shown(key)), "{w}");
+    }
+}
+
+/// One character more than the longest accepted subdomain and the conf's file name (with its
+/// temp file's) would not fit 255 bytes: refused at the label, saying the limit and why.
+#[test]
+fn a_subdomain_too_long_for_its_file_name_is_refused() {
+    let a46 = "a".repeat(46);
+    let value = format!("{a46}.{a46}.{a46}.{a46}.abc");
+    let c = with_label(
+        "victim",
+        base_for("auth.subdomain"),
+        "auth.subdomain",
+        &value,
+    );
+    assert_rejected(
+        &c,
+        "auth.subdomain",
+        &value,
+        "must be at most 190 characters in all",
+        &LabelRules::default(),
+    );
 }

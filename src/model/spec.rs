@@ -32,6 +32,16 @@ fn is_dns_label(s: &str) -> bool {
         && b[b.len() - 1] != b'-'
 }
 
+/// A Docker network (or container) name as a label or setting may give it.
+pub fn is_network_name(s: &str) -> bool {
+    is_word(
+        s,
+        128,
+        |c| c.is_ascii_alphanumeric(),
+        |c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'),
+    )
+}
+
 const SUBDOMAIN_RULE: Rule = "must be DNS labels (a-z, 0-9, '-', not starting or ending with '-', at most 63 each) joined by '.', 253 characters at most";
 
 /// One or more DNS labels, lower case, e.g. `jellyfin` or `media.home`. Rendered as `<subdomain>.*`.
@@ -51,6 +61,23 @@ impl Subdomain {
         &self.0
     }
 }
+
+/// The longest file name Linux file systems take (`NAME_MAX`), in bytes.
+pub const FILE_NAME_MAX: usize = 255;
+/// The most bytes a writer may add to a file's name for its temp file (`.<name>.<pid>.<n>.tmp`
+/// is at most 37). Shared with the atomic writer: a temp name longer than the final name by more
+/// than this could exceed [`FILE_NAME_MAX`] for a name the labels accepted.
+pub const TEMP_NAME_EXTRA: usize = 40;
+/// What gatehouse puts before an app's first server name to name its conf file.
+pub const CONF_FILE_PREFIX: &str = "gatehouse.";
+/// What gatehouse puts after it: SWAG loads `*.subdomain.conf`.
+pub const CONF_FILE_SUFFIX: &str = ".subdomain.conf";
+/// The longest server name: `gatehouse.<name>.subdomain.conf` and its temp file must fit a file
+/// name (190 bytes).
+pub const SERVER_NAME_MAX: usize =
+    FILE_NAME_MAX - TEMP_NAME_EXTRA - CONF_FILE_PREFIX.len() - CONF_FILE_SUFFIX.len();
+
+const SERVER_NAME_LENGTH_RULE: Rule = "must be at most 190 characters in all: gatehouse names the conf file gatehouse.<name>.subdomain.conf, and it (with its temp file) must fit the file system's 255-byte file names";
 
 /// A name nginx matches in `server_name`: a subdomain on any domain (`app.*`) or a full host name
 /// (`app.example.com`, from swag-auto-proxy's `swag_url`).
@@ -78,6 +105,9 @@ impl ServerName {
             }
         };
         name.fits_nginx_hash()?;
+        if name.key().len() > SERVER_NAME_MAX {
+            return Err(SERVER_NAME_LENGTH_RULE);
+        }
         Ok(name)
     }
 
@@ -431,6 +461,34 @@ mod tests {
         // auth.subdomain never yields a full host: dotted values are subdomains.
         let dotted = ServerName::parse("media.home", false).unwrap();
         assert_eq!(dotted.nginx_token(), "media.home.*");
+    }
+
+    #[test]
+    fn a_server_name_fits_the_conf_file_name() {
+        // issue 8 item 6: 253 characters passed, but over ~215 the temp name exceeded 255 bytes
+        // (ENAMETOOLONG on every retry). 46-character labels also fit nginx's hash bucket.
+        let label46 = "a".repeat(46);
+        let longest = format!("{label46}.{label46}.{label46}.{label46}.ab");
+        assert_eq!(longest.len(), SERVER_NAME_MAX);
+        let name = ServerName::parse(&longest, false).expect("190 fits");
+        let file = format!("{CONF_FILE_PREFIX}{}{CONF_FILE_SUFFIX}", name.key());
+        assert!(file.len() + TEMP_NAME_EXTRA <= FILE_NAME_MAX);
+        for too_long in [format!("{longest}c"), format!("{label46}.{longest}")] {
+            assert_eq!(
+                ServerName::parse(&too_long, false),
+                Err(SERVER_NAME_LENGTH_RULE)
+            );
+            let wildcard = format!("{too_long}.*");
+            assert_eq!(
+                ServerName::parse(&wildcard, true),
+                Err(SERVER_NAME_LENGTH_RULE)
+            );
+        }
+        assert_eq!(SERVER_NAME_MAX, 190);
+        assert!(SERVER_NAME_LENGTH_RULE.contains(&SERVER_NAME_MAX.to_string()));
+        assert!(SERVER_NAME_LENGTH_RULE.contains(&FILE_NAME_MAX.to_string()));
+        // The setting's domain keeps DNS's 253.
+        assert!(Subdomain::parse(&format!("{longest}.{label46}")).is_ok());
     }
 
     #[test]

@@ -133,7 +133,7 @@ impl Reconciler {
         if let Some(c) = networks::find_named(containers, &settings.authentik_container) {
             self.watched.extend([c.name.clone(), c.id.clone()]);
         }
-        let label_key = format!("{}.network", settings.labels.prefix);
+        let label_key = crate::labels::network::key(&settings.labels.prefix);
         let by_name: BTreeMap<&str, &crate::model::workload::Workload> =
             containers.iter().map(|c| (c.name.as_str(), c)).collect();
         let mut targets: Vec<Target<'_>> = Vec::new();

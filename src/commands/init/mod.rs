@@ -7,10 +7,12 @@
 //! the OS random source and ask on the terminal.
 
 use std::collections::BTreeMap;
-use std::fs;
-use std::io::{self, BufRead, Read as _, Write as _};
-use std::os::unix::fs::PermissionsExt as _;
+use std::io;
 use std::path::{Path, PathBuf};
+
+mod run;
+
+pub use run::{run, Options};
 
 /// authentik release the example stack runs unless `.env` says otherwise.
 pub const AUTHENTIK_TAG: &str = "2026.8.3";
@@ -170,6 +172,13 @@ pub fn desired(
     existing: &BTreeMap<String, String>,
     fill: &mut dyn FnMut(&mut [u8]),
 ) -> Vec<Entry> {
+    let mut out = settings(answers, host);
+    out.extend(secrets(existing, fill));
+    out
+}
+
+/// The plain settings: the user's answers, the host's facts, the stack's defaults.
+fn settings(answers: &Answers, host: &HostFacts) -> Vec<Entry> {
     let plain = |key, value: String, comment| Entry {
         key,
         value,
@@ -220,6 +229,12 @@ pub fn desired(
         AUTHENTIK_TAG.into(),
         "# authentik release (server and worker run the same one)",
     ));
+    out
+}
+
+/// The generated secrets; gatehouse's token follows authentik's bootstrap token.
+fn secrets(existing: &BTreeMap<String, String>, fill: &mut dyn FnMut(&mut [u8])) -> Vec<Entry> {
+    let mut out = Vec::new();
     let mut gen = |key, len, comment| Entry {
         key,
         value: secret(len, fill),
@@ -392,377 +407,5 @@ next steps:
     s
 }
 
-/// Options of the `init` command.
-#[derive(Debug, Clone, Default)]
-pub struct Options {
-    /// The `.env` file to write (next to compose.yml).
-    pub env_file: PathBuf,
-    pub answers: Answers,
-    /// Ask for what is missing when stdin is a terminal.
-    pub interactive: bool,
-    /// The Docker socket whose group gatehouse must join.
-    pub docker_socket: PathBuf,
-}
-
-/// Runs init: reads the file, asks for what is missing, writes, and returns the summary.
-pub fn run(opts: &Options) -> Result<String, InitError> {
-    let path = &opts.env_file;
-    let existing = match fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => String::new(),
-        Err(source) => {
-            return Err(InitError::Read {
-                path: path.clone(),
-                source,
-            })
-        }
-    };
-    let values = parse_env(&existing);
-    let mut answers = Answers {
-        domain: opts
-            .answers
-            .domain
-            .as_deref()
-            .map(valid_domain)
-            .transpose()?,
-        email: opts.answers.email.as_deref().map(valid_email).transpose()?,
-        tz: opts.answers.tz.as_deref().map(valid_tz).transpose()?,
-    };
-    let has = |k: &str| values.get(k).is_some_and(|v| !v.is_empty());
-    if answers.domain.is_none() && !has("DOMAIN") {
-        if !opts.interactive {
-            return Err(InitError::Missing("--domain"));
-        }
-        answers.domain = Some(ask(
-            "Your domain (apps appear at <app>.<domain>)",
-            None,
-            valid_domain,
-        )?);
-    }
-    if answers.email.is_none() && !has("EMAIL") && opts.interactive {
-        answers.email = Some(ask(
-            "E-mail for Let's Encrypt and akadmin",
-            None,
-            valid_email,
-        )?);
-    }
-    let host = HostFacts {
-        docker_gid: socket_gid(&opts.docker_socket),
-        tz: host_tz(),
-    };
-    if answers.tz.is_none() && !has("TZ") && opts.interactive {
-        let default = host.tz.clone().unwrap_or_else(|| "Etc/UTC".into());
-        answers.tz = Some(ask("Time zone", Some(&default), valid_tz)?);
-    }
-    let mut fill = os_random()?;
-    let entries = desired(&answers, &host, &values, &mut fill);
-    let plan = merge(&existing, &entries, &answers);
-    if plan.changed() {
-        write_env(path, &plan.text)?;
-    }
-    let after = parse_env(&plan.text);
-    Ok(summary(&plan, path, &after))
-}
-
-fn ask(
-    question: &str,
-    default: Option<&str>,
-    check: fn(&str) -> Result<String, InitError>,
-) -> Result<String, InitError> {
-    let stdin = io::stdin();
-    loop {
-        match default {
-            Some(d) => eprint!("{question} [{d}]: "),
-            None => eprint!("{question}: "),
-        }
-        let _ = io::stderr().flush();
-        let mut line = String::new();
-        let n = stdin
-            .lock()
-            .read_line(&mut line)
-            .map_err(|source| InitError::Read {
-                path: PathBuf::from("<stdin>"),
-                source,
-            })?;
-        if n == 0 {
-            return Err(InitError::Missing("an answer (stdin closed)"));
-        }
-        let answer = match (line.trim(), default) {
-            ("", Some(d)) => d.to_owned(),
-            (a, _) => a.to_owned(),
-        };
-        match check(&answer) {
-            Ok(v) => return Ok(v),
-            Err(e) => eprintln!("{e}"),
-        }
-    }
-}
-
-/// A byte source reading the OS CSPRNG (`/dev/urandom`).
-fn os_random() -> Result<impl FnMut(&mut [u8]), InitError> {
-    let mut f = fs::File::open("/dev/urandom").map_err(InitError::Random)?;
-    // A failing read of /dev/urandom after it opened is not something to recover from: stop
-    // rather than write a weak secret.
-    Ok(move |buf: &mut [u8]| {
-        if let Err(e) = f.read_exact(buf) {
-            eprintln!("gatehouse: cannot read /dev/urandom: {e}");
-            std::process::exit(71);
-        }
-    })
-}
-
-fn socket_gid(socket: &Path) -> Option<u32> {
-    use std::os::unix::fs::MetadataExt as _;
-    fs::metadata(socket).ok().map(|m| m.gid())
-}
-
-fn host_tz() -> Option<String> {
-    fs::read_to_string("/etc/timezone")
-        .ok()
-        .and_then(|t| valid_tz(t.trim()).ok())
-}
-
-/// Writes the file through a temp file and a rename; a new file is readable by its owner only
-/// (it holds secrets), an existing one keeps its mode.
-fn write_env(path: &Path, text: &str) -> Result<(), InitError> {
-    let werr = |source| InitError::Write {
-        path: path.to_owned(),
-        source,
-    };
-    let mode = fs::metadata(path)
-        .map(|m| m.permissions().mode() & 0o7777)
-        .unwrap_or(0o600);
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| ".env".into());
-    let tmp = path.with_file_name(format!(".{name}.gatehouse-init.tmp"));
-    let result = (|| {
-        let mut f = fs::File::create(&tmp)?;
-        f.set_permissions(fs::Permissions::from_mode(mode))?;
-        f.write_all(text.as_bytes())?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)
-    })();
-    if let Err(e) = result {
-        let _ = fs::remove_file(&tmp);
-        return Err(werr(e));
-    }
-    Ok(())
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A deterministic byte source for the pure tests.
-    fn counter() -> impl FnMut(&mut [u8]) {
-        let mut n: u8 = 0;
-        move |buf: &mut [u8]| {
-            for b in buf {
-                *b = n;
-                n = n.wrapping_add(37);
-            }
-        }
-    }
-
-    fn answers() -> Answers {
-        Answers {
-            domain: Some("example.com".into()),
-            email: Some("me@example.com".into()),
-            tz: Some("Europe/Berlin".into()),
-        }
-    }
-
-    #[test]
-    fn secrets_are_alphanumeric_of_the_asked_length_and_skip_biased_bytes() {
-        let mut fill = counter();
-        let s = secret(100, &mut fill);
-        assert_eq!(s.len(), 100);
-        assert!(s.bytes().all(|c| c.is_ascii_alphanumeric()));
-        // Only bytes >= 248 -> nothing usable until other bytes come.
-        let mut calls = 0;
-        let mut fill = |buf: &mut [u8]| {
-            calls += 1;
-            buf.fill(if calls < 3 { 250 } else { 0 });
-        };
-        assert_eq!(secret(4, &mut fill), "AAAA");
-    }
-
-    #[test]
-    fn validators_reject_what_does_not_belong_in_env() {
-        assert_eq!(valid_domain("Example.COM.").unwrap(), "example.com");
-        for bad in [
-            "https://example.com",
-            "example",
-            "ex ample.com",
-            "-a.com",
-            "a.com/x",
-            "a.com;rm",
-        ] {
-            assert!(valid_domain(bad).is_err(), "{bad}");
-        }
-        assert!(valid_email("me+swag@example.com").is_ok());
-        for bad in ["me", "me@host", "me@ex ample.com", "a@b@c.d", "$x@y.z"] {
-            assert!(valid_email(bad).is_err(), "{bad}");
-        }
-        assert!(valid_tz("America/Argentina/Buenos_Aires").is_ok());
-        assert!(valid_tz("Etc/GMT+2").is_ok());
-        for bad in ["", "/etc/passwd", "Europe/../x", "Europe/Berlin\nX=1"] {
-            assert!(valid_tz(bad).is_err(), "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn a_fresh_file_gets_every_key_and_gatehouse_shares_the_bootstrap_token() {
-        let mut fill = counter();
-        let entries = desired(
-            &answers(),
-            &HostFacts::default(),
-            &BTreeMap::new(),
-            &mut fill,
-        );
-        let plan = merge("", &entries, &answers());
-        let v = parse_env(&plan.text);
-        for key in [
-            "DOMAIN",
-            "EMAIL",
-            "TZ",
-            "PUID",
-            "PGID",
-            "DOCKER_GID",
-            "AUTHENTIK_TAG",
-            "PG_PASS",
-            "AUTHENTIK_SECRET_KEY",
-            "AUTHENTIK_BOOTSTRAP_PASSWORD",
-            "AUTHENTIK_BOOTSTRAP_TOKEN",
-            "GATEHOUSE_AUTHENTIK_TOKEN",
-        ] {
-            assert!(v.get(key).is_some_and(|x| !x.is_empty()), "{key} missing");
-        }
-        assert_eq!(v["DOMAIN"], "example.com");
-        assert_eq!(v["TZ"], "Europe/Berlin");
-        assert_eq!(
-            v["AUTHENTIK_BOOTSTRAP_TOKEN"],
-            v["GATEHOUSE_AUTHENTIK_TOKEN"]
-        );
-        assert_ne!(v["PG_PASS"], v["AUTHENTIK_SECRET_KEY"]);
-        assert!(v["AUTHENTIK_SECRET_KEY"].len() >= 50);
-        assert!(plan.text.starts_with("# The gatehouse stack's settings"));
-    }
-
-    #[test]
-    fn existing_values_are_never_changed_and_the_rest_of_the_file_stays() {
-        let existing = "# my notes\nDOMAIN=mine.org\nPG_PASS='keep-me'\nAUTHENTIK_BOOTSTRAP_TOKEN=tok123\nEMAIL=\nOTHER=x\n";
-        let mut fill = counter();
-        let a = answers();
-        let entries = desired(&a, &HostFacts::default(), &parse_env(existing), &mut fill);
-        let plan = merge(existing, &entries, &a);
-        assert!(plan.text.starts_with("# my notes\nDOMAIN=mine.org\nPG_PASS='keep-me'\nAUTHENTIK_BOOTSTRAP_TOKEN=tok123\nEMAIL=me@example.com\nOTHER=x\n"), "{}", plan.text);
-        let v = parse_env(&plan.text);
-        assert_eq!(v["PG_PASS"], "keep-me");
-        assert_eq!(v["GATEHOUSE_AUTHENTIK_TOKEN"], "tok123");
-        assert!(plan.kept.contains(&"DOMAIN") && plan.kept.contains(&"PG_PASS"));
-        assert_eq!(plan.ignored, vec![("DOMAIN", "example.com".to_owned())]);
-        assert!(plan.added.iter().any(|e| e.key == "EMAIL"));
-    }
-
-    #[test]
-    fn a_complete_file_is_left_byte_for_byte() {
-        let mut fill = counter();
-        let a = answers();
-        let first = merge(
-            "",
-            &desired(&a, &HostFacts::default(), &BTreeMap::new(), &mut fill),
-            &a,
-        );
-        let v = parse_env(&first.text);
-        let second = merge(
-            &first.text,
-            &desired(&Answers::default(), &HostFacts::default(), &v, &mut fill),
-            &Answers::default(),
-        );
-        assert!(!second.changed());
-        assert_eq!(second.text, first.text);
-    }
-
-    #[test]
-    fn the_summary_names_secrets_but_never_shows_them() {
-        let mut fill = counter();
-        let a = answers();
-        let plan = merge(
-            "",
-            &desired(&a, &HostFacts::default(), &BTreeMap::new(), &mut fill),
-            &a,
-        );
-        let v = parse_env(&plan.text);
-        let s = summary(&plan, Path::new("/stack/.env"), &v);
-        assert!(s.contains("AUTHENTIK_SECRET_KEY (generated secret, 60 characters)"));
-        assert!(s.contains("DOMAIN=example.com"));
-        assert!(s.contains("deactivate akadmin"));
-        assert!(s.contains("https://auth.example.com/"));
-        for key in [
-            "PG_PASS",
-            "AUTHENTIK_SECRET_KEY",
-            "AUTHENTIK_BOOTSTRAP_PASSWORD",
-            "AUTHENTIK_BOOTSTRAP_TOKEN",
-        ] {
-            assert!(!s.contains(&v[key]), "{key} leaked into the summary");
-        }
-    }
-
-    #[test]
-    fn running_init_twice_keeps_every_value() {
-        let dir = tempfile::tempdir().unwrap();
-        let env = dir.path().join(".env");
-        let opts = Options {
-            env_file: env.clone(),
-            answers: answers(),
-            interactive: false,
-            docker_socket: PathBuf::from("/nonexistent.sock"),
-        };
-        let out1 = run(&opts).unwrap();
-        assert!(out1.contains("wrote"));
-        let first = fs::read_to_string(&env).unwrap();
-        let mode = fs::metadata(&env).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode, 0o600);
-        let again = Options {
-            answers: Answers {
-                domain: Some("other.net".into()),
-                ..Answers::default()
-            },
-            ..opts.clone()
-        };
-        let out2 = run(&again).unwrap();
-        assert_eq!(fs::read_to_string(&env).unwrap(), first);
-        assert!(out2.contains("nothing written"), "{out2}");
-        assert!(out2.contains("\"other.net\" was not applied"), "{out2}");
-        // Real randomness: two fresh files never share a secret.
-        let env2 = dir.path().join("second.env");
-        run(&Options {
-            env_file: env2.clone(),
-            ..opts
-        })
-        .unwrap();
-        let (a, b) = (
-            parse_env(&first),
-            parse_env(&fs::read_to_string(env2).unwrap()),
-        );
-        assert_ne!(a["AUTHENTIK_SECRET_KEY"], b["AUTHENTIK_SECRET_KEY"]);
-        assert_ne!(a["PG_PASS"], b["PG_PASS"]);
-    }
-
-    #[test]
-    fn without_a_domain_and_no_terminal_init_says_which_flag_is_missing() {
-        let dir = tempfile::tempdir().unwrap();
-        let err = run(&Options {
-            env_file: dir.path().join(".env"),
-            answers: Answers::default(),
-            interactive: false,
-            docker_socket: PathBuf::from("/nonexistent.sock"),
-        })
-        .unwrap_err();
-        assert!(err.to_string().contains("--domain"));
-        assert!(!dir.path().join(".env").exists());
-    }
-}
+mod tests;

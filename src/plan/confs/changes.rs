@@ -1,0 +1,194 @@
+//! Desired confs against the owned ones on disk: what to write and what to remove, holding the
+//! removal of a conf whose container went away for a grace period (a recreate must not flap).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use super::{Desired, Rejection};
+use crate::model::spec::Access;
+use crate::model::workload::ConfDirState;
+use crate::render::wording::{Describe, Tense};
+
+/// Why a conf is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteReason {
+    New,
+    Changed,
+}
+
+/// Why a conf is removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RemoveReason {
+    /// Its container has been gone for the whole grace period.
+    ContainerGone,
+    /// Its container runs but no longer publishes under this file (labels removed or renamed,
+    /// or another file now serves the name).
+    NoLongerPublished,
+    /// Its container now asks for authentik but its labels are rejected, and the conf is an
+    /// unprotected one: fail closed.
+    FailClosed,
+}
+
+/// One change to the proxy-confs folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    Write {
+        file: String,
+        content: String,
+        container: String,
+        access: Access,
+        reason: WriteReason,
+    },
+    Remove {
+        file: String,
+        container: Option<String>,
+        reason: RemoveReason,
+    },
+}
+
+impl Describe for Change {
+    /// `wrote gatehouse.a.subdomain.conf for container a (protected by authentik)`, `removed
+    /// gatehouse.b.subdomain.conf: container b is gone`.
+    fn describe(&self, tense: Tense, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Write {
+                file,
+                container,
+                access,
+                reason,
+                ..
+            } => {
+                let verb = match reason {
+                    WriteReason::New => tense.verb("write", "wrote"),
+                    WriteReason::Changed => tense.verb("update", "updated"),
+                };
+                let access = match access {
+                    Access::Protected => "protected by authentik",
+                    Access::Exposed => "exposed without authentik",
+                };
+                write!(f, "{verb} {file} for container {container} ({access})")
+            }
+            Self::Remove {
+                file,
+                container,
+                reason,
+            } => {
+                let container = container.as_deref().unwrap_or("?");
+                write!(f, "{} {file}: ", tense.verb("remove", "removed"))?;
+                match reason {
+                    RemoveReason::ContainerGone => write!(f, "container {container} is gone"),
+                    RemoveReason::NoLongerPublished => {
+                        write!(f, "container {container} no longer publishes it")
+                    }
+                    RemoveReason::FailClosed => write!(
+                        f,
+                        "container {container} asks for authentik but its labels are rejected, and this conf is unprotected (fail closed)"
+                    ),
+                }
+            }
+        }
+    }
+}
+
+/// Confs whose container is gone, with when that was first seen, so removal waits out the grace
+/// period across passes.
+#[derive(Debug, Clone, Default)]
+pub struct GraceClock {
+    orphaned_since: BTreeMap<String, Instant>,
+}
+
+impl GraceClock {
+    pub fn pending(&self) -> usize {
+        self.orphaned_since.len()
+    }
+}
+
+/// What to do now, and how long until a held removal falls due (if any).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChangeSet {
+    pub changes: Vec<Change>,
+    /// Confs kept although their app is not desired now: (file, why).
+    pub kept: Vec<(String, String)>,
+    pub next_due: Option<Duration>,
+}
+
+/// Compares desired confs with the owned ones on disk.
+pub fn changes(
+    desired: &Desired,
+    confdir: &ConfDirState,
+    clock: &mut GraceClock,
+    now: Instant,
+    grace: Duration,
+) -> ChangeSet {
+    let mut set = ChangeSet::default();
+    let wanted: BTreeSet<&str> = desired.apps.iter().map(|a| a.file.as_str()).collect();
+    for app in &desired.apps {
+        let reason = match confdir.owned.get(&app.file) {
+            Some(existing) if existing.content == app.content => continue,
+            Some(_) => WriteReason::Changed,
+            None => WriteReason::New,
+        };
+        set.changes.push(Change::Write {
+            file: app.file.clone(),
+            content: app.content.clone(),
+            container: app.spec.container.clone(),
+            access: app.spec.access,
+            reason,
+        });
+    }
+    let rejected: BTreeMap<&str, &Rejection> = desired
+        .rejected
+        .iter()
+        .map(|r| (r.container.as_str(), r))
+        .collect();
+    clock
+        .orphaned_since
+        .retain(|file, _| confdir.owned.contains_key(file) && !wanted.contains(file.as_str()));
+    for (file, owned) in &confdir.owned {
+        if wanted.contains(file.as_str()) {
+            continue;
+        }
+        let container = owned.container.clone();
+        let remove = |reason| Change::Remove {
+            file: file.clone(),
+            container: container.clone(),
+            reason,
+        };
+        let name = owned.container.as_deref().unwrap_or("");
+        if let Some(r) = rejected.get(name).filter(|r| r.keep_last_good) {
+            if r.wants_protection && !owned.protected {
+                set.changes.push(remove(RemoveReason::FailClosed));
+            } else {
+                set.kept.push((
+                    file.clone(),
+                    format!("kept as it was while container {name}'s labels are rejected"),
+                ));
+            }
+            clock.orphaned_since.remove(file);
+            continue;
+        }
+        if desired.running.contains(name) {
+            set.changes.push(remove(RemoveReason::NoLongerPublished));
+            clock.orphaned_since.remove(file);
+            continue;
+        }
+        let since = *clock.orphaned_since.entry(file.clone()).or_insert(now);
+        let waited = now.saturating_duration_since(since);
+        if waited >= grace {
+            set.changes.push(remove(RemoveReason::ContainerGone));
+            clock.orphaned_since.remove(file);
+        } else {
+            let left = grace - waited;
+            set.kept.push((
+                file.clone(),
+                format!(
+                    "container {name} is gone; removing in {}s unless it comes back",
+                    left.as_secs_f32().ceil()
+                ),
+            ));
+            set.next_due = Some(set.next_due.map_or(left, |d| d.min(left)));
+        }
+    }
+    set
+}

@@ -7,3 +7,4 @@ pub mod grace;
 pub mod networks;
 
 pub use confs::*;
+pub use grace::GraceClock;

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use super::{Desired, Rejection};
 use crate::model::spec::Access;
 use crate::model::workload::ConfDirState;
+use crate::plan::grace::{sooner, Grace, GraceClock};
 use crate::render::wording::{Describe, Tense};
 
 /// Why a conf is written.
@@ -91,19 +92,6 @@ impl Describe for Change {
     }
 }
 
-/// Confs whose container is gone, with when that was first seen, so removal waits out the grace
-/// period across passes.
-#[derive(Debug, Clone, Default)]
-pub struct GraceClock {
-    orphaned_since: BTreeMap<String, Instant>,
-}
-
-impl GraceClock {
-    pub fn pending(&self) -> usize {
-        self.orphaned_since.len()
-    }
-}
-
 /// What to do now, and how long until a held removal falls due (if any).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ChangeSet {
@@ -142,9 +130,7 @@ pub fn changes(
         .iter()
         .map(|r| (r.container.as_str(), r))
         .collect();
-    clock
-        .orphaned_since
-        .retain(|file, _| confdir.owned.contains_key(file) && !wanted.contains(file.as_str()));
+    clock.retain(|file| confdir.owned.contains_key(file) && !wanted.contains(file));
     for (file, owned) in &confdir.owned {
         if wanted.contains(file.as_str()) {
             continue;
@@ -165,29 +151,29 @@ pub fn changes(
                     format!("kept as it was while container {name}'s labels are rejected"),
                 ));
             }
-            clock.orphaned_since.remove(file);
+            clock.forget(file);
             continue;
         }
         if desired.running.contains(name) {
             set.changes.push(remove(RemoveReason::NoLongerPublished));
-            clock.orphaned_since.remove(file);
+            clock.forget(file);
             continue;
         }
-        let since = *clock.orphaned_since.entry(file.clone()).or_insert(now);
-        let waited = now.saturating_duration_since(since);
-        if waited >= grace {
-            set.changes.push(remove(RemoveReason::ContainerGone));
-            clock.orphaned_since.remove(file);
-        } else {
-            let left = grace - waited;
-            set.kept.push((
-                file.clone(),
-                format!(
-                    "container {name} is gone; removing in {}s unless it comes back",
-                    left.as_secs_f32().ceil()
-                ),
-            ));
-            set.next_due = Some(set.next_due.map_or(left, |d| d.min(left)));
+        match clock.tick(file, now, grace) {
+            Grace::Due => {
+                set.changes.push(remove(RemoveReason::ContainerGone));
+                clock.forget(file);
+            }
+            Grace::Waiting { left } => {
+                set.kept.push((
+                    file.clone(),
+                    format!(
+                        "container {name} is gone; removing in {}s unless it comes back",
+                        left.as_secs_f32().ceil()
+                    ),
+                ));
+                set.next_due = sooner(set.next_due, left);
+            }
         }
     }
     set

@@ -1,5 +1,6 @@
 use super::*;
 use crate::model::workload::OwnedConf;
+use crate::plan::grace::GraceClock;
 use std::time::{Duration, Instant};
 
 fn container(name: &str, labels: &[(&str, &str)], ports: &[u16]) -> Workload {

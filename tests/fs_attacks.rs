@@ -102,7 +102,8 @@ fn is_root() -> bool {
         .unwrap_or(false)
 }
 
-/// Runs gatehouse to its end, or kills it at the deadline. Returns (exit code, log, took).
+/// Runs gatehouse to its end, or kills it at the deadline. Returns (exit code, log, took): no
+/// exit code when it was killed.
 fn run(
     args: &[&str],
     env: &[(String, String)],
@@ -125,8 +126,7 @@ fn run(
         if started.elapsed() > DEADLINE {
             let _ = child.kill();
             let _ = child.wait();
-            let text = fs::read_to_string(&log).unwrap_or_default();
-            panic!("gatehouse {args:?} hung for {DEADLINE:?}; log:\n{text}");
+            break None;
         }
         std::thread::sleep(Duration::from_millis(20));
     };
@@ -297,15 +297,21 @@ fn docker_file_system_attacks_leave_the_victim_alone_and_never_hang() {
             ("GATEHOUSE_LOG_LEVEL".to_owned(), "info".to_owned()),
         ]);
         let mut log = String::new();
+        let mut hung = Vec::new();
         for args in [&["render"][..], &["run", "--once"][..]] {
             let ro = Some(ctx.confs.as_path()).filter(|_| case.read_only);
             let (code, text, took) = run(args, &env, ro);
+            if code.is_none() {
+                hung.push(format!(
+                    "gatehouse {args:?} hung or died (killed after {took:?})"
+                ));
+            }
             log.push_str(&format!(
                 "--- gatehouse {args:?}: exit {code:?} in {took:?}\n{text}"
             ));
         }
         let after = victim.seen();
-        let mut problems = Vec::new();
+        let mut problems = hung;
         if after != before {
             problems.push(format!("victim changed: {before:?} -> {after:?}"));
         }

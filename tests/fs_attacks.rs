@@ -10,7 +10,7 @@ mod common;
 use std::fs;
 use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::docker::{swag_config, Scope};
@@ -115,7 +115,7 @@ fn run(
     let started = Instant::now();
     let mut child = command(args, read_only)
         .envs(env.iter().cloned())
-        .stdout(Stdio::null())
+        .stdout(file.try_clone().expect("log file"))
         .stderr(file)
         .spawn()
         .expect("start gatehouse");
@@ -338,4 +338,22 @@ fn docker_file_system_attacks_leave_the_victim_alone_and_never_hang() {
         let _ = fs::set_permissions(&ctx.confs, fs::Permissions::from_mode(0o755));
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn a_fifo_or_a_link_to_dev_zero_at_the_health_record_does_not_hang_the_check() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fifo = dir.path().join("fifo");
+    mkfifo(&fifo);
+    let zero = dir.path().join("zero");
+    link(Path::new("/dev/zero"), &zero);
+    for (path, says) in [(&fifo, "FIFO"), (&zero, "symlink")] {
+        let env = [(
+            "GATEHOUSE_HEALTH_FILE".to_owned(),
+            path.display().to_string(),
+        )];
+        let (code, log, took) = run(&["health"], &env, None);
+        assert_eq!(code, Some(1), "{took:?}: {log}");
+        assert!(log.contains(says), "{log}");
+    }
 }

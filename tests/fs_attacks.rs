@@ -171,6 +171,12 @@ fn cases() -> Vec<Case> {
             says: &["wrote"],
         },
         Case {
+            name: "none (the conf is written, given to PUID/PGID, 0644)",
+            plant: |_| {},
+            read_only: false,
+            says: &["wrote"],
+        },
+        Case {
             name: "symlink at the conf itself",
             plant: |c| link(&c.victim, &c.conf),
             read_only: false,
@@ -269,6 +275,29 @@ fn cases() -> Vec<Case> {
     ]
 }
 
+/// When the conf was to be written: a regular file, 0644, and (as root) PUID/PGID's.
+fn conf_problem(conf: &Path, written: bool) -> Option<String> {
+    if !written {
+        return None;
+    }
+    let m = match fs::symlink_metadata(conf) {
+        Ok(m) => m,
+        Err(e) => return Some(format!("no conf: {e}")),
+    };
+    let want_owner = if is_root() {
+        let id: u32 = PUID.parse().expect("PUID");
+        (id, id)
+    } else {
+        (m.uid(), m.gid())
+    };
+    let got = (
+        m.file_type().is_file(),
+        m.permissions().mode() & 0o7777,
+        (m.uid(), m.gid()),
+    );
+    (got != (true, 0o644, want_owner)).then(|| format!("conf is {got:?}"))
+}
+
 #[test]
 fn docker_file_system_attacks_leave_the_victim_alone_and_never_hang() {
     let scope = Scope::new("fsattack");
@@ -319,6 +348,9 @@ fn docker_file_system_attacks_leave_the_victim_alone_and_never_hang() {
             if !log.contains(word) {
                 problems.push(format!("log does not say {word:?}"));
             }
+        }
+        if let Some(p) = conf_problem(&ctx.conf, case.says.contains(&"wrote")) {
+            problems.push(p);
         }
         // No temp file is left where SWAG (or a later pass) would see it.
         let left: Vec<String> = fs::read_dir(&ctx.confs)

@@ -230,6 +230,26 @@ fn cases() -> Vec<Case> {
             ],
         },
         Case {
+            name: "FIFO at the preset sample",
+            plant: |c| {
+                let sample = c.confs.join("dockge.subdomain.conf.sample");
+                fs::remove_file(&sample).expect("sample");
+                mkfifo(&sample);
+            },
+            read_only: false,
+            says: &["dockge.subdomain.conf.sample", "FIFO"],
+        },
+        Case {
+            name: "symlink to the victim at the preset sample",
+            plant: |c| {
+                let sample = c.confs.join("dockge.subdomain.conf.sample");
+                fs::remove_file(&sample).expect("sample");
+                link(&c.victim, &sample);
+            },
+            read_only: false,
+            says: &["dockge.subdomain.conf.sample", "symlink"],
+        },
+        Case {
             name: "FIFO in site-confs",
             plant: |c| {
                 let site = c.cfg.join("nginx/site-confs");
@@ -301,7 +321,12 @@ fn conf_problem(conf: &Path, written: bool) -> Option<String> {
 #[test]
 fn docker_file_system_attacks_leave_the_victim_alone_and_never_hang() {
     let scope = Scope::new("fsattack");
-    let app = scope.run("app", &[("auth.protect", "true")], &[]);
+    // A preset, so the sample is read too.
+    let app = scope.run(
+        "app",
+        &[("auth.protect", "true"), ("auth.preset", "dockge")],
+        &[],
+    );
     let mut failures = Vec::new();
     for case in cases() {
         let cfg = swag_config();
@@ -349,8 +374,15 @@ fn docker_file_system_attacks_leave_the_victim_alone_and_never_hang() {
                 problems.push(format!("log does not say {word:?}"));
             }
         }
-        if let Some(p) = conf_problem(&ctx.conf, case.says.contains(&"wrote")) {
+        let wrote = case.says.contains(&"wrote");
+        if let Some(p) = conf_problem(&ctx.conf, wrote) {
             problems.push(p);
+        }
+        // The victim's bytes never end up in a conf SWAG loads.
+        // (Read only when it is a small regular file: the attacks put FIFOs and worse there.)
+        let small = fs::symlink_metadata(&ctx.conf).is_ok_and(|m| m.is_file() && m.len() < 1 << 20);
+        if small && fs::read_to_string(&ctx.conf).is_ok_and(|t| t.contains("the victim's own")) {
+            problems.push("the victim's bytes were copied into the conf".into());
         }
         // No temp file is left where SWAG (or a later pass) would see it.
         let left: Vec<String> = fs::read_dir(&ctx.confs)

@@ -143,6 +143,8 @@ struct Case {
     plant: fn(&Ctx),
     /// The proxy-confs folder is read-only.
     read_only: bool,
+    /// Words the log must not contain.
+    never: &'static [&'static str],
     /// Words the log must contain (any run), naming what was refused.
     says: &'static [&'static str],
 }
@@ -168,42 +170,70 @@ fn cases() -> Vec<Case> {
                 }
             },
             read_only: false,
+            never: &[],
             says: &["wrote"],
         },
         Case {
             name: "none (the conf is written, given to PUID/PGID, 0644)",
             plant: |_| {},
             read_only: false,
+            never: &[],
             says: &["wrote"],
         },
         Case {
             name: "symlink at the conf itself",
             plant: |c| link(&c.victim, &c.conf),
             read_only: false,
+            never: &[],
             says: &["symlink", "leaving it alone"],
         },
         Case {
             name: "symlink to /dev/zero at the conf",
             plant: |c| link(Path::new("/dev/zero"), &c.conf),
             read_only: false,
+            never: &[],
             says: &["symlink", "leaving it alone"],
         },
         Case {
             name: "FIFO at the conf",
             plant: |c| mkfifo(&c.conf),
             read_only: false,
+            never: &[],
             says: &["FIFO"],
         },
         Case {
             name: "huge sparse file at the conf",
             plant: |c| sparse(&c.conf, 1 << 30),
             read_only: false,
+            never: &[],
             says: &["larger than 1048576 bytes"],
+        },
+        Case {
+            name: "a marked conf over 1 MiB at the conf (not gatehouse's, names respected)",
+            plant: |c| {
+                let app = c.conf.file_name().unwrap().to_string_lossy().into_owned();
+                let app = app
+                    .trim_start_matches("gatehouse.")
+                    .trim_end_matches(".subdomain.conf");
+                let text = format!(
+                    "## Managed by gatehouse.\n## gatehouse: container={app} access=protected template=builtin\nserver {{\n    server_name {app}.*;\n}}\n"
+                );
+                fs::write(&c.conf, text).expect("conf");
+                fs::File::options()
+                    .append(true)
+                    .open(&c.conf)
+                    .and_then(|f| f.set_len(2 << 20))
+                    .expect("grow");
+            },
+            read_only: false,
+            never: &["would update", "would write", "wrote"],
+            says: &["larger than gatehouse reads", "already"],
         },
         Case {
             name: "directory at the conf",
             plant: |c| fs::create_dir(&c.conf).expect("mkdir"),
             read_only: false,
+            never: &[],
             says: &["directory"],
         },
         Case {
@@ -218,6 +248,7 @@ fn cases() -> Vec<Case> {
                 sparse(&c.confs.join("sparse.subdomain.conf"), 1 << 30);
             },
             read_only: false,
+            never: &[],
             says: &[
                 "fifo.subdomain.conf",
                 "FIFO",
@@ -237,6 +268,7 @@ fn cases() -> Vec<Case> {
                 mkfifo(&sample);
             },
             read_only: false,
+            never: &[],
             says: &["dockge.subdomain.conf.sample", "FIFO"],
         },
         Case {
@@ -247,6 +279,7 @@ fn cases() -> Vec<Case> {
                 link(&c.victim, &sample);
             },
             read_only: false,
+            never: &[],
             says: &["dockge.subdomain.conf.sample", "symlink"],
         },
         Case {
@@ -257,12 +290,14 @@ fn cases() -> Vec<Case> {
                 mkfifo(&site.join("default.conf"));
             },
             read_only: false,
+            never: &[],
             says: &["default.conf", "FIFO", "wrote"],
         },
         Case {
             name: "the state folder is a symlink",
             plant: |c| link(c.victim.parent().unwrap(), &c.cfg.join("gatehouse")),
             read_only: false,
+            never: &[],
             says: &["state folder", "is a symlink"],
         },
         Case {
@@ -273,6 +308,7 @@ fn cases() -> Vec<Case> {
                 link(&c.victim, &c.cfg.join("gatehouse/authentik.json.lock"));
             },
             read_only: false,
+            never: &[],
             says: &["networks.json", "symlink"],
         },
         Case {
@@ -282,6 +318,7 @@ fn cases() -> Vec<Case> {
                 mkfifo(&c.cfg.join("gatehouse/networks.json"));
             },
             read_only: false,
+            never: &[],
             says: &["networks.json", "FIFO"],
         },
         Case {
@@ -290,6 +327,7 @@ fn cases() -> Vec<Case> {
                 fs::set_permissions(&c.confs, fs::Permissions::from_mode(0o555)).expect("chmod")
             },
             read_only: true,
+            never: &[],
             says: &["could not write conf"],
         },
     ]
@@ -368,6 +406,11 @@ fn docker_file_system_attacks_leave_the_victim_alone_and_never_hang() {
         let mut problems = hung;
         if after != before {
             problems.push(format!("victim changed: {before:?} -> {after:?}"));
+        }
+        for word in case.never {
+            if log.contains(word) {
+                problems.push(format!("log says {word:?}"));
+            }
         }
         for word in case.says {
             if !log.contains(word) {

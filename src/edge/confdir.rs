@@ -120,9 +120,9 @@ impl ConfDir {
             if !is_active(&name, b".conf") {
                 continue;
             }
-            if let Some(text) = self.read_or_skip(&self.site_confs.join(&name)) {
+            if let Some(head) = self.read_or_skip(&self.site_confs.join(&name)) {
                 let shown = format!("site-confs/{}", name.to_string_lossy());
-                add_server_names(&mut state, &shown, &text);
+                add_server_names(&mut state, &shown, &text_of(&head));
             }
         }
         Ok(state)
@@ -132,10 +132,11 @@ impl ConfDir {
     /// server names are someone else's.
     fn scan_proxy_conf(&self, state: &mut ConfDirState, name: &OsString) {
         let path = self.proxy_confs.join(name);
-        let Some(text) = self.read_or_skip(&path) else {
+        let Some(head) = self.read_or_skip(&path) else {
             return;
         };
-        let header = render::parse_header(&text);
+        let text = text_of(&head);
+        let header = render::parse_header(&text).filter(|_| head.complete);
         match (name.to_str().filter(|n| is_our_name(n)), header) {
             (Some(ours), Some(h)) => {
                 state.owned.insert(
@@ -246,12 +247,21 @@ impl ConfDir {
         }
     }
 
-    /// Reads a conf for the scan. A file that cannot be read (a FIFO, a symlink, a device, one
-    /// over the size bound, another user's 0600 file) is skipped with a warning, once, so one bad
-    /// file neither hangs nor stops any pass.
-    fn read_or_skip(&self, path: &Path) -> Option<String> {
-        match files::read_small(path, MAX_CONF_BYTES) {
-            Ok(bytes) => bytes.map(|b| String::from_utf8_lossy(&b).into_owned()),
+    /// Reads a conf for the scan: its text, `None` when it is not read. A file that cannot be
+    /// read (a FIFO, a symlink, a device, another user's 0600 file) is skipped with a warning,
+    /// once, so one bad file neither hangs nor stops any pass. One over the size bound is not
+    /// gatehouse's; only its first bytes are read, for the names it serves.
+    fn read_or_skip(&self, path: &Path) -> Option<files::Head> {
+        match files::read_head(path, MAX_CONF_BYTES) {
+            Ok(Some(head)) => {
+                if !head.complete {
+                    self.warn_once(path, "too large", || {
+                        tracing::warn!(file = %path.display(), max_bytes = MAX_CONF_BYTES, "this conf is larger than gatehouse reads: not gatehouse's, it is never rewritten or removed; only the server names in its first bytes are known to gatehouse");
+                    });
+                }
+                Some(head)
+            }
+            Ok(None) => None,
             Err(e) => {
                 self.warn_once(path, "unreadable", || {
                     tracing::warn!(file = %path.display(), reason = %e, "skipping a conf gatehouse will not read; the server names it may serve are not known to gatehouse");
@@ -299,6 +309,12 @@ fn names_in(dir: &Path) -> io::Result<Vec<OsString>> {
 fn is_active(name: &OsString, suffix: &[u8]) -> bool {
     let b = name.as_bytes();
     b.ends_with(suffix) && b.len() > suffix.len() && !b.starts_with(b".")
+}
+
+/// A conf's text; bytes that are not UTF-8 replaced (a user's conf in Latin-1 still shows its
+/// `server_name`).
+fn text_of(head: &files::Head) -> String {
+    String::from_utf8_lossy(&head.bytes).into_owned()
 }
 
 fn add_server_names(state: &mut ConfDirState, file: &str, text: &str) {

@@ -40,6 +40,28 @@ pub enum ReadError {
 /// opened through it), the open does not block on a FIFO swapped in meanwhile, and at most
 /// `max + 1` bytes are ever read.
 pub fn read_small(path: &Path, max: u64) -> Result<Option<Vec<u8>>, ReadError> {
+    match read_head(path, max)? {
+        None => Ok(None),
+        Some(Head {
+            bytes,
+            complete: true,
+        }) => Ok(Some(bytes)),
+        Some(_) => Err(ReadError::TooLarge(max)),
+    }
+}
+
+/// The first bytes of a regular file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Head {
+    /// At most the bound asked for.
+    pub bytes: Vec<u8>,
+    /// The file ends there (false: it is larger than the bound).
+    pub complete: bool,
+}
+
+/// Like [`read_small`], but a file over `max` bytes gives its first `max` bytes (marked
+/// incomplete) instead of an error.
+pub fn read_head(path: &Path, max: u64) -> Result<Option<Head>, ReadError> {
     // lstat first, so that a device is refused without even being opened.
     match fs::symlink_metadata(path) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
@@ -63,15 +85,11 @@ pub fn read_small(path: &Path, max: u64) -> Result<Option<Vec<u8>>, ReadError> {
     if !m.file_type().is_file() {
         return Err(ReadError::NotAFile(kind_of(&m)));
     }
-    if m.len() > max {
-        return Err(ReadError::TooLarge(max));
-    }
     let mut bytes = Vec::new();
     file.take(max.saturating_add(1)).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > max {
-        return Err(ReadError::TooLarge(max));
-    }
-    Ok(Some(bytes))
+    let complete = bytes.len() as u64 <= max;
+    bytes.truncate(usize::try_from(max).unwrap_or(usize::MAX));
+    Ok(Some(Head { bytes, complete }))
 }
 
 /// What a file system entry is, in words.

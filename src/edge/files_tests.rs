@@ -190,3 +190,20 @@ fn as_root_a_new_state_folder_goes_to_the_given_owner() {
     let m = fs::symlink_metadata(path).unwrap();
     assert_eq!((m.uid(), m.gid()), (4321, 4322));
 }
+
+#[test]
+fn read_head_gives_the_first_bytes_of_a_large_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big");
+    fs::write(&big, b"0123456789").unwrap();
+    let head = read_head(&big, 4).unwrap().unwrap();
+    assert_eq!(
+        (head.bytes.as_slice(), head.complete),
+        (&b"0123"[..], false)
+    );
+    let head = read_head(&big, 10).unwrap().unwrap();
+    assert_eq!((head.bytes.len(), head.complete), (10, true));
+    let link = dir.path().join("link");
+    std::os::unix::fs::symlink("/dev/zero", &link).unwrap();
+    assert!(read_head(&link, 4).is_err());
+}

@@ -1,26 +1,40 @@
 //! SWAG's proxy-confs folder: which confs gatehouse owns, what names other confs serve, atomic
 //! writes and owned-only removal.
 //!
-//! A file is gatehouse's when its first line is [`render::MARKER`]; everything else is the user's or
-//! SWAG's and is only ever read. Writes go to a dot-file that SWAG's `*.subdomain.conf` include
-//! cannot match, then are renamed over the target, and are skipped when the bytes are the same.
+//! A file is gatehouse's when its name is one gatehouse gives (`gatehouse.<name>.subdomain.conf`,
+//! see [`render::conf_file_name`]) AND its first line is [`render::MARKER`]; everything else is
+//! the user's or SWAG's and is only ever read: a copy of a generated conf kept under another name
+//! is the user's even with the marker (said once). Every file here is read with the bounded
+//! reader ([`files::read_small`]), found by its bytes (a name that is not UTF-8 still counts),
+//! and written with the one atomic writer ([`files::write_atomic`]).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::OsString;
 use std::fs;
-use std::io::{self, Read as _, Write as _};
-use std::os::unix::fs::PermissionsExt as _;
+use std::io;
+use std::os::unix::ffi::OsStrExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
+use crate::edge::files::{self, FileSpec, ReadError};
 use crate::model::spec::PresetName;
 use crate::model::workload::{ConfDirState, OwnedConf};
 use crate::render;
 
-const SUBDOMAIN_CONF: &str = ".subdomain.conf";
+const SUBDOMAIN_CONF: &[u8] = b".subdomain.conf";
 const SAMPLE_SUFFIX: &str = ".subdomain.conf.sample";
-/// How much of a conf is read: more than any conf gatehouse writes.
+const OUR_PREFIX: &str = "gatehouse.";
+/// The largest conf read: far more than any conf gatehouse writes. A larger one is not
+/// gatehouse's (it is never read, rewritten or removed).
 const MAX_CONF_BYTES: u64 = 1 << 20;
+/// The largest preset sample used. Kept well under [`MAX_CONF_BYTES`], so a conf made from a
+/// sample is always small enough to be read back as gatehouse's.
+const MAX_SAMPLE_BYTES: u64 = 256 << 10;
+
+#[cfg(test)]
+#[path = "confdir_tests.rs"]
+mod tests;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfDirError {
@@ -34,6 +48,10 @@ pub enum ConfDirError {
     Remove { path: PathBuf, source: io::Error },
     #[error("{path} does not carry gatehouse's marker; leaving it alone")]
     NotOwned { path: PathBuf },
+    #[error("{path} is not a name gatehouse gives its confs (gatehouse.<name>.subdomain.conf); leaving it alone")]
+    NotOurName { path: PathBuf },
+    #[error("{path}: {reason}; not gatehouse's, leaving it alone")]
+    Refused { path: PathBuf, reason: ReadError },
 }
 
 /// The proxy-confs folder and the owner new confs get.
@@ -43,7 +61,15 @@ pub struct ConfDir {
     site_confs: PathBuf,
     owner: (u32, u32),
     chown_warned: AtomicBool,
-    unreadable: Mutex<BTreeSet<PathBuf>>,
+    /// Files already warned about, with the topic: each warning once per file per process.
+    warned: Mutex<BTreeSet<(PathBuf, &'static str)>>,
+}
+
+/// Whether `name` is one gatehouse gives its confs.
+pub fn is_our_name(name: &str) -> bool {
+    name.strip_prefix(OUR_PREFIX)
+        .and_then(|rest| rest.strip_suffix(".subdomain.conf"))
+        .is_some_and(|middle| !middle.is_empty())
 }
 
 impl ConfDir {
@@ -54,7 +80,7 @@ impl ConfDir {
             site_confs: swag_config.join("nginx").join("site-confs"),
             owner: (puid, pgid),
             chown_warned: AtomicBool::new(false),
-            unreadable: Mutex::new(BTreeSet::new()),
+            warned: Mutex::new(BTreeSet::new()),
         }
     }
 
@@ -66,8 +92,8 @@ impl ConfDir {
     /// (proxy-confs and site-confs), and which samples exist.
     pub fn scan(&self) -> Result<ConfDirState, ConfDirError> {
         let mut state = ConfDirState::default();
-        let entries = match fs::read_dir(&self.proxy_confs) {
-            Ok(e) => e,
+        let names = match names_in(&self.proxy_confs) {
+            Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 return Err(ConfDirError::Missing {
                     path: self.proxy_confs.clone(),
@@ -80,51 +106,61 @@ impl ConfDir {
                 })
             }
         };
-        let mut names: Vec<String> = entries
-            .filter_map(Result::ok)
-            .filter_map(|e| e.file_name().into_string().ok())
-            .collect();
-        names.sort();
         for name in names {
-            if let Some(sample) = name.strip_suffix(SAMPLE_SUFFIX) {
+            if let Some(sample) = name.to_str().and_then(|n| n.strip_suffix(SAMPLE_SUFFIX)) {
                 state.samples.insert(sample.to_owned());
                 continue;
             }
-            if !name.ends_with(SUBDOMAIN_CONF) || name.starts_with('.') {
-                continue;
-            }
-            let path = self.proxy_confs.join(&name);
-            let Some(text) = self.read_or_skip(&path) else {
-                continue;
-            };
-            match render::parse_header(&text) {
-                Some(h) => {
-                    state.owned.insert(
-                        name,
-                        OwnedConf {
-                            content: text,
-                            container: h.container,
-                            protected: h.protected,
-                        },
-                    );
-                }
-                None => add_server_names(&mut state, &format!("proxy-confs/{name}"), &text),
+            if is_active(&name, SUBDOMAIN_CONF) {
+                self.scan_proxy_conf(&mut state, &name);
             }
         }
-        if let Ok(entries) = fs::read_dir(&self.site_confs) {
-            let mut names: Vec<String> = entries
-                .filter_map(Result::ok)
-                .filter_map(|e| e.file_name().into_string().ok())
-                .filter(|n| n.ends_with(".conf"))
-                .collect();
-            names.sort();
-            for name in names {
-                if let Some(text) = self.read_or_skip(&self.site_confs.join(&name)) {
-                    add_server_names(&mut state, &format!("site-confs/{name}"), &text);
-                }
+        // site-confs is optional (a test tree, an old SWAG): nothing to learn when it is absent.
+        for name in names_in(&self.site_confs).unwrap_or_default() {
+            if !is_active(&name, b".conf") {
+                continue;
+            }
+            if let Some(head) = self.read_or_skip(&self.site_confs.join(&name)) {
+                let shown = format!("site-confs/{}", name.to_string_lossy());
+                add_server_names(&mut state, &shown, &text_of(&head));
             }
         }
         Ok(state)
+    }
+
+    /// One `*.subdomain.conf`: gatehouse's when both its name and its marker say so, else its
+    /// server names are someone else's.
+    fn scan_proxy_conf(&self, state: &mut ConfDirState, name: &OsString) {
+        let path = self.proxy_confs.join(name);
+        let Some(head) = self.read_or_skip(&path) else {
+            return;
+        };
+        let text = text_of(&head);
+        let header = render::parse_header(&text).filter(|_| head.complete);
+        match (name.to_str().filter(|n| is_our_name(n)), header) {
+            (Some(ours), Some(h)) => {
+                state.owned.insert(
+                    ours.to_owned(),
+                    OwnedConf {
+                        content: text,
+                        container: h.container,
+                        protected: h.protected,
+                    },
+                );
+            }
+            (theirs, header) => {
+                if header.is_some() && theirs.is_none() {
+                    self.warn_once(&path, "marked copy", || {
+                        tracing::warn!(
+                            file = %path.display(),
+                            "this conf still carries gatehouse's marker (its first line) but is not named gatehouse.<name>.subdomain.conf: it is yours, gatehouse never rewrites or removes it and respects its server names; remove the first line to silence this"
+                        );
+                    });
+                }
+                let shown = format!("proxy-confs/{}", name.to_string_lossy());
+                add_server_names(state, &shown, &text);
+            }
+        }
     }
 
     /// The text of the named samples that exist; a sample that cannot be read is left out.
@@ -132,119 +168,153 @@ impl ConfDir {
         let mut out = BTreeMap::new();
         for name in names {
             let path = self.proxy_confs.join(name.sample_file_name());
-            match read_text(&path) {
-                Ok(Some(text)) => {
-                    out.insert(name.as_str().to_owned(), text);
+            match files::read_small(&path, MAX_SAMPLE_BYTES) {
+                Ok(Some(bytes)) => {
+                    out.insert(
+                        name.as_str().to_owned(),
+                        String::from_utf8_lossy(&bytes).into_owned(),
+                    );
                 }
                 Ok(None) => {}
-                Err(e) => tracing::warn!(error = %e, "cannot read SWAG sample"),
+                Err(e) => self.warn_once(&path, "unreadable", || {
+                    tracing::warn!(file = %path.display(), reason = %e, "cannot read SWAG sample; not used");
+                }),
             }
         }
         out
     }
 
     /// Writes `content` to `file` unless it already holds exactly that. Returns whether it wrote.
-    /// Refuses to replace a file that lacks gatehouse's marker.
+    /// Refuses to replace a file that is not gatehouse's (name, marker, a regular file small
+    /// enough to be one).
     pub fn write(&self, file: &str, content: &str) -> Result<bool, ConfDirError> {
-        let path = self.proxy_confs.join(file);
-        match fs::read(&path) {
-            Ok(existing) if existing == content.as_bytes() => return Ok(false),
-            Ok(existing) => {
-                if !String::from_utf8_lossy(&existing).starts_with(render::MARKER) {
-                    return Err(ConfDirError::NotOwned { path });
-                }
+        let path = self.ours(file)?;
+        match self.read_target(&path)? {
+            Some(existing) if existing == content.as_bytes() => return Ok(false),
+            Some(existing) if !existing.starts_with(render::MARKER.as_bytes()) => {
+                return Err(ConfDirError::NotOwned { path })
             }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(source) => return Err(ConfDirError::Read { path, source }),
+            _ => {}
         }
-        let tmp = self.proxy_confs.join(format!(".gatehouse.{file}.tmp"));
-        let werr = |source| ConfDirError::Write {
-            path: path.clone(),
-            source,
-        };
-        let result = (|| {
-            let mut f = fs::File::create(&tmp)?;
-            f.write_all(content.as_bytes())?;
-            f.set_permissions(fs::Permissions::from_mode(0o644))?;
-            self.give_to_swag(&tmp);
-            f.sync_all()?;
-            fs::rename(&tmp, &path)
-        })();
-        if let Err(e) = result {
-            let _ = fs::remove_file(&tmp);
-            return Err(werr(e));
+        let spec = FileSpec::readable(MAX_CONF_BYTES).owned_by(Some(self.owner));
+        let written = files::write_atomic(&path, content.as_bytes(), &spec).map_err(|source| {
+            ConfDirError::Write {
+                path: path.clone(),
+                source,
+            }
+        })?;
+        if let Some(e) = written.owner_refused {
+            self.owner_refused(&e);
         }
-        Ok(true)
+        Ok(written.changed)
     }
 
-    /// Removes `file` if it carries gatehouse's marker. Returns whether it removed anything.
+    /// Removes `file` if it is gatehouse's. Returns whether it removed anything.
     pub fn remove(&self, file: &str) -> Result<bool, ConfDirError> {
-        let path = self.proxy_confs.join(file);
-        let text = match fs::read(&path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
-            Err(source) => return Err(ConfDirError::Read { path, source }),
+        let path = self.ours(file)?;
+        let Some(text) = self.read_target(&path)? else {
+            return Ok(false);
         };
-        if !String::from_utf8_lossy(&text).starts_with(render::MARKER) {
+        if !text.starts_with(render::MARKER.as_bytes()) {
             return Err(ConfDirError::NotOwned { path });
         }
         fs::remove_file(&path).map_err(|source| ConfDirError::Remove { path, source })?;
         Ok(true)
     }
 
-    /// Reads a conf for the scan. A file that cannot be read (another user's 0600 file, a link
-    /// loop) is skipped with a warning, once, so one bad file does not stop every pass.
-    fn read_or_skip(&self, path: &Path) -> Option<String> {
-        match read_text(path) {
-            Ok(t) => t,
-            Err(e) => {
-                let mut warned = self.unreadable.lock().unwrap_or_else(|p| p.into_inner());
-                if warned.insert(path.to_owned()) {
-                    tracing::warn!(error = %e, "skipping a conf gatehouse cannot read; its server names are not known to gatehouse");
+    /// The path of `file`, when it is a name gatehouse gives.
+    fn ours(&self, file: &str) -> Result<PathBuf, ConfDirError> {
+        let path = self.proxy_confs.join(file);
+        if !is_our_name(file) || file.contains('/') {
+            return Err(ConfDirError::NotOurName { path });
+        }
+        Ok(path)
+    }
+
+    /// A conf's own target before it is written or removed: its bytes, `None` when absent; a
+    /// symlink, FIFO, folder or oversized file is refused.
+    fn read_target(&self, path: &Path) -> Result<Option<Vec<u8>>, ConfDirError> {
+        match files::read_small(path, MAX_CONF_BYTES) {
+            Ok(b) => Ok(b),
+            Err(ReadError::Io(source)) => Err(ConfDirError::Read {
+                path: path.to_owned(),
+                source,
+            }),
+            Err(reason) => Err(ConfDirError::Refused {
+                path: path.to_owned(),
+                reason,
+            }),
+        }
+    }
+
+    /// Reads a conf for the scan: its text, `None` when it is not read. A file that cannot be
+    /// read (a FIFO, a symlink, a device, another user's 0600 file) is skipped with a warning,
+    /// once, so one bad file neither hangs nor stops any pass. One over the size bound is not
+    /// gatehouse's; only its first bytes are read, for the names it serves.
+    fn read_or_skip(&self, path: &Path) -> Option<files::Head> {
+        match files::read_head(path, MAX_CONF_BYTES) {
+            Ok(Some(head)) => {
+                if !head.complete {
+                    self.warn_once(path, "too large", || {
+                        tracing::warn!(file = %path.display(), max_bytes = MAX_CONF_BYTES, "this conf is larger than gatehouse reads: not gatehouse's, it is never rewritten or removed; only the server names in its first bytes are known to gatehouse");
+                    });
                 }
+                Some(head)
+            }
+            Ok(None) => None,
+            Err(e) => {
+                self.warn_once(path, "unreadable", || {
+                    tracing::warn!(file = %path.display(), reason = %e, "skipping a conf gatehouse will not read; the server names it may serve are not known to gatehouse");
+                });
                 None
             }
         }
     }
 
+    /// Runs `warn` the first time `path` is warned about under `topic` in this process.
+    fn warn_once(&self, path: &Path, topic: &'static str, warn: impl FnOnce()) {
+        let mut warned = self.warned.lock().unwrap_or_else(|p| p.into_inner());
+        if warned.insert((path.to_owned(), topic)) {
+            warn();
+        }
+    }
+
     /// SWAG runs as PUID:PGID; its files should belong to that user. Without the right to chown
     /// (gatehouse not root), the file keeps gatehouse's own user, which is said once.
-    fn give_to_swag(&self, path: &Path) {
+    fn owner_refused(&self, e: &io::Error) {
         let (uid, gid) = self.owner;
-        if let Err(e) = std::os::unix::fs::chown(path, Some(uid), Some(gid)) {
-            if !self.chown_warned.swap(true, Ordering::Relaxed) {
-                tracing::warn!(
-                    uid,
-                    gid,
-                    error = %e,
-                    "cannot give confs to SWAG's user (PUID/PGID); they keep gatehouse's user, which SWAG can still read"
-                );
-            }
+        if !self.chown_warned.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                uid,
+                gid,
+                error = %e,
+                "cannot give confs to SWAG's user (PUID/PGID); they keep gatehouse's user, which SWAG can still read"
+            );
         }
     }
 }
 
-/// Reads a file's text, at most [`MAX_CONF_BYTES`] of it, bytes that are not UTF-8 replaced (a
-/// user's conf in Latin-1 still shows its `server_name`); `None` when it is not a regular file or
-/// vanished.
-fn read_text(path: &Path) -> Result<Option<String>, ConfDirError> {
-    let err = |source| ConfDirError::Read {
-        path: path.to_owned(),
-        source,
-    };
-    let file = match fs::File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(err(e)),
-    };
-    if !file.metadata().map_err(err)?.is_file() {
-        return Ok(None);
-    }
-    let mut bytes = Vec::new();
-    file.take(MAX_CONF_BYTES)
-        .read_to_end(&mut bytes)
-        .map_err(err)?;
-    Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
+/// The entry names of `dir`, by bytes (a name that is not UTF-8 is kept), sorted.
+fn names_in(dir: &Path) -> io::Result<Vec<OsString>> {
+    let mut names: Vec<OsString> = fs::read_dir(dir)?
+        .filter_map(Result::ok)
+        .map(|e| e.file_name())
+        .collect();
+    names.sort();
+    Ok(names)
+}
+
+/// Whether nginx's `*<suffix>` include loads `name`: the suffix, and not a dot-file (nginx's glob
+/// skips those, and gatehouse's temp files are dot-files).
+fn is_active(name: &OsString, suffix: &[u8]) -> bool {
+    let b = name.as_bytes();
+    b.ends_with(suffix) && b.len() > suffix.len() && !b.starts_with(b".")
+}
+
+/// A conf's text; bytes that are not UTF-8 replaced (a user's conf in Latin-1 still shows its
+/// `server_name`).
+fn text_of(head: &files::Head) -> String {
+    String::from_utf8_lossy(&head.bytes).into_owned()
 }
 
 fn add_server_names(state: &mut ConfDirState, file: &str, text: &str) {
@@ -253,80 +323,5 @@ fn add_server_names(state: &mut ConfDirState, file: &str, text: &str) {
             .foreign_server_names
             .entry(token)
             .or_insert_with(|| file.to_owned());
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_users_conf_that_is_not_utf8_still_shows_its_names() {
-        let dir = tempfile::tempdir().unwrap();
-        let confs = dir.path().join("nginx/proxy-confs");
-        fs::create_dir_all(&confs).unwrap();
-        let mut latin1 = b"# caf\xe9\nserver {\n    server_name app.*;\n}\n".to_vec();
-        latin1.extend_from_slice(b"\n");
-        fs::write(confs.join("app.subdomain.conf"), latin1).unwrap();
-        fs::write(
-            confs.join("gatehouse.web.subdomain.conf"),
-            format!(
-                "{}\n## gatehouse: container=web access=protected template=builtin\n",
-                render::MARKER
-            ),
-        )
-        .unwrap();
-        let state = ConfDir::new(dir.path(), 0, 0).scan().unwrap();
-        assert_eq!(
-            state.foreign_server_names.get("app.*").map(String::as_str),
-            Some("proxy-confs/app.subdomain.conf")
-        );
-        let owned = &state.owned["gatehouse.web.subdomain.conf"];
-        assert_eq!(
-            (owned.container.as_deref(), owned.protected),
-            (Some("web"), true)
-        );
-    }
-
-    #[test]
-    fn writes_are_skipped_when_equal_and_refused_over_a_users_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let confs = dir.path().join("nginx/proxy-confs");
-        fs::create_dir_all(&confs).unwrap();
-        let cd = ConfDir::new(dir.path(), crate_uid(), crate_gid());
-        let text = format!("{}\nserver {{}}\n", render::MARKER);
-        assert!(cd.write("gatehouse.a.subdomain.conf", &text).unwrap());
-        assert!(!cd.write("gatehouse.a.subdomain.conf", &text).unwrap());
-        fs::write(confs.join("gatehouse.b.subdomain.conf"), "# mine\n").unwrap();
-        assert!(matches!(
-            cd.write("gatehouse.b.subdomain.conf", &text),
-            Err(ConfDirError::NotOwned { .. })
-        ));
-        assert!(matches!(
-            cd.remove("gatehouse.b.subdomain.conf"),
-            Err(ConfDirError::NotOwned { .. })
-        ));
-        assert_eq!(
-            fs::read_to_string(confs.join("gatehouse.b.subdomain.conf")).unwrap(),
-            "# mine\n"
-        );
-        assert!(cd.remove("gatehouse.a.subdomain.conf").unwrap());
-        // No temporary file is left behind.
-        let left: Vec<_> = fs::read_dir(&confs)
-            .unwrap()
-            .filter_map(Result::ok)
-            .map(|e| e.file_name())
-            .collect();
-        assert_eq!(left.len(), 1, "{left:?}");
-    }
-
-    fn crate_uid() -> u32 {
-        use std::os::unix::fs::MetadataExt;
-        fs::metadata("/proc/self").map(|m| m.uid()).unwrap_or(0)
-    }
-
-    fn crate_gid() -> u32 {
-        use std::os::unix::fs::MetadataExt;
-        fs::metadata("/proc/self").map(|m| m.gid()).unwrap_or(0)
     }
 }

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::edge::files;
+use crate::edge::files::{self, FileSpec, StateDir, StateDirError};
 use crate::plan::authentik::fields::FieldMemory;
 use crate::plan::authentik::marker::Instance;
 
@@ -31,6 +31,12 @@ pub enum FieldStateError {
     Corrupt { path: PathBuf, reason: String },
     #[error("cannot write {path}: {source}")]
     Write { path: PathBuf, source: io::Error },
+    #[error(
+        "{path} is being updated by another gatehouse (its lock is held); trying again next round"
+    )]
+    Busy { path: PathBuf },
+    #[error(transparent)]
+    StateDir(#[from] StateDirError),
 }
 
 /// The file's contents: each instance's record, by publisher mark.
@@ -61,14 +67,26 @@ impl FieldState {
 /// Where the record lives.
 #[derive(Debug, Clone)]
 pub struct FieldStateFile {
+    dir: StateDir,
     path: PathBuf,
 }
 
 impl FieldStateFile {
     /// `swag_config` is SWAG's `/config`.
     pub fn new(swag_config: &Path) -> Self {
+        let dir = StateDir::new(swag_config, None);
         Self {
-            path: swag_config.join("gatehouse").join("authentik.json"),
+            path: dir.path().join("authentik.json"),
+            dir,
+        }
+    }
+
+    /// The files (and the state folder, when gatehouse creates it) go to `uid:gid` (SWAG's
+    /// PUID/PGID) when gatehouse may give them.
+    pub fn owned_by(self, uid: u32, gid: u32) -> Self {
+        Self {
+            dir: self.dir.with_owner(Some((uid, gid))),
+            ..self
         }
     }
 
@@ -78,6 +96,9 @@ impl FieldStateFile {
 
     /// What was recorded; nothing when the file does not exist yet.
     pub fn load(&self) -> Result<FieldState, FieldStateError> {
+        if self.dir.checked(false)?.is_none() {
+            return Ok(FieldState::default());
+        }
         let Some(bytes) = self.read()? else {
             return Ok(FieldState::default());
         };
@@ -102,6 +123,9 @@ impl FieldStateFile {
     /// lose each other's updates. A file that cannot be read (permissions, I/O, not a regular
     /// file) is not written: the error is returned. One whose content is corrupt is first moved
     /// aside to [`Self::corrupt_path`] (said in [`Updated::moved_aside`]), then replaced.
+    ///
+    /// Never waits: when another process holds the lock, [`FieldStateError::Busy`] is returned
+    /// at once and nothing is written (this runs inside the async authentik round).
     pub fn update(&self, change: impl FnOnce(&mut FieldState)) -> Result<Updated, FieldStateError> {
         let _lock = self.lock()?;
         let mut moved_aside = None;
@@ -126,30 +150,52 @@ impl FieldStateFile {
         })
     }
 
-    /// Takes the advisory lock (released when the returned file is dropped). Held only around a
-    /// read and a write of a small file.
+    /// Takes the advisory lock without waiting (released when the returned file is dropped).
+    /// Held only around a read and a write of a small file; when another process holds it,
+    /// [`FieldStateError::Busy`].
     fn lock(&self) -> Result<fs::File, FieldStateError> {
+        let f = self.open_lock()?;
+        match f.try_lock() {
+            Ok(()) => Ok(f),
+            Err(fs::TryLockError::WouldBlock) => Err(FieldStateError::Busy {
+                path: self.path.clone(),
+            }),
+            Err(fs::TryLockError::Error(source)) => Err(FieldStateError::Write {
+                path: self.lock_path(),
+                source,
+            }),
+        }
+    }
+
+    /// Opens (or creates) the lock file: a regular file in the checked state folder, never
+    /// through a symlink, given to the folder's owner.
+    fn open_lock(&self) -> Result<fs::File, FieldStateError> {
         use std::os::unix::fs::OpenOptionsExt as _;
+        self.dir.checked(true)?;
         let path = self.lock_path();
         let err = |source| FieldStateError::Write {
             path: path.clone(),
             source,
         };
-        if let Some(dir) = path.parent() {
-            fs::create_dir_all(dir).map_err(err)?;
-        }
         let f = fs::OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+            .mode(0o644)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
             .open(&path)
             .map_err(err)?;
-        if !f.metadata().map_err(err)?.file_type().is_file() {
-            return Err(err(io::Error::other("not a regular file")));
+        let m = f.metadata().map_err(err)?;
+        if !m.file_type().is_file() {
+            return Err(FieldStateError::NotAFile {
+                path: path.clone(),
+                kind: files::kind_of(&m),
+            });
         }
-        f.lock().map_err(err)?;
+        if let Some((uid, gid)) = self.dir.owner().filter(|_| files::effective_uid() == 0) {
+            std::os::unix::fs::fchown(&f, Some(uid), Some(gid)).map_err(err)?;
+        }
         Ok(f)
     }
 
@@ -174,10 +220,14 @@ impl FieldStateFile {
 
     /// Stores `state`. Returns whether the file changed.
     pub fn save(&self, state: &FieldState) -> Result<bool, FieldStateError> {
-        files::write_json(&self.path, state, MAX_BYTES).map_err(|source| FieldStateError::Write {
-            path: self.path.clone(),
-            source,
-        })
+        self.dir.checked(true)?;
+        let spec = FileSpec::readable(MAX_BYTES).owned_by(self.dir.owner());
+        files::write_json(&self.path, state, &spec)
+            .map(|w| w.changed)
+            .map_err(|source| FieldStateError::Write {
+                path: self.path.clone(),
+                source,
+            })
     }
 }
 
@@ -194,7 +244,10 @@ impl FieldStateError {
     /// The file exists but could not be read (as opposed to read and found corrupt): it may be
     /// readable later, and must not be overwritten meanwhile.
     pub fn is_unreadable(&self) -> bool {
-        matches!(self, Self::Read { .. } | Self::NotAFile { .. })
+        matches!(
+            self,
+            Self::Read { .. } | Self::NotAFile { .. } | Self::StateDir(_) | Self::Busy { .. }
+        )
     }
 }
 
@@ -352,24 +405,29 @@ mod tests {
     }
 
     #[test]
-    fn a_writer_waits_for_the_lock_and_merges_what_was_written_meanwhile() {
+    fn a_writer_never_waits_for_the_lock_and_merges_what_was_written_meanwhile() {
         let dir = tempfile::tempdir().unwrap();
         let file = FieldStateFile::new(dir.path());
         let east = Instance::named("east").unwrap();
-        let held = file.lock().unwrap();
-        let writer = {
-            let file = file.clone();
-            std::thread::spawn(move || {
-                file.update(|s| s.put(&Instance::unnamed(), memory("jf", "Media")))
-                    .unwrap()
-            })
-        };
+        // Another process's lock: a separate open file description of the lock file.
+        let held = file.open_lock().unwrap();
+        held.lock().unwrap();
+        let put = |s: &mut FieldState| s.put(&Instance::unnamed(), memory("jf", "Media"));
+        let started = std::time::Instant::now();
+        let err = file.update(put).unwrap_err();
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(1),
+            "update waited for the lock"
+        );
+        assert!(matches!(err, FieldStateError::Busy { .. }), "{err}");
+        assert!(err.is_unreadable());
+        assert!(!file.path().exists(), "written while busy");
         // another writer's update, made while holding the lock
         let mut other = FieldState::default();
         other.put(&east, memory("wiki", "Docs"));
         assert!(file.save(&other).unwrap());
         drop(held);
-        assert!(writer.join().unwrap().written);
+        assert!(file.update(put).unwrap().written);
         let back = file.load().unwrap();
         assert_eq!(back.of(&east), memory("wiki", "Docs"));
         assert_eq!(back.of(&Instance::unnamed()), memory("jf", "Media"));
@@ -380,5 +438,43 @@ mod tests {
             .collect();
         names.sort();
         assert_eq!(names, ["authentik.json", "authentik.json.lock"]);
+    }
+
+    #[test]
+    fn a_symlinked_state_folder_is_refused_and_nothing_written_through_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let elsewhere = dir.path().join("elsewhere");
+        fs::create_dir(&elsewhere).unwrap();
+        let swag = dir.path().join("swag");
+        fs::create_dir(&swag).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, swag.join("gatehouse")).unwrap();
+        let file = FieldStateFile::new(&swag);
+        let put = |s: &mut FieldState| s.put(&Instance::unnamed(), memory("jf", "Media"));
+        let err = file.update(put).unwrap_err();
+        assert!(err.to_string().contains("symlink"), "{err}");
+        assert!(err.is_unreadable());
+        assert!(file.load().is_err());
+        assert!(file.save(&FieldState::default()).is_err());
+        assert_eq!(fs::read_dir(&elsewhere).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn as_root_the_record_and_its_folder_go_to_puid_pgid() {
+        use std::os::unix::fs::MetadataExt as _;
+        if files::effective_uid() != 0 {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let file = FieldStateFile::new(dir.path()).owned_by(4321, 4322);
+        file.update(|s| s.put(&Instance::unnamed(), memory("jf", "Media")))
+            .unwrap();
+        for p in [
+            dir.path().join("gatehouse"),
+            file.path().to_owned(),
+            file.lock_path(),
+        ] {
+            let m = fs::symlink_metadata(&p).unwrap();
+            assert_eq!((m.uid(), m.gid()), (4321, 4322), "{}", p.display());
+        }
     }
 }

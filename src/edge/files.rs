@@ -1,39 +1,77 @@
-//! Small state files under `<SWAG config>/gatehouse/`: read with a size bound, only when they are
-//! regular files (a FIFO, a device or a symlink planted there could hang or flood gatehouse), and
-//! written atomically (a temp file of a name nobody else uses, then a rename), only when the
-//! bytes differ.
+//! The one bounded reader and the one atomic writer for every file gatehouse reads or writes in a
+//! folder someone else can write (SWAG's `/config`: proxy-confs, site-confs, samples, the state
+//! folder; and the health record).
+//!
+//! Reading: only a regular file is read, opened without following a symlink and without
+//! blocking on a FIFO, and never past a size bound (a FIFO, a device, a link to `/dev/zero` or a
+//! huge sparse file planted there could hang gatehouse or flood its memory).
+//!
+//! Writing: a temp file of an unpredictable dot-name in the target's folder (SWAG's
+//! `*.subdomain.conf` include cannot match it) created with `O_CREAT|O_EXCL|O_NOFOLLOW` (a link
+//! planted at any name is never followed), owner and mode set on the open file (never by path),
+//! written, fsynced, renamed over the target, then the folder fsynced. Skipped when the target
+//! already holds the bytes; the temp file is removed on any failure.
 
+use std::ffi::OsString;
 use std::fs;
 use std::io::{self, Read as _, Write as _};
-use std::os::unix::fs::{FileTypeExt as _, OpenOptionsExt as _};
-use std::path::Path;
+use std::os::unix::ffi::OsStringExt as _;
+use std::os::unix::fs::{FileTypeExt as _, MetadataExt as _, OpenOptionsExt as _};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// Why a state file could not be read.
+#[cfg(test)]
+#[path = "files_tests.rs"]
+mod tests;
+
+/// Why a file could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
     #[error("{0}")]
     Io(#[from] io::Error),
     #[error("it is a {0}, not a regular file")]
     NotAFile(String),
-    #[error("larger than {0} bytes")]
+    #[error("it is larger than {0} bytes")]
     TooLarge(u64),
 }
 
 /// The bytes of `path`, or `None` when it does not exist. Only a regular file of at most `max`
-/// bytes is read: a symlink, FIFO or device is refused before it is opened, and the open follows
-/// no symlink and does not block on a FIFO swapped in meanwhile.
+/// bytes is read: a symlink, FIFO, device or folder is refused (a symlink before anything is
+/// opened through it), the open does not block on a FIFO swapped in meanwhile, and at most
+/// `max + 1` bytes are ever read.
 pub fn read_small(path: &Path, max: u64) -> Result<Option<Vec<u8>>, ReadError> {
+    match read_head(path, max)? {
+        None => Ok(None),
+        Some(Head {
+            bytes,
+            complete: true,
+        }) => Ok(Some(bytes)),
+        Some(_) => Err(ReadError::TooLarge(max)),
+    }
+}
+
+/// The first bytes of a regular file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Head {
+    /// At most the bound asked for.
+    pub bytes: Vec<u8>,
+    /// The file ends there (false: it is larger than the bound).
+    pub complete: bool,
+}
+
+/// Like [`read_small`], but a file over `max` bytes gives its first `max` bytes (marked
+/// incomplete) instead of an error.
+pub fn read_head(path: &Path, max: u64) -> Result<Option<Head>, ReadError> {
+    // lstat first, so that a device is refused without even being opened.
     match fs::symlink_metadata(path) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e.into()),
         Ok(m) if !m.file_type().is_file() => return Err(ReadError::NotAFile(kind_of(&m))),
-        Ok(m) if m.len() > max => return Err(ReadError::TooLarge(max)),
         Ok(_) => {}
     }
     let file = match fs::OpenOptions::new()
         .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC)
         .open(path)
     {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
@@ -48,14 +86,14 @@ pub fn read_small(path: &Path, max: u64) -> Result<Option<Vec<u8>>, ReadError> {
         return Err(ReadError::NotAFile(kind_of(&m)));
     }
     let mut bytes = Vec::new();
-    file.take(max + 1).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > max {
-        return Err(ReadError::TooLarge(max));
-    }
-    Ok(Some(bytes))
+    file.take(max.saturating_add(1)).read_to_end(&mut bytes)?;
+    let complete = bytes.len() as u64 <= max;
+    bytes.truncate(usize::try_from(max).unwrap_or(usize::MAX));
+    Ok(Some(Head { bytes, complete }))
 }
 
-fn kind_of(m: &fs::Metadata) -> String {
+/// What a file system entry is, in words.
+pub fn kind_of(m: &fs::Metadata) -> String {
     let t = m.file_type();
     let kind = if t.is_symlink() {
         "symlink"
@@ -67,113 +105,310 @@ fn kind_of(m: &fs::Metadata) -> String {
         "socket"
     } else if t.is_char_device() || t.is_block_device() {
         "device"
+    } else if t.is_file() {
+        "regular file"
     } else {
         "special file"
     };
     kind.to_owned()
 }
 
-/// Writes `value` as pretty JSON (with a final newline) through [`write_atomic`]. Returns
-/// whether the file changed.
-pub fn write_json<T: serde::Serialize>(path: &Path, value: &T, max: u64) -> io::Result<bool> {
+/// How a file is written: its mode, the owner it is given, and the bound used to read the
+/// target back for the "same bytes" check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileSpec {
+    pub mode: u32,
+    /// `(uid, gid)` given to the file with `fchown`; `None` keeps gatehouse's own.
+    pub owner: Option<(u32, u32)>,
+    pub max: u64,
+}
+
+impl FileSpec {
+    /// A file SWAG (or anyone) may read: `0644`.
+    pub fn readable(max: u64) -> Self {
+        Self {
+            mode: 0o644,
+            owner: None,
+            max,
+        }
+    }
+
+    pub fn owned_by(self, owner: Option<(u32, u32)>) -> Self {
+        Self { owner, ..self }
+    }
+}
+
+/// What [`write_atomic`] did.
+#[derive(Debug)]
+pub struct Written {
+    /// The file changed (false: it already held the bytes).
+    pub changed: bool,
+    /// The owner could not be given (gatehouse is not root): the file keeps gatehouse's user.
+    pub owner_refused: Option<io::Error>,
+}
+
+/// Writes `value` as pretty JSON (with a final newline) through [`write_atomic`].
+pub fn write_json<T: serde::Serialize>(
+    path: &Path,
+    value: &T,
+    spec: &FileSpec,
+) -> io::Result<Written> {
     let mut bytes = serde_json::to_vec_pretty(value).map_err(io::Error::other)?;
     bytes.push(b'\n');
-    write_atomic(path, &bytes, max)
+    write_atomic(path, &bytes, spec)
 }
 
-/// Writes `bytes` to `path` through a temp file and a rename, creating the folder; skipped when
-/// the file already holds them. Returns whether the file changed.
-pub fn write_atomic(path: &Path, bytes: &[u8], max: u64) -> io::Result<bool> {
-    if read_small(path, max).ok().flatten().as_deref() == Some(bytes) {
-        return Ok(false);
+/// Writes `bytes` to `path` atomically (see the module's doc); skipped when the file already
+/// holds them. The folder must exist.
+pub fn write_atomic(path: &Path, bytes: &[u8], spec: &FileSpec) -> io::Result<Written> {
+    if read_small(path, spec.max).ok().flatten().as_deref() == Some(bytes) {
+        return Ok(Written {
+            changed: false,
+            owner_refused: None,
+        });
     }
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let dir = path.parent().unwrap_or_else(|| Path::new("."));
-    fs::create_dir_all(dir)?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(
-        ".{name}.{}.{}.tmp",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let (tmp, mut file) = create_temp(dir, spec.mode)?;
     let written = (|| {
-        // create_new: never follows a link planted at the temp name, never shares it.
-        let mut f = fs::OpenOptions::new()
+        let owner_refused = give(&file, spec)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        drop(file);
+        fs::rename(&tmp, path)?;
+        Ok(owner_refused)
+    })();
+    match written {
+        Ok(owner_refused) => {
+            sync_dir(dir);
+            Ok(Written {
+                changed: true,
+                owner_refused,
+            })
+        }
+        Err(e) => {
+            let _ = fs::remove_file(&tmp);
+            Err(e)
+        }
+    }
+}
+
+/// Creates a new temp file of an unpredictable dot-name in `dir`, exclusively: a name taken
+/// (by a planted link or anything else) is never opened, another is drawn.
+fn create_temp(dir: &Path, mode: u32) -> io::Result<(PathBuf, fs::File)> {
+    let mut last = None;
+    for _ in 0..16 {
+        let tmp = dir.join(temp_name());
+        match fs::OpenOptions::new()
             .write(true)
             .create_new(true)
-            .open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        drop(f);
-        fs::rename(&tmp, path)
-    })();
-    if let Err(e) = written {
-        let _ = fs::remove_file(&tmp);
-        return Err(e);
+            .mode(mode)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NOCTTY)
+            .open(&tmp)
+        {
+            Ok(f) => return Ok((tmp, f)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = Some(e),
+            Err(e) => return Err(e),
+        }
     }
-    Ok(true)
+    Err(last.unwrap_or_else(|| io::Error::other("no free temp name")))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// `.gatehouse-<32 random hex digits>.tmp`: short (a long target name cannot push it past the
+/// file system's limit), a dot-file that no `*.conf` include matches, and not guessable.
+pub fn temp_name() -> OsString {
+    let mut buf = [0u8; 16];
+    fill_random(&mut buf);
+    let mut name = b".gatehouse-".to_vec();
+    for b in buf {
+        name.extend_from_slice(format!("{b:02x}").as_bytes());
+    }
+    name.extend_from_slice(b".tmp");
+    OsString::from_vec(name)
+}
 
-    #[test]
-    fn writes_once_reads_back_and_leaves_no_temp_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("sub").join("state.json");
-        assert_eq!(read_small(&path, 100).unwrap(), None);
-        assert!(write_atomic(&path, b"{}\n", 100).unwrap());
-        assert!(!write_atomic(&path, b"{}\n", 100).unwrap());
-        assert_eq!(
-            read_small(&path, 100).unwrap().as_deref(),
-            Some(&b"{}\n"[..])
-        );
-        let names: Vec<_> = fs::read_dir(path.parent().unwrap())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(names, ["state.json"]);
+/// The kernel's randomness; should it fail, a mix of the clock, the pid and a counter (the
+/// exclusive create is what keeps a guessed name harmless anyway).
+fn fill_random(buf: &mut [u8]) {
+    // SAFETY: getrandom writes at most `buf.len()` bytes into `buf`, which is valid for writes.
+    let got = unsafe { libc::getrandom(buf.as_mut_ptr().cast(), buf.len(), 0) };
+    if usize::try_from(got).is_ok_and(|n| n == buf.len()) {
+        return;
+    }
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    let seed = nanos
+        ^ (u64::from(std::process::id()) << 32)
+        ^ COUNTER
+            .fetch_add(1, Ordering::Relaxed)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    for (i, b) in buf.iter_mut().enumerate() {
+        *b = (seed.rotate_left((i as u32 * 8) % 64) & 0xff) as u8;
+    }
+}
+
+/// Sets the mode (exactly, whatever the umask) and the owner on the open file. A refused
+/// `fchown` (not root) is returned for the caller to mention, not an error.
+fn give(file: &fs::File, spec: &FileSpec) -> io::Result<Option<io::Error>> {
+    use std::os::fd::AsRawFd as _;
+    let fd = file.as_raw_fd();
+    let mut refused = None;
+    if let Some((uid, gid)) = spec.owner {
+        // SAFETY: fd is an open descriptor owned by `file` for the duration of the call.
+        if unsafe { libc::fchown(fd, uid, gid) } != 0 {
+            let e = io::Error::last_os_error();
+            match e.raw_os_error() {
+                Some(libc::EPERM) | Some(libc::EINVAL) => refused = Some(e),
+                _ => return Err(e),
+            }
+        }
+    }
+    // SAFETY: as above.
+    if unsafe { libc::fchmod(fd, spec.mode as libc::mode_t) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(refused)
+}
+
+/// fsyncs a folder so a rename in it survives a crash. Best effort: the rename is done already,
+/// and some file systems refuse to fsync a folder.
+fn sync_dir(dir: &Path) {
+    if let Ok(d) = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
+        .open(dir)
+    {
+        let _ = d.sync_all();
+    }
+}
+
+/// Why the state folder `<SWAG config>/gatehouse/` is refused.
+#[derive(Debug, thiserror::Error)]
+pub enum StateDirError {
+    #[error("the state folder {path} is a symlink; gatehouse writes nothing through it: remove the link (`rm {path}`) and gatehouse creates a real folder")]
+    Symlink { path: PathBuf },
+    #[error("the state folder {path} is a {kind}, not a folder: remove it and gatehouse creates the folder")]
+    NotADir { path: PathBuf, kind: String },
+    #[error("the state folder {path} belongs to uid {uid}, not to gatehouse's user ({allowed}); gatehouse writes nothing into it: `chown {owner} {path}` or remove it")]
+    Foreign {
+        path: PathBuf,
+        uid: u32,
+        allowed: String,
+        owner: String,
+    },
+    #[error("cannot create the state folder {path}: {source}")]
+    Create { path: PathBuf, source: io::Error },
+}
+
+/// `<SWAG config>/gatehouse/`, where the state files live, and the owner gatehouse gives what it
+/// writes there (SWAG's PUID/PGID when gatehouse runs as root).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateDir {
+    path: PathBuf,
+    owner: Option<(u32, u32)>,
+}
+
+impl StateDir {
+    pub fn new(swag_config: &Path, owner: Option<(u32, u32)>) -> Self {
+        Self {
+            path: swag_config.join("gatehouse"),
+            owner,
+        }
     }
 
-    #[test]
-    fn only_small_regular_files_are_read() {
-        let dir = tempfile::tempdir().unwrap();
-        let big = dir.path().join("big");
-        fs::write(&big, vec![b'x'; 101]).unwrap();
-        assert!(read_small(&big, 100).is_err());
-        // A FIFO would block a plain read forever; a link to a device would never end.
-        let fifo = dir.path().join("fifo");
-        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
-        if made.is_ok_and(|s| s.success()) {
-            assert!(read_small(&fifo, 100).is_err());
-        }
-        let link = dir.path().join("link");
-        std::os::unix::fs::symlink("/dev/zero", &link).unwrap();
-        assert!(read_small(&link, 100).is_err());
-        assert!(read_small(dir.path(), 100).is_err());
+    /// The same folder, its files given to `owner`.
+    pub fn with_owner(self, owner: Option<(u32, u32)>) -> Self {
+        Self { owner, ..self }
     }
 
-    #[test]
-    fn a_link_planted_where_a_temp_file_could_be_is_not_followed() {
-        let dir = tempfile::tempdir().unwrap();
-        let target = dir.path().join("victim");
-        fs::write(&target, b"keep").unwrap();
-        let path = dir.path().join("state.json");
-        for n in 0..4 {
-            let _ = std::os::unix::fs::symlink(
-                &target,
-                dir.path()
-                    .join(format!(".state.json.{}.{n}.tmp", std::process::id())),
-            );
-        }
-        // Whatever temp name comes up, the victim is never written through.
-        for i in 0..8u8 {
-            let _ = write_atomic(&path, &[b'0' + i], 100);
-        }
-        assert_eq!(fs::read(&target).unwrap(), b"keep");
+    pub fn path(&self) -> &Path {
+        &self.path
     }
+
+    pub fn owner(&self) -> Option<(u32, u32)> {
+        self.owner
+    }
+
+    /// The folder, checked: a real folder (not a symlink) owned by gatehouse's user, root or the
+    /// owner gatehouse gives its files. `create`: make it when missing (given to that owner).
+    /// `Ok(None)`: missing and not created.
+    pub fn checked(&self, create: bool) -> Result<Option<&Path>, StateDirError> {
+        let path = &self.path;
+        let m = match fs::symlink_metadata(path) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound && !create => return Ok(None),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return self.create().map(Some),
+            Err(source) => {
+                return Err(StateDirError::Create {
+                    path: path.clone(),
+                    source,
+                })
+            }
+            Ok(m) => m,
+        };
+        if m.file_type().is_symlink() {
+            return Err(StateDirError::Symlink { path: path.clone() });
+        }
+        if !m.is_dir() {
+            return Err(StateDirError::NotADir {
+                path: path.clone(),
+                kind: kind_of(&m),
+            });
+        }
+        let me = effective_uid();
+        let mut allowed = vec![me, 0];
+        allowed.extend(self.owner.map(|(uid, _)| uid));
+        if !allowed.contains(&m.uid()) {
+            allowed.dedup();
+            return Err(StateDirError::Foreign {
+                path: path.clone(),
+                uid: m.uid(),
+                allowed: allowed
+                    .iter()
+                    .map(|u| format!("uid {u}"))
+                    .collect::<Vec<_>>()
+                    .join(" or "),
+                owner: match self.owner {
+                    Some((u, g)) => format!("{u}:{g}"),
+                    None => me.to_string(),
+                },
+            });
+        }
+        Ok(Some(path))
+    }
+
+    fn create(&self) -> Result<&Path, StateDirError> {
+        use std::os::unix::fs::DirBuilderExt as _;
+        let err = |source| StateDirError::Create {
+            path: self.path.clone(),
+            source,
+        };
+        match fs::DirBuilder::new().mode(0o755).create(&self.path) {
+            Ok(()) => {}
+            // Made meanwhile (another instance): checked like any other.
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                return self.checked(false).map(|p| p.unwrap_or(&self.path))
+            }
+            Err(e) => return Err(err(e)),
+        }
+        if let Some((uid, gid)) = self.owner.filter(|_| effective_uid() == 0) {
+            let dir = fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC)
+                .open(&self.path)
+                .map_err(err)?;
+            std::os::unix::fs::fchown(&dir, Some(uid), Some(gid)).map_err(err)?;
+        }
+        Ok(&self.path)
+    }
+}
+
+/// gatehouse's effective user id.
+pub fn effective_uid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
 }

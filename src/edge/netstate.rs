@@ -6,7 +6,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::edge::files;
+use crate::edge::files::{self, FileSpec, StateDir, StateDirError};
 use crate::plan::networks::Remembered;
 
 /// The file is small; anything larger is not ours.
@@ -20,19 +20,33 @@ pub enum NetStateError {
     Corrupt { path: PathBuf, reason: String },
     #[error("cannot write {path}: {source}")]
     Write { path: PathBuf, source: io::Error },
+    #[error(transparent)]
+    StateDir(#[from] StateDirError),
 }
 
 /// Where the state lives.
 #[derive(Debug, Clone)]
 pub struct NetStateFile {
+    dir: StateDir,
     path: PathBuf,
 }
 
 impl NetStateFile {
     /// `swag_config` is SWAG's `/config`.
     pub fn new(swag_config: &Path) -> Self {
+        let dir = StateDir::new(swag_config, None);
         Self {
-            path: swag_config.join("gatehouse").join("networks.json"),
+            path: dir.path().join("networks.json"),
+            dir,
+        }
+    }
+
+    /// The file (and the state folder, when gatehouse creates it) goes to `uid:gid` (SWAG's
+    /// PUID/PGID) when gatehouse may give it.
+    pub fn owned_by(self, uid: u32, gid: u32) -> Self {
+        Self {
+            dir: self.dir.with_owner(Some((uid, gid))),
+            ..self
         }
     }
 
@@ -42,6 +56,9 @@ impl NetStateFile {
 
     /// What was remembered; nothing when the file does not exist yet.
     pub fn load(&self) -> Result<Remembered, NetStateError> {
+        if self.dir.checked(false)?.is_none() {
+            return Ok(Remembered::default());
+        }
         let bytes = match files::read_small(&self.path, MAX_BYTES) {
             Ok(None) => return Ok(Remembered::default()),
             Ok(Some(bytes)) => bytes,
@@ -66,10 +83,14 @@ impl NetStateFile {
 
     /// Stores `state`. Returns whether the file changed.
     pub fn save(&self, state: &Remembered) -> Result<bool, NetStateError> {
-        files::write_json(&self.path, state, MAX_BYTES).map_err(|source| NetStateError::Write {
-            path: self.path.clone(),
-            source,
-        })
+        self.dir.checked(true)?;
+        let spec = FileSpec::readable(MAX_BYTES).owned_by(self.dir.owner());
+        files::write_json(&self.path, state, &spec)
+            .map(|w| w.changed)
+            .map_err(|source| NetStateError::Write {
+                path: self.path.clone(),
+                source,
+            })
     }
 }
 
@@ -118,5 +139,38 @@ mod tests {
         fs::write(file.path(), "{not json").unwrap();
         let err = file.load().unwrap_err().to_string();
         assert!(err.contains("networks.json"), "{err}");
+    }
+
+    #[test]
+    fn a_symlinked_state_folder_is_refused_and_nothing_written_through_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let elsewhere = dir.path().join("elsewhere");
+        fs::create_dir(&elsewhere).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, dir.path().join("gatehouse")).unwrap();
+        let file = NetStateFile::new(dir.path());
+        let err = file.save(&state()).unwrap_err().to_string();
+        assert!(
+            err.contains("symlink") && err.contains("gatehouse"),
+            "{err}"
+        );
+        assert!(file.load().is_err());
+        assert_eq!(fs::read_dir(&elsewhere).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn as_root_the_record_and_its_folder_go_to_puid_pgid() {
+        use std::os::unix::fs::MetadataExt as _;
+        if files::effective_uid() != 0 {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let file = NetStateFile::new(dir.path()).owned_by(4321, 4322);
+        assert!(file.save(&state()).unwrap());
+        for p in [dir.path().join("gatehouse"), file.path().to_owned()] {
+            let m = fs::symlink_metadata(&p).unwrap();
+            assert_eq!((m.uid(), m.gid()), (4321, 4322), "{}", p.display());
+        }
+        // and it is still read back (the folder's owner is trusted)
+        assert_eq!(file.load().unwrap(), state());
     }
 }

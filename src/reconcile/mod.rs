@@ -136,9 +136,10 @@ impl Reconciler {
             }
             Some(a) => match authentik::Provisioner::new(a) {
                 Ok(p) => {
-                    let p = p.with_state_file(crate::edge::fieldstate::FieldStateFile::new(
-                        &ctx.settings.swag_config,
-                    ));
+                    let p = p.with_state_file(
+                        crate::edge::fieldstate::FieldStateFile::new(&ctx.settings.swag_config)
+                            .owned_by(ctx.settings.puid, ctx.settings.pgid),
+                    );
                     tracing::info!(url = %a.url, domain = %a.domain, "authentik provisioning is on");
                     log_instance(p.instance());
                     Some(p)

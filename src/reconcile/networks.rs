@@ -52,7 +52,7 @@ pub(super) struct NetSync {
 impl NetSync {
     pub(super) fn new(settings: &Settings) -> Self {
         Self {
-            file: NetStateFile::new(&settings.swag_config),
+            file: NetStateFile::new(&settings.swag_config).owned_by(settings.puid, settings.pgid),
             remembered: None,
             off: false,
             said: BTreeMap::new(),

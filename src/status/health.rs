@@ -7,11 +7,15 @@
 //! resync interval, so two intervals plus slack without a good pass means it is stuck or failing).
 
 use std::fmt;
-use std::fs;
-use std::io::{self, Write as _};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::edge::files;
+
+/// A record is a few short lines; anything larger is not one.
+const MAX_BYTES: u64 = 64 << 10;
 
 /// Where the health record lives unless `GATEHOUSE_HEALTH_FILE` says otherwise.
 pub const DEFAULT_PATH: &str = "/tmp/gatehouse.health";
@@ -166,21 +170,27 @@ pub fn now_secs() -> u64 {
 
 /// Reads the record at `path`.
 pub fn read(path: &Path) -> Result<Record, HealthError> {
-    let text = match fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+    let bytes = match files::read_small(path, MAX_BYTES) {
+        Ok(Some(b)) => b,
+        Ok(None) => {
             return Err(HealthError::Missing {
                 path: path.to_owned(),
             })
         }
-        Err(source) => {
+        Err(files::ReadError::Io(source)) => {
             return Err(HealthError::Read {
                 path: path.to_owned(),
                 source,
             })
         }
+        Err(e) => {
+            return Err(HealthError::Damaged {
+                path: path.to_owned(),
+                reason: e.to_string(),
+            })
+        }
     };
-    Record::parse(&text).map_err(|reason| HealthError::Damaged {
+    Record::parse(&String::from_utf8_lossy(&bytes)).map_err(|reason| HealthError::Damaged {
         path: path.to_owned(),
         reason,
     })
@@ -233,8 +243,8 @@ impl Recorder {
             last_ok: self.last_ok,
             last_error,
         };
-        match write_atomic(&self.path, &record.render()) {
-            Ok(()) => {
+        match files::write_atomic(&self.path, record.render().as_bytes(), &spec()) {
+            Ok(_) => {
                 if self.warned.swap(false, Ordering::Relaxed) {
                     tracing::info!(path = %self.path.display(), "health record written again");
                 }
@@ -252,21 +262,9 @@ impl Recorder {
     }
 }
 
-fn write_atomic(path: &Path, text: &str) -> io::Result<()> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "gatehouse.health".into());
-    let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut f = fs::File::create(&tmp)?;
-        f.write_all(text.as_bytes())?;
-        fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
+/// The record: small, readable by anyone (the health check may run as another user).
+fn spec() -> files::FileSpec {
+    files::FileSpec::readable(MAX_BYTES)
 }
 
 #[cfg(test)]
@@ -359,6 +357,30 @@ mod tests {
         assert!(r.last_ok.is_some());
         assert_eq!(r.pid, std::process::id());
         // no temp files left behind
-        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_link_planted_at_the_old_temp_name_is_not_written_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h");
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, "keep").unwrap();
+        let old_tmp = dir.path().join(format!(".h.{}.tmp", std::process::id()));
+        std::os::unix::fs::symlink(&victim, &old_tmp).unwrap();
+        let mut rec = Recorder::new(path.clone(), Duration::from_secs(5));
+        rec.record(Ok::<(), String>(()));
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
+        assert!(check(&path).is_healthy());
+    }
+
+    #[test]
+    fn a_fifo_in_place_of_the_record_does_not_hang_the_check() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h");
+        let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let v = check(&path);
+        assert!(v.to_string().contains("FIFO"), "{v}");
     }
 }

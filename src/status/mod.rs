@@ -1,3 +1,5 @@
-//! What gatehouse tells about itself: the health record ([`health`]).
+//! What gatehouse tells about itself: the health record ([`health`]) and clean log lines
+//! ([`logs`]).
 
 pub mod health;
+pub mod logs;

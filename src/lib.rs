@@ -19,7 +19,7 @@ pub enum Error {
     #[error(transparent)]
     Config(#[from] config::ConfigError),
     #[error(transparent)]
-    Docker(#[from] edge::docker::DockerError),
+    Docker(#[from] edge::docker::EngineError),
     #[error(transparent)]
     Reconcile(#[from] reconcile::ReconcileError),
 }

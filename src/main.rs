@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use gatehouse::config::{LogFormat, Settings};
-use gatehouse::edge::docker::DockerClient;
+use gatehouse::edge::docker::BollardEngine;
 use gatehouse::reconcile::{self, Context, Mode, PassReport, Reconciler};
 
 #[derive(Parser)]
@@ -117,13 +117,13 @@ fn init_logging(settings: &Settings) {
 }
 
 async fn run(command: Command, settings: Settings) -> Result<ExitCode, gatehouse::Error> {
-    let docker = DockerClient::from_env(settings.scope_label.clone())?;
+    let engine = BollardEngine::from_env(settings.scope_label.clone())?;
     tracing::info!(
         swag_config = %settings.swag_config.display(),
         label_prefix = %settings.labels.prefix,
         "gatehouse {} starting", env!("CARGO_PKG_VERSION")
     );
-    let mut rec = Reconciler::new(Context::new(settings, docker));
+    let mut rec = Reconciler::new(Context::new(settings, std::sync::Arc::new(engine)));
     match command {
         Command::Run { once: false } => {
             match reconcile::watch(rec, shutdown_signal()).await {
@@ -139,7 +139,7 @@ async fn run(command: Command, settings: Settings) -> Result<ExitCode, gatehouse
                 written = report.written,
                 removed = report.removed,
                 rejected = report.rejected(),
-                docker_requests = rec.context().docker.requests_made(),
+                docker_requests = rec.context().engines.local().requests_made(),
                 "pass done"
             );
             Ok(exit_for(&report))

@@ -11,9 +11,8 @@ use tokio::time::sleep;
 
 pub mod authentik;
 
-use crate::config::Settings;
-use crate::edge::confdir::{ConfDir, ConfDirError};
-use crate::edge::docker::{DockerClient, DockerError};
+use crate::edge::confdir::ConfDirError;
+use crate::edge::docker::EngineError;
 use crate::plan::{self, Change, ChangeSet, Desired, GraceClock};
 use crate::render::dryrun::{AuthentikPreview, DryRun};
 use crate::render::wording::{Describe, Tense};
@@ -21,7 +20,7 @@ use crate::render::wording::{Describe, Tense};
 #[derive(Debug, thiserror::Error)]
 pub enum ReconcileError {
     #[error(transparent)]
-    Docker(#[from] DockerError),
+    Docker(#[from] EngineError),
     #[error(transparent)]
     ConfDir(#[from] ConfDirError),
 }
@@ -32,25 +31,6 @@ impl ReconcileError {
         match self {
             Self::Docker(_) => "docker",
             Self::ConfDir(_) => "confdir",
-        }
-    }
-}
-
-/// Everything a pass needs.
-#[derive(Debug)]
-pub struct Context {
-    pub settings: Settings,
-    pub docker: DockerClient,
-    pub confdir: ConfDir,
-}
-
-impl Context {
-    pub fn new(settings: Settings, docker: DockerClient) -> Self {
-        let confdir = ConfDir::new(&settings.swag_config, settings.puid, settings.pgid);
-        Self {
-            settings,
-            docker,
-            confdir,
         }
     }
 }
@@ -281,7 +261,7 @@ impl Reconciler {
     /// One full pass: observe everything, plan, apply (unless dry run).
     pub async fn pass(&mut self, mode: Mode) -> Result<PassReport, ReconcileError> {
         let started = Instant::now();
-        let containers = self.ctx.docker.running_containers().await?;
+        let containers = self.ctx.engines.local().running_workloads().await?;
         let now = Instant::now();
         self.stopping.retain(|id, since| {
             now.saturating_duration_since(*since) < STOPPING_AT_MOST
@@ -360,7 +340,7 @@ impl Reconciler {
             held = self.clock.pending(),
             connected = report.connected,
             disconnected = report.disconnected,
-            docker_requests = self.ctx.docker.requests_made(),
+            docker_requests = self.ctx.engines.local().requests_made(),
             elapsed_ms = started.elapsed().as_millis() as u64,
             "pass done"
         );
@@ -461,8 +441,15 @@ fn watched_containers(
     names
 }
 
+mod context;
 mod networks;
 mod watch;
+
+pub use context::{Context, Engines};
+
+#[cfg(test)]
+#[path = "pass_tests.rs"]
+mod tests;
 
 use networks::{NetStep, NetSync};
 pub use watch::{watch, WatchEnd};

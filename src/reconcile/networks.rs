@@ -237,7 +237,7 @@ impl Reconciler {
             if !join.network_id.is_empty() || create.iter().any(|n| n.name == join.network) {
                 continue;
             }
-            match self.ctx.docker.find_network(&join.network).await {
+            match self.ctx.engines.local().find_network(&join.network).await {
                 Ok(Some(_)) => {}
                 Ok(None) => create.push(NewNetwork {
                     name: join.network.clone(),
@@ -260,7 +260,7 @@ impl Reconciler {
     /// Makes the planned attachments and records them; a refused change (403) turns network
     /// management off, any other failure is retried with backoff.
     pub(super) async fn apply_networks(&mut self, plan: NetPlan, report: &mut PassReport) {
-        let docker = self.ctx.docker.clone();
+        let docker = self.ctx.engines.local().clone();
         let mut state = self.net.remembered().clone();
         for j in &plan.forget {
             if state.joined.remove(j) {
@@ -400,3 +400,7 @@ impl Reconciler {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "networks_tests.rs"]
+mod tests;

@@ -2,6 +2,7 @@
 //! on events, the periodic resync, held removals falling due and every reconnect.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
@@ -10,7 +11,7 @@ use tokio::time::{sleep, sleep_until, timeout};
 
 use super::{Mode, Reconciler};
 use crate::config::Settings;
-use crate::edge::docker::{DockerClient, DockerError, EngineEvent};
+use crate::edge::docker::{Engine, EngineError, EngineEvent};
 
 /// Whether an engine event can change what gatehouse should do: a container carrying one of our
 /// labels (or swag-auto-proxy's), or one the last pass cared about; a network event of such a
@@ -52,9 +53,13 @@ pub(super) struct Backoff {
 
 impl Backoff {
     pub(super) fn new() -> Self {
+        Self::capped(Duration::from_secs(30))
+    }
+    /// Doubling from 500 ms up to `max`.
+    pub(super) fn capped(max: Duration) -> Self {
         Self {
-            next: Duration::from_millis(500),
-            max: Duration::from_secs(30),
+            next: Duration::from_millis(500).min(max),
+            max,
         }
     }
     pub(super) fn step(&mut self) -> Duration {
@@ -63,30 +68,58 @@ impl Backoff {
         d
     }
     pub(super) fn reset(&mut self) {
-        self.next = Duration::from_millis(500);
+        self.next = Duration::from_millis(500).min(self.max);
     }
+}
+
+/// The longest wait between two attempts to reach an engine on a local socket: trying costs one
+/// failed `connect()`, and a restarted engine (`systemctl restart docker`) is followed within
+/// about this long, not after a backoff grown to half a minute.
+pub(super) const LOCAL_RETRY_AT_MOST: Duration = Duration::from_secs(1);
+
+/// The state of the event subscription, across reconnects.
+#[derive(Debug)]
+struct Link {
+    backoff: Backoff,
+    /// When the stream was lost, while it is.
+    lost_since: Option<Instant>,
+    /// A subscription succeeded once: a failure now is a loss, not a start that failed.
+    ever_connected: bool,
 }
 
 /// Follows the engine's events and wakes the loop; reconnects with backoff when the stream is
 /// lost, and says so.
-async fn pump_events(docker: DockerClient, tx: mpsc::Sender<Wake>) {
-    let mut backoff = Backoff::new();
-    let mut lost_since: Option<Instant> = None;
+async fn pump_events(docker: Arc<dyn Engine>, tx: mpsc::Sender<Wake>) {
+    let mut link = Link {
+        backoff: match docker.endpoint().socket() {
+            Some(_) => Backoff::capped(LOCAL_RETRY_AT_MOST),
+            None => Backoff::new(),
+        },
+        lost_since: None,
+        ever_connected: false,
+    };
     loop {
-        let error = match follow_events(&docker, &tx, &mut lost_since, &mut backoff).await {
+        let error = match follow_events(docker.as_ref(), &tx, &mut link).await {
             Some(error) => error,
             None => return,
         };
         if tx.is_closed() {
             return;
         }
-        let delay = backoff.step();
-        if lost_since.is_none() {
-            lost_since = Some(Instant::now());
-            tracing::warn!(
-                error = %error,
-                "lost the Docker engine's event stream; confs already written stay as they are; retrying with backoff"
-            );
+        let delay = link.backoff.step();
+        if link.lost_since.is_none() {
+            link.lost_since = Some(Instant::now());
+            if link.ever_connected {
+                tracing::warn!(
+                    error = %error,
+                    "lost the Docker engine's event stream; confs already written stay as they are; retrying with backoff"
+                );
+            } else {
+                tracing::warn!(
+                    error = %error,
+                    "cannot follow the Docker engine's events; retrying with backoff"
+                );
+            }
         } else {
             tracing::debug!(error = %error, retry_in_ms = delay.as_millis() as u64, "Docker engine still unreachable");
         }
@@ -105,10 +138,9 @@ fn host_clock() -> Option<i64> {
 /// Subscribes once and forwards events until the stream is lost (returns why) or the loop has
 /// gone (returns `None`).
 async fn follow_events(
-    docker: &DockerClient,
+    docker: &dyn Engine,
     tx: &mpsc::Sender<Wake>,
-    lost_since: &mut Option<Instant>,
-    backoff: &mut Backoff,
+    link: &mut Link,
 ) -> Option<String> {
     // Subscribe from a few seconds back by the engine's own clock: the engine replays them, so
     // an event between the resync's list and the moment the engine has the subscription in
@@ -118,7 +150,7 @@ async fn follow_events(
     let now = match docker.engine_time().await {
         Ok(Some(now)) => Some(now),
         Ok(None) => host_clock(),
-        Err(e @ DockerError::Api { .. }) => {
+        Err(e @ EngineError::Api { .. }) => {
             tracing::debug!(error = %e, "the engine did not tell its time; replaying events by this host's clock");
             host_clock()
         }
@@ -139,13 +171,16 @@ async fn follow_events(
             let _ = tx.send(Wake::Connected).await;
         }
     }
-    if let Some(since) = lost_since.take() {
-        tracing::info!(
+    match link.lost_since.take() {
+        Some(since) if link.ever_connected => tracing::info!(
             down_s = since.elapsed().as_secs(),
             "reconnected to the Docker engine; resyncing"
-        );
+        ),
+        Some(_) => tracing::info!("connected to the Docker engine; resyncing"),
+        None => {}
     }
-    backoff.reset();
+    link.ever_connected = true;
+    link.backoff.reset();
     loop {
         match stream.next().await {
             Some(Ok(ev)) => {
@@ -171,7 +206,7 @@ pub async fn watch(
     let settings = rec.context().settings.clone();
     let authentik_worker = rec.start_authentik_worker();
     let (tx, mut rx) = mpsc::channel::<Wake>(1024);
-    let pump = tokio::spawn(pump_events(rec.context().docker.clone(), tx));
+    let pump = tokio::spawn(pump_events(rec.context().engines.local().clone(), tx));
     // Subscribe before the first listing, so no change slips between the two.
     let _ = timeout(Duration::from_secs(2), async {
         while let Some(w) = rx.recv().await {

@@ -30,6 +30,8 @@ pub(crate) struct FakeEngine {
     state: Mutex<State>,
     requests: AtomicU64,
     endpoint: Endpoint,
+    /// Whether the engine is away, for the event streams open when it goes.
+    away: tokio::sync::watch::Sender<bool>,
 }
 
 impl std::fmt::Debug for FakeEngine {
@@ -44,6 +46,7 @@ impl Default for FakeEngine {
             state: Mutex::default(),
             requests: AtomicU64::new(0),
             endpoint: Endpoint::Unix("/fake/docker.sock".into()),
+            away: tokio::sync::watch::Sender::new(false),
         }
     }
 }
@@ -86,6 +89,7 @@ impl FakeEngine {
     /// Takes the engine away (`true`) or brings it back.
     pub(crate) fn set_down(&self, down: bool) {
         self.state().down = down;
+        self.away.send_replace(down);
     }
 
     /// The requests made so far, one line each (`connect <network> <container>`).
@@ -188,7 +192,14 @@ impl Engine for FakeEngine {
 
     fn events(&self, _since: Option<i64>, _live_from: Option<i64>) -> EventStream {
         match self.begin("events", "events".into()) {
-            Ok(_) => Box::pin(futures_util::stream::pending()),
+            // Open until the engine goes away, like a real subscription.
+            Ok(_) => {
+                let mut away = self.away.subscribe();
+                Box::pin(futures_util::stream::once(async move {
+                    let _ = away.wait_for(|gone| *gone).await;
+                    Err(EngineError::Transport("the engine went away".into()))
+                }))
+            }
             Err(e) => Box::pin(futures_util::stream::iter([Err(e)])),
         }
     }

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use tokio::time::sleep;
+use tracing::Instrument as _;
 
 pub mod authentik;
 
@@ -258,8 +259,16 @@ impl Reconciler {
         }
     }
 
-    /// One full pass: observe everything, plan, apply (unless dry run).
+    /// One full pass: observe everything, plan, apply (unless dry run). Every line it logs is
+    /// in a `pass` span naming the engine's host; lines about one workload are in a `workload`
+    /// span within it (`container`, `app`).
     pub async fn pass(&mut self, mode: Mode) -> Result<PassReport, ReconcileError> {
+        let span =
+            tracing::info_span!("pass", host = %self.ctx.engines.local().host(), mode = ?mode);
+        self.run_pass(mode).instrument(span).await
+    }
+
+    async fn run_pass(&mut self, mode: Mode) -> Result<PassReport, ReconcileError> {
         let started = Instant::now();
         let containers = self.ctx.engines.local().running_workloads().await?;
         let now = Instant::now();
@@ -349,6 +358,11 @@ impl Reconciler {
 
     fn apply(&self, report: &mut PassReport) {
         for change in &report.changes.changes {
+            let container = match change {
+                Change::Write { container, .. } => Some(container.as_str()),
+                Change::Remove { container, .. } => container.as_deref(),
+            };
+            let _span = workload_span(container, app_of(&report.desired, container)).entered();
             let result = match change {
                 Change::Write { file, content, .. } => self.ctx.confdir.write(file, content),
                 Change::Remove { file, .. } => self.ctx.confdir.remove(file),
@@ -362,14 +376,9 @@ impl Reconciler {
                     tracing::info!("{}", change.said(Tense::Done));
                 }
                 (Ok(false), _) => {}
-                (
-                    Err(e),
-                    Change::Write {
-                        file, container, ..
-                    },
-                ) => {
+                (Err(e), Change::Write { file, .. }) => {
                     report.failed += 1;
-                    tracing::error!(file = %file, container = %container, error = %e, "could not write conf");
+                    tracing::error!(file = %file, error = %e, "could not write conf");
                 }
                 (Err(e), Change::Remove { file, .. }) => {
                     report.failed += 1;
@@ -399,6 +408,10 @@ impl Reconciler {
             if mode == Mode::Watch && self.reported.get(key) == Some(msg) {
                 continue;
             }
+            let container = key
+                .strip_prefix("rejected:")
+                .or_else(|| key.strip_prefix("warning:")?.split(':').next());
+            let _span = workload_span(container, app_of(desired, container)).entered();
             if key.starts_with("rejected:") {
                 tracing::warn!("rejected {msg}");
             } else if key.starts_with("kept:") {
@@ -416,6 +429,26 @@ impl Reconciler {
         }
         self.reported = now;
     }
+}
+
+/// The span of lines about one workload: its container, and the app it publishes (the conf's
+/// first server name) when it publishes one.
+pub(super) fn workload_span(container: Option<&str>, app: Option<String>) -> tracing::Span {
+    tracing::info_span!(
+        "workload",
+        container = container.unwrap_or_default(),
+        app = app.unwrap_or_default()
+    )
+}
+
+/// The app `container` publishes, named by its first server name.
+fn app_of(desired: &Desired, container: Option<&str>) -> Option<String> {
+    let container = container?;
+    let app = desired
+        .apps
+        .iter()
+        .find(|a| a.spec.container == container)?;
+    app.spec.server_names.first().map(ToString::to_string)
 }
 
 /// The containers whose events matter even when they carry no label of ours: the ones published

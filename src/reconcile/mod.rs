@@ -259,6 +259,34 @@ impl Reconciler {
         }
     }
 
+    /// The workloads not told to stop, and when the oldest stop mark runs out.
+    ///
+    /// A container told to stop is still listed while it shuts down. Its conf stays (the grace
+    /// period starts once it is gone), but SWAG leaves its network at once, so that `docker
+    /// compose down` can remove the network.
+    fn not_stopping(
+        &mut self,
+        containers: &[crate::model::workload::Workload],
+    ) -> (Vec<crate::model::workload::Workload>, Option<Duration>) {
+        let now = Instant::now();
+        self.stopping.retain(|id, since| {
+            now.saturating_duration_since(*since) < STOPPING_AT_MOST
+                && containers.iter().any(|c| &c.id == id)
+        });
+        let live = containers
+            .iter()
+            .filter(|c| !self.stopping.contains_key(&c.id))
+            .cloned()
+            .collect();
+        // A container that never stops after all counts again once the mark runs out.
+        let recheck = self
+            .stopping
+            .values()
+            .map(|since| STOPPING_AT_MOST.saturating_sub(now.saturating_duration_since(*since)))
+            .min();
+        (live, recheck)
+    }
+
     /// One full pass: observe everything, plan, apply (unless dry run). Every line it logs is
     /// in a `pass` span naming the engine's host; lines about one workload are in a `workload`
     /// span within it (`container`, `app`).
@@ -271,25 +299,7 @@ impl Reconciler {
     async fn run_pass(&mut self, mode: Mode) -> Result<PassReport, ReconcileError> {
         let started = Instant::now();
         let containers = self.ctx.engines.local().running_workloads().await?;
-        let now = Instant::now();
-        self.stopping.retain(|id, since| {
-            now.saturating_duration_since(*since) < STOPPING_AT_MOST
-                && containers.iter().any(|c| &c.id == id)
-        });
-        // A container told to stop is still listed while it shuts down. Its conf stays (the grace
-        // period starts once it is gone), but SWAG leaves its network at once, so that `docker
-        // compose down` can remove the network.
-        let live: Vec<crate::model::workload::Workload> = containers
-            .iter()
-            .filter(|c| !self.stopping.contains_key(&c.id))
-            .cloned()
-            .collect();
-        // A container that never stops after all counts again once the mark runs out.
-        let recheck = self
-            .stopping
-            .values()
-            .map(|since| STOPPING_AT_MOST.saturating_sub(now.saturating_duration_since(*since)))
-            .min();
+        let (live, recheck) = self.not_stopping(&containers);
         let state = self.ctx.confdir.scan()?;
         let rules = &self.ctx.settings.labels;
         let samples = self

@@ -95,6 +95,70 @@ impl NetSync {
     }
 }
 
+/// What SWAG must reach for the apps: each published app, and each rejected one that keeps its
+/// last good conf (and so the network SWAG reaches it by); one that never had a conf needs none.
+fn app_targets<'a>(
+    containers: &'a [crate::model::workload::Workload],
+    desired: &Desired,
+    with_conf: &BTreeSet<&str>,
+    label_key: &str,
+) -> Vec<Target<'a>> {
+    let by_name: BTreeMap<&str, &crate::model::workload::Workload> =
+        containers.iter().map(|c| (c.name.as_str(), c)).collect();
+    let mut targets: Vec<Target<'_>> = Vec::new();
+    for app in &desired.apps {
+        if let Some(c) = by_name.get(app.spec.container.as_str()) {
+            targets.push(Target {
+                container: c,
+                kind: TargetKind::App {
+                    network_label: c.labels.get(label_key).cloned(),
+                    label_key: label_key.to_owned(),
+                    address: app.spec.address.as_str().to_owned(),
+                    report: true,
+                },
+            });
+        }
+    }
+    for r in desired
+        .rejected
+        .iter()
+        .filter(|r| r.keep_last_good && with_conf.contains(r.container.as_str()))
+    {
+        if let Some(c) = by_name.get(r.container.as_str()) {
+            targets.push(Target {
+                container: c,
+                kind: TargetKind::App {
+                    network_label: c.labels.get(label_key).cloned(),
+                    label_key: label_key.to_owned(),
+                    address: c.name.clone(),
+                    report: false,
+                },
+            });
+        }
+    }
+    targets
+}
+
+/// Apps SWAG cannot be brought to reach become rejections (their conf is not written).
+fn reject_unreachable(desired: &mut Desired, plan: &NetPlan) {
+    for r in &plan.rejections {
+        let Some(i) = desired
+            .apps
+            .iter()
+            .position(|a| a.spec.container == r.container)
+        else {
+            continue;
+        };
+        let app = desired.apps.remove(i);
+        desired.rejected.push(plan::Rejection {
+            container: r.container.clone(),
+            reason: r.reason.clone(),
+            wants_protection: app.spec.access == Access::Protected,
+            keep_last_good: true,
+        });
+    }
+}
+
 impl Reconciler {
     /// Plans the network attachments, and turns apps SWAG cannot be brought to reach into
     /// rejections (their conf is not written).
@@ -136,41 +200,7 @@ impl Reconciler {
             self.watched.extend([c.name.clone(), c.id.clone()]);
         }
         let label_key = format!("{}.network", settings.labels.prefix);
-        let by_name: BTreeMap<&str, &crate::model::workload::Workload> =
-            containers.iter().map(|c| (c.name.as_str(), c)).collect();
-        let mut targets: Vec<Target<'_>> = Vec::new();
-        for app in &desired.apps {
-            if let Some(c) = by_name.get(app.spec.container.as_str()) {
-                targets.push(Target {
-                    container: c,
-                    kind: TargetKind::App {
-                        network_label: c.labels.get(&label_key).cloned(),
-                        label_key: label_key.clone(),
-                        address: app.spec.address.as_str().to_owned(),
-                        report: true,
-                    },
-                });
-            }
-        }
-        // A rejected app keeps its last good conf, and so the network SWAG reaches it by; one
-        // that never had a conf needs none.
-        for r in desired
-            .rejected
-            .iter()
-            .filter(|r| r.keep_last_good && with_conf.contains(r.container.as_str()))
-        {
-            if let Some(c) = by_name.get(r.container.as_str()) {
-                targets.push(Target {
-                    container: c,
-                    kind: TargetKind::App {
-                        network_label: c.labels.get(&label_key).cloned(),
-                        label_key: label_key.clone(),
-                        address: c.name.clone(),
-                        report: false,
-                    },
-                });
-            }
-        }
+        let mut targets = app_targets(containers, desired, with_conf, &label_key);
         let authentik = networks::find_named(containers, &settings.authentik_container);
         let authentik_note = match authentik {
             Some(_) => None,
@@ -194,22 +224,7 @@ impl Reconciler {
         for (container, w) in &plan.warnings {
             desired.warnings.push((container.clone(), w.clone()));
         }
-        for r in &plan.rejections {
-            let Some(i) = desired
-                .apps
-                .iter()
-                .position(|a| a.spec.container == r.container)
-            else {
-                continue;
-            };
-            let app = desired.apps.remove(i);
-            desired.rejected.push(plan::Rejection {
-                container: r.container.clone(),
-                reason: r.reason.clone(),
-                wants_protection: app.spec.access == Access::Protected,
-                keep_last_good: true,
-            });
-        }
+        reject_unreachable(desired, &plan);
         NetStep::Planned {
             mode,
             swag,

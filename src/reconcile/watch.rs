@@ -36,6 +36,14 @@ fn is_relevant(ev: &EngineEvent, prefix: &str, watched: &BTreeSet<String>) -> bo
     }
 }
 
+/// Whether a wake is worth a pass: a relevant event, or a reconnect.
+fn wake_matters(w: &Wake, prefix: &str, watched: &BTreeSet<String>) -> bool {
+    match w {
+        Wake::Event(e) => is_relevant(e, prefix, watched),
+        Wake::Connected => true,
+    }
+}
+
 /// Why the loop woke.
 #[derive(Debug)]
 enum Wake {
@@ -226,38 +234,14 @@ pub async fn watch(
     loop {
         let outcome = rec.pass(Mode::Watch).await;
         health.record(outcome.as_ref().map(|_| ()));
-        let next_due = match outcome {
-            // A conf that could not be written or removed is tried again with backoff, not only
-            // at the next resync.
-            Ok(report) if report.failed > 0 => {
-                let delay = retry.step();
-                Some(report.changes.next_due.map_or(delay, |d| d.min(delay)))
-            }
-            Ok(report) => {
-                retry.reset();
-                report.changes.next_due
-            }
-            Err(e) => {
-                let delay = retry.step();
-                tracing::warn!(
-                    error = %e,
-                    kind = e.label(),
-                    retry_in_ms = delay.as_millis() as u64,
-                    "pass failed; confs already written stay as they are"
-                );
-                Some(delay)
-            }
-        };
+        let next_due = next_due(outcome, &mut retry);
         let mut deadline = next_resync;
         if let Some(d) = next_due {
             deadline = deadline.min(tokio::time::Instant::now() + d);
         }
         // Wait for something that matters: an event about a container we care about, a
         // reconnect, the resync or a held removal falling due, or shutdown.
-        let relevant = |w: &Wake| match w {
-            Wake::Event(e) => is_relevant(e, &settings.labels.prefix, &rec.watched),
-            Wake::Connected => true,
-        };
+        let relevant = |w: &Wake| wake_matters(w, &settings.labels.prefix, &rec.watched);
         let woken = loop {
             tokio::select! {
                 _ = &mut shutdown => break None,
@@ -279,30 +263,7 @@ pub async fn watch(
             None => break,
             Some(None) => {}
             Some(Some(wake)) => {
-                let why = match &wake {
-                    Wake::Event(e) => format!("{} {} {}", e.kind, e.action, e.name),
-                    Wake::Connected => "reconnected".into(),
-                };
-                let now = tokio::time::Instant::now();
-                let quiet = quiet_period(
-                    &settings,
-                    last_event.map(|t| now.saturating_duration_since(t)),
-                );
-                // A container that stops may hold SWAG on its network: release it before
-                // `docker compose down` tries to remove that network, so no quiet period.
-                let mut lives: Vec<Lifecycle> = match &wake {
-                    Wake::Event(e) => lifecycle(e).into_iter().collect(),
-                    Wake::Connected => Vec::new(),
-                };
-                let stopping = lives.iter().any(|l| matches!(l, Lifecycle::Stopping(_)));
-                let quiet = if stopping { Duration::ZERO } else { quiet };
-                tracing::debug!(why = %why, quiet_ms = quiet.as_millis() as u64, "woken");
-                let (last, more) = debounce(&mut rx, quiet, settings.debounce_max, relevant).await;
-                last_event = Some(last);
-                lives.extend(more);
-                for life in lives {
-                    rec.note(life);
-                }
+                last_event = Some(gather(&mut rec, &mut rx, wake, &settings, last_event).await);
             }
         }
         if tokio::time::Instant::now() >= next_resync {
@@ -321,6 +282,72 @@ pub async fn watch(
         ),
     }
     ended
+}
+
+/// When the next pass is due after `outcome`: a conf that could not be written or removed, or
+/// a failed pass, is tried again with backoff, not only at the next resync.
+fn next_due(
+    outcome: Result<super::PassReport, super::ReconcileError>,
+    retry: &mut Backoff,
+) -> Option<Duration> {
+    match outcome {
+        Ok(report) if report.failed > 0 => {
+            let delay = retry.step();
+            Some(report.changes.next_due.map_or(delay, |d| d.min(delay)))
+        }
+        Ok(report) => {
+            retry.reset();
+            report.changes.next_due
+        }
+        Err(e) => {
+            let delay = retry.step();
+            tracing::warn!(
+                error = %e,
+                kind = e.label(),
+                retry_in_ms = delay.as_millis() as u64,
+                "pass failed; confs already written stay as they are"
+            );
+            Some(delay)
+        }
+    }
+}
+
+/// After a wake that matters: waits out the quiet period (none when a container is stopping),
+/// gathering the burst, and notes what the events said of containers' lives. Returns when the
+/// last event arrived.
+async fn gather(
+    rec: &mut Reconciler,
+    rx: &mut mpsc::Receiver<Wake>,
+    wake: Wake,
+    settings: &Settings,
+    last_event: Option<tokio::time::Instant>,
+) -> tokio::time::Instant {
+    let why = match &wake {
+        Wake::Event(e) => format!("{} {} {}", e.kind, e.action, e.name),
+        Wake::Connected => "reconnected".into(),
+    };
+    let now = tokio::time::Instant::now();
+    let quiet = quiet_period(
+        settings,
+        last_event.map(|t| now.saturating_duration_since(t)),
+    );
+    // A container that stops may hold SWAG on its network: release it before
+    // `docker compose down` tries to remove that network, so no quiet period.
+    let mut lives: Vec<Lifecycle> = match &wake {
+        Wake::Event(e) => lifecycle(e).into_iter().collect(),
+        Wake::Connected => Vec::new(),
+    };
+    let stopping = lives.iter().any(|l| matches!(l, Lifecycle::Stopping(_)));
+    let quiet = if stopping { Duration::ZERO } else { quiet };
+    tracing::debug!(why = %why, quiet_ms = quiet.as_millis() as u64, "woken");
+    let watched = &rec.watched;
+    let relevant = |w: &Wake| wake_matters(w, &settings.labels.prefix, watched);
+    let (last, more) = debounce(rx, quiet, settings.debounce_max, relevant).await;
+    lives.extend(more);
+    for life in lives {
+        rec.note(life);
+    }
+    last
 }
 
 /// How [`watch`] ended.

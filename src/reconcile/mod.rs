@@ -446,19 +446,19 @@ impl Reconciler {
 pub(super) fn workload_span(container: Option<&str>, app: Option<String>) -> tracing::Span {
     tracing::info_span!(
         "workload",
-        container = container.unwrap_or_default(),
-        app = app.unwrap_or_default()
+        container = %container.unwrap_or_default(),
+        app = %app.unwrap_or_default()
     )
 }
 
-/// The app `container` publishes, named by its first server name.
-fn app_of(desired: &Desired, container: Option<&str>) -> Option<String> {
+/// The app `container` publishes, named by its first server name (`web` for `web.*`).
+pub(super) fn app_of(desired: &Desired, container: Option<&str>) -> Option<String> {
     let container = container?;
     let app = desired
         .apps
         .iter()
         .find(|a| a.spec.container == container)?;
-    app.spec.server_names.first().map(ToString::to_string)
+    app.spec.server_names.first().map(|n| n.key().to_owned())
 }
 
 /// The containers whose events matter even when they carry no label of ours: the ones published
@@ -490,6 +490,8 @@ mod watch;
 
 pub use context::{Context, Engines};
 
+#[cfg(test)]
+mod test_log;
 #[cfg(test)]
 #[path = "pass_tests.rs"]
 mod tests;

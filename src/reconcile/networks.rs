@@ -287,7 +287,11 @@ impl Reconciler {
         for action in &plan.actions {
             let span = match action {
                 NetAction::Connect { join, needed_by } => {
-                    super::workload_span(Some(&join.container), Some(needed_by.join(",")))
+                    let apps: Vec<String> = needed_by
+                        .iter()
+                        .filter_map(|c| super::app_of(&report.desired, Some(c)))
+                        .collect();
+                    super::workload_span(Some(&join.container), Some(apps.join(",")))
                 }
                 NetAction::Disconnect { join, .. } => {
                     super::workload_span(Some(&join.container), None)

@@ -67,13 +67,26 @@ async fn a_refused_attachment_is_taken_back_from_the_record_and_retried() {
 async fn a_403_turns_network_management_off_and_confs_are_still_written() {
     let (mut rec, engine, dir) = stack();
     engine.refuse("connect", 403, "forbidden by the socket proxy");
-    let report = rec.pass(Mode::Watch).await.expect("pass");
-    assert_eq!(report.written, 1);
-    assert!(rec.net.off);
-    assert!(!record(&dir).contains("web_net"), "{}", record(&dir));
-    let before = connects(&engine);
-    rec.pass(Mode::Watch).await.expect("pass");
-    assert_eq!(connects(&engine), before, "asked again after a 403");
+    let logs = super::super::test_log::logged(async {
+        let report = rec.pass(Mode::Watch).await.expect("pass");
+        assert_eq!(report.written, 1);
+        assert!(rec.net.off);
+        assert!(!record(&dir).contains("web_net"), "{}", record(&dir));
+        let before = connects(&engine);
+        rec.pass(Mode::Watch).await.expect("pass");
+        assert_eq!(connects(&engine), before, "asked again after a 403");
+    })
+    .await;
+    let refused: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains("network management is off"))
+        .collect();
+    assert_eq!(refused.len(), 1, "{logs}");
+    assert!(refused[0].contains("WARN"), "{logs}");
+    assert!(
+        refused[0].contains("attach swag to network web_net"),
+        "{logs}"
+    );
 }
 
 #[tokio::test]

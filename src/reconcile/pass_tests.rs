@@ -9,8 +9,21 @@ async fn a_labelled_workload_gets_its_conf_and_a_second_pass_writes_nothing() {
     engine.run("web", &[("auth.expose", "true")], &["web_net"]);
     engine.run("db", &[], &["web_net"]);
     let mut rec = Reconciler::new(ctx);
-    let first = rec.pass(Mode::Watch).await.expect("pass");
+    let mut first = None;
+    let logs = super::test_log::logged(async {
+        first = Some(rec.pass(Mode::Watch).await.expect("pass"));
+    })
+    .await;
+    let first = first.expect("pass ran");
     assert_eq!((first.written, first.removed, first.failed), (1, 0, 0));
+    // The line saying so can be found by app, container and host.
+    let wrote = logs
+        .lines()
+        .find(|l| l.contains("wrote gatehouse.web.subdomain.conf"))
+        .unwrap_or_default();
+    for field in ["host=local", "container=web", "app=web"] {
+        assert!(wrote.contains(field), "{field} missing:\n{logs}");
+    }
     let conf = dir
         .path()
         .join("nginx/proxy-confs/gatehouse.web.subdomain.conf");

@@ -158,7 +158,8 @@ async fn follow_events(
     let now = match docker.engine_time().await {
         Ok(Some(now)) => Some(now),
         Ok(None) => host_clock(),
-        Err(e @ EngineError::Api { .. }) => {
+        // It answered, but not with a time gatehouse can read.
+        Err(e @ (EngineError::Api { .. } | EngineError::Decode(_))) => {
             tracing::debug!(error = %e, "the engine did not tell its time; replaying events by this host's clock");
             host_clock()
         }

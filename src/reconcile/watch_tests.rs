@@ -146,36 +146,6 @@ async fn a_stream_of_events_is_gathered_until_quiet_or_the_cap() {
     assert_eq!(start.elapsed(), Duration::from_secs(2));
 }
 
-/// Log lines written while `f` runs, as text.
-async fn logged<F: std::future::Future<Output = ()>>(f: F) -> String {
-    let buf: std::sync::Arc<std::sync::Mutex<Vec<u8>>> = std::sync::Arc::default();
-    let sink = buf.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || Sink(sink.clone()))
-        .with_ansi(false)
-        .with_max_level(tracing::Level::INFO)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-    f.await;
-    let bytes = buf.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    String::from_utf8_lossy(&bytes).into_owned()
-}
-
-struct Sink(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Sink {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// Waits for the pump to say the subscription is in place; returns how long that took.
 async fn connected(rx: &mut mpsc::Receiver<Wake>) -> Duration {
     let start = tokio::time::Instant::now();
@@ -193,7 +163,7 @@ async fn a_local_engine_back_after_a_long_absence_is_followed_within_two_seconds
     use crate::edge::docker::fake::FakeEngine;
     let engine = std::sync::Arc::new(FakeEngine::default());
     let (tx, mut rx) = mpsc::channel(64);
-    let logs = logged(async {
+    let logs = super::super::test_log::logged(async {
         engine.set_down(true);
         let pump = tokio::spawn(pump_events(engine.clone(), tx));
         // Away for 100 s: a doubling backoff would have grown to its 30 s cap by now.

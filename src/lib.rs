@@ -1,7 +1,8 @@
 //! gatehouse: keeps SWAG's proxy-confs (and later authentik) in line with Docker labels.
 //!
-//! Data flows one way: observe ([`docker`], [`confdir`]) → plan ([`labels`], [`plan`], [`render`],
-//! all pure) → apply ([`confdir`]) → report; [`reconcile`] wires them together.
+//! Data flows one way: observe ([`edge::docker`] behind its `Engine` trait, [`edge::confdir`]) →
+//! plan ([`labels`], [`plan`], [`render`], all pure) → apply ([`edge::confdir`]) → report;
+//! [`reconcile`] wires them together.
 
 pub mod commands;
 pub mod config;
@@ -20,7 +21,7 @@ pub enum Error {
     #[error(transparent)]
     Config(#[from] config::ConfigError),
     #[error(transparent)]
-    Docker(#[from] edge::docker::DockerError),
+    Docker(#[from] edge::docker::EngineError),
     #[error(transparent)]
     Reconcile(#[from] reconcile::ReconcileError),
 }

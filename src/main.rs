@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use gatehouse::config::{LogFormat, Settings};
-use gatehouse::edge::docker::DockerClient;
+use gatehouse::edge::docker::BollardEngine;
 use gatehouse::reconcile::{self, Context, Mode, PassReport, Reconciler};
 
 #[derive(Parser)]
@@ -112,18 +112,49 @@ fn init_logging(settings: &Settings) {
         .with_target(false);
     match settings.log_format {
         LogFormat::Json => builder.json().flatten_event(true).init(),
-        LogFormat::Text => builder.init(),
+        LogFormat::Text => builder.event_format(SpanFieldsLast).init(),
+    }
+}
+
+/// The text log line: time, level, message and fields, then the fields of the spans it is in
+/// (`host=… container=… app=…`), so the message keeps its place right after the level.
+struct SpanFieldsLast;
+
+impl<S, N> tracing_subscriber::fmt::FormatEvent<S, N> for SpanFieldsLast
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    N: for<'a> tracing_subscriber::fmt::FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &tracing_subscriber::fmt::FmtContext<'_, S, N>,
+        mut writer: tracing_subscriber::fmt::format::Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        use tracing_subscriber::fmt::time::FormatTime as _;
+        use tracing_subscriber::fmt::FormatFields as _;
+        tracing_subscriber::fmt::time::SystemTime.format_time(&mut writer)?;
+        write!(writer, " {:>5} ", event.metadata().level())?;
+        ctx.format_fields(writer.by_ref(), event)?;
+        for span in ctx.event_scope().into_iter().flat_map(|s| s.from_root()) {
+            let extensions = span.extensions();
+            let fields = extensions.get::<tracing_subscriber::fmt::FormattedFields<N>>();
+            if let Some(f) = fields.filter(|f| !f.is_empty()) {
+                write!(writer, " {f}")?;
+            }
+        }
+        writeln!(writer)
     }
 }
 
 async fn run(command: Command, settings: Settings) -> Result<ExitCode, gatehouse::Error> {
-    let docker = DockerClient::from_env(settings.scope_label.clone())?;
+    let engine = BollardEngine::from_env(settings.scope_label.clone())?;
     tracing::info!(
         swag_config = %settings.swag_config.display(),
         label_prefix = %settings.labels.prefix,
         "gatehouse {} starting", env!("CARGO_PKG_VERSION")
     );
-    let mut rec = Reconciler::new(Context::new(settings, docker));
+    let mut rec = Reconciler::new(Context::new(settings, std::sync::Arc::new(engine)));
     match command {
         Command::Run { once: false } => {
             match reconcile::watch(rec, shutdown_signal()).await {
@@ -139,7 +170,7 @@ async fn run(command: Command, settings: Settings) -> Result<ExitCode, gatehouse
                 written = report.written,
                 removed = report.removed,
                 rejected = report.rejected(),
-                docker_requests = rec.context().docker.requests_made(),
+                docker_requests = rec.context().engines.local().requests_made(),
                 "pass done"
             );
             Ok(exit_for(&report))

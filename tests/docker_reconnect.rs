@@ -164,13 +164,14 @@ fn docker_engine_gone_and_back_keeps_confs_and_resyncs() {
 #[test]
 fn docker_events_replay_what_happened_just_before_subscribing() {
     use futures_util::StreamExt;
+    use gatehouse::edge::docker::Engine as _;
     let scope = Scope::new("replay");
     let name = scope.run("app", &[("auth.expose", "true")], &[]);
     let (key, value) = scope
         .scope_label
         .split_once('=')
         .expect("scope label is key=value");
-    let docker = gatehouse::edge::docker::DockerClient::from_env(Some((key.into(), value.into())))
+    let docker = gatehouse::edge::docker::BollardEngine::from_env(Some((key.into(), value.into())))
         .expect("docker client");
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

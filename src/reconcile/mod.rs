@@ -8,12 +8,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use tokio::time::sleep;
+use tracing::Instrument as _;
 
 pub mod authentik;
 
-use crate::config::Settings;
-use crate::edge::confdir::{ConfDir, ConfDirError};
-use crate::edge::docker::{DockerClient, DockerError};
+use crate::edge::confdir::ConfDirError;
+use crate::edge::docker::EngineError;
 use crate::plan::{self, Change, ChangeSet, Desired, GraceClock};
 use crate::render::dryrun::{AuthentikPreview, DryRun};
 use crate::render::wording::{Describe, Tense};
@@ -21,7 +21,7 @@ use crate::render::wording::{Describe, Tense};
 #[derive(Debug, thiserror::Error)]
 pub enum ReconcileError {
     #[error(transparent)]
-    Docker(#[from] DockerError),
+    Docker(#[from] EngineError),
     #[error(transparent)]
     ConfDir(#[from] ConfDirError),
 }
@@ -32,25 +32,6 @@ impl ReconcileError {
         match self {
             Self::Docker(_) => "docker",
             Self::ConfDir(_) => "confdir",
-        }
-    }
-}
-
-/// Everything a pass needs.
-#[derive(Debug)]
-pub struct Context {
-    pub settings: Settings,
-    pub docker: DockerClient,
-    pub confdir: ConfDir,
-}
-
-impl Context {
-    pub fn new(settings: Settings, docker: DockerClient) -> Self {
-        let confdir = ConfDir::new(&settings.swag_config, settings.puid, settings.pgid);
-        Self {
-            settings,
-            docker,
-            confdir,
         }
     }
 }
@@ -279,19 +260,21 @@ impl Reconciler {
         }
     }
 
-    /// One full pass: observe everything, plan, apply (unless dry run).
-    pub async fn pass(&mut self, mode: Mode) -> Result<PassReport, ReconcileError> {
-        let started = Instant::now();
-        let containers = self.ctx.docker.running_containers().await?;
+    /// The workloads not told to stop, and when the oldest stop mark runs out.
+    ///
+    /// A container told to stop is still listed while it shuts down. Its conf stays (the grace
+    /// period starts once it is gone), but SWAG leaves its network at once, so that `docker
+    /// compose down` can remove the network.
+    fn not_stopping(
+        &mut self,
+        containers: &[crate::model::workload::Workload],
+    ) -> (Vec<crate::model::workload::Workload>, Option<Duration>) {
         let now = Instant::now();
         self.stopping.retain(|id, since| {
             now.saturating_duration_since(*since) < STOPPING_AT_MOST
                 && containers.iter().any(|c| &c.id == id)
         });
-        // A container told to stop is still listed while it shuts down. Its conf stays (the grace
-        // period starts once it is gone), but SWAG leaves its network at once, so that `docker
-        // compose down` can remove the network.
-        let live: Vec<crate::model::workload::Workload> = containers
+        let live = containers
             .iter()
             .filter(|c| !self.stopping.contains_key(&c.id))
             .cloned()
@@ -302,6 +285,22 @@ impl Reconciler {
             .values()
             .map(|since| STOPPING_AT_MOST.saturating_sub(now.saturating_duration_since(*since)))
             .min();
+        (live, recheck)
+    }
+
+    /// One full pass: observe everything, plan, apply (unless dry run). Every line it logs is
+    /// in a `pass` span naming the engine's host; lines about one workload are in a `workload`
+    /// span within it (`container`, `app`).
+    pub async fn pass(&mut self, mode: Mode) -> Result<PassReport, ReconcileError> {
+        let span =
+            tracing::info_span!("pass", host = %self.ctx.engines.local().host(), mode = ?mode);
+        self.run_pass(mode).instrument(span).await
+    }
+
+    async fn run_pass(&mut self, mode: Mode) -> Result<PassReport, ReconcileError> {
+        let started = Instant::now();
+        let containers = self.ctx.engines.local().running_workloads().await?;
+        let (live, recheck) = self.not_stopping(&containers);
         let state = self.ctx.confdir.scan()?;
         let rules = &self.ctx.settings.labels;
         let samples = self
@@ -361,7 +360,7 @@ impl Reconciler {
             held = self.clock.pending(),
             connected = report.connected,
             disconnected = report.disconnected,
-            docker_requests = self.ctx.docker.requests_made(),
+            docker_requests = self.ctx.engines.local().requests_made(),
             elapsed_ms = started.elapsed().as_millis() as u64,
             "pass done"
         );
@@ -370,6 +369,11 @@ impl Reconciler {
 
     fn apply(&self, report: &mut PassReport) {
         for change in &report.changes.changes {
+            let container = match change {
+                Change::Write { container, .. } => Some(container.as_str()),
+                Change::Remove { container, .. } => container.as_deref(),
+            };
+            let _span = workload_span(container, app_of(&report.desired, container)).entered();
             let result = match change {
                 Change::Write { file, content, .. } => self.ctx.confdir.write(file, content),
                 Change::Remove { file, .. } => self.ctx.confdir.remove(file),
@@ -383,14 +387,9 @@ impl Reconciler {
                     tracing::info!("{}", change.said(Tense::Done));
                 }
                 (Ok(false), _) => {}
-                (
-                    Err(e),
-                    Change::Write {
-                        file, container, ..
-                    },
-                ) => {
+                (Err(e), Change::Write { file, .. }) => {
                     report.failed += 1;
-                    tracing::error!(file = %file, container = %container, error = %e, "could not write conf");
+                    tracing::error!(file = %file, error = %e, "could not write conf");
                 }
                 (Err(e), Change::Remove { file, .. }) => {
                     report.failed += 1;
@@ -420,6 +419,10 @@ impl Reconciler {
             if mode == Mode::Watch && self.reported.get(key) == Some(msg) {
                 continue;
             }
+            let container = key
+                .strip_prefix("rejected:")
+                .or_else(|| key.strip_prefix("warning:")?.split(':').next());
+            let _span = workload_span(container, app_of(desired, container)).entered();
             if key.starts_with("rejected:") {
                 tracing::warn!("rejected {msg}");
             } else if key.starts_with("kept:") {
@@ -437,6 +440,26 @@ impl Reconciler {
         }
         self.reported = now;
     }
+}
+
+/// The span of lines about one workload: its container, and the app it publishes (the conf's
+/// first server name) when it publishes one.
+pub(super) fn workload_span(container: Option<&str>, app: Option<String>) -> tracing::Span {
+    tracing::info_span!(
+        "workload",
+        container = %container.unwrap_or_default(),
+        app = %app.unwrap_or_default()
+    )
+}
+
+/// The app `container` publishes, named by its first server name (`web` for `web.*`).
+pub(super) fn app_of(desired: &Desired, container: Option<&str>) -> Option<String> {
+    let container = container?;
+    let app = desired
+        .apps
+        .iter()
+        .find(|a| a.spec.container == container)?;
+    app.spec.server_names.first().map(|n| n.key().to_owned())
 }
 
 /// The containers whose events matter even when they carry no label of ours: the ones published
@@ -462,8 +485,17 @@ fn watched_containers(
     names
 }
 
+mod context;
 mod networks;
 mod watch;
+
+pub use context::{Context, Engines};
+
+#[cfg(test)]
+mod test_log;
+#[cfg(test)]
+#[path = "pass_tests.rs"]
+mod tests;
 
 use networks::{NetStep, NetSync};
 pub use watch::{watch, WatchEnd};

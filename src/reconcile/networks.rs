@@ -4,15 +4,17 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Backoff, PassReport, Reconciler};
 use crate::config::Settings;
-use crate::edge::docker::NetworkChange;
+use crate::edge::docker::{EngineError, NetworkChange};
 use crate::edge::netstate::NetStateFile;
 use crate::model::spec::Access;
 use crate::plan::networks::{
-    self, Forget, NetAction, NetPlan, NetworkMode, NewNetwork, Remembered, Target, TargetKind,
+    self, Forget, Joined, NetAction, NetPlan, NetworkMode, NewNetwork, Remembered, Target,
+    TargetKind,
 };
 use crate::plan::{self, Desired};
 use crate::render::dryrun::NetPreview;
 use crate::render::wording::{Describe, Tense};
+use tracing::Instrument as _;
 
 /// Why networks are left alone after the engine refused a change.
 const REFUSED: &str = "the Docker engine refused a network change earlier (a socket proxy that forbids POST?): network management is off until gatehouse restarts";
@@ -93,6 +95,70 @@ impl NetSync {
     }
 }
 
+/// What SWAG must reach for the apps: each published app, and each rejected one that keeps its
+/// last good conf (and so the network SWAG reaches it by); one that never had a conf needs none.
+fn app_targets<'a>(
+    containers: &'a [crate::model::workload::Workload],
+    desired: &Desired,
+    with_conf: &BTreeSet<&str>,
+    label_key: &str,
+) -> Vec<Target<'a>> {
+    let by_name: BTreeMap<&str, &crate::model::workload::Workload> =
+        containers.iter().map(|c| (c.name.as_str(), c)).collect();
+    let mut targets: Vec<Target<'_>> = Vec::new();
+    for app in &desired.apps {
+        if let Some(c) = by_name.get(app.spec.container.as_str()) {
+            targets.push(Target {
+                container: c,
+                kind: TargetKind::App {
+                    network_label: c.labels.get(label_key).cloned(),
+                    label_key: label_key.to_owned(),
+                    address: app.spec.address.as_str().to_owned(),
+                    report: true,
+                },
+            });
+        }
+    }
+    for r in desired
+        .rejected
+        .iter()
+        .filter(|r| r.keep_last_good && with_conf.contains(r.container.as_str()))
+    {
+        if let Some(c) = by_name.get(r.container.as_str()) {
+            targets.push(Target {
+                container: c,
+                kind: TargetKind::App {
+                    network_label: c.labels.get(label_key).cloned(),
+                    label_key: label_key.to_owned(),
+                    address: c.name.clone(),
+                    report: false,
+                },
+            });
+        }
+    }
+    targets
+}
+
+/// Apps SWAG cannot be brought to reach become rejections (their conf is not written).
+fn reject_unreachable(desired: &mut Desired, plan: &NetPlan) {
+    for r in &plan.rejections {
+        let Some(i) = desired
+            .apps
+            .iter()
+            .position(|a| a.spec.container == r.container)
+        else {
+            continue;
+        };
+        let app = desired.apps.remove(i);
+        desired.rejected.push(plan::Rejection {
+            container: r.container.clone(),
+            reason: r.reason.clone(),
+            wants_protection: app.spec.access == Access::Protected,
+            keep_last_good: true,
+        });
+    }
+}
+
 impl Reconciler {
     /// Plans the network attachments, and turns apps SWAG cannot be brought to reach into
     /// rejections (their conf is not written).
@@ -134,41 +200,7 @@ impl Reconciler {
             self.watched.extend([c.name.clone(), c.id.clone()]);
         }
         let label_key = crate::labels::network::key(&settings.labels.prefix);
-        let by_name: BTreeMap<&str, &crate::model::workload::Workload> =
-            containers.iter().map(|c| (c.name.as_str(), c)).collect();
-        let mut targets: Vec<Target<'_>> = Vec::new();
-        for app in &desired.apps {
-            if let Some(c) = by_name.get(app.spec.container.as_str()) {
-                targets.push(Target {
-                    container: c,
-                    kind: TargetKind::App {
-                        network_label: c.labels.get(&label_key).cloned(),
-                        label_key: label_key.clone(),
-                        address: app.spec.address.as_str().to_owned(),
-                        report: true,
-                    },
-                });
-            }
-        }
-        // A rejected app keeps its last good conf, and so the network SWAG reaches it by; one
-        // that never had a conf needs none.
-        for r in desired
-            .rejected
-            .iter()
-            .filter(|r| r.keep_last_good && with_conf.contains(r.container.as_str()))
-        {
-            if let Some(c) = by_name.get(r.container.as_str()) {
-                targets.push(Target {
-                    container: c,
-                    kind: TargetKind::App {
-                        network_label: c.labels.get(&label_key).cloned(),
-                        label_key: label_key.clone(),
-                        address: c.name.clone(),
-                        report: false,
-                    },
-                });
-            }
-        }
+        let mut targets = app_targets(containers, desired, with_conf, &label_key);
         let authentik = networks::find_named(containers, &settings.authentik_container);
         let authentik_note = match authentik {
             Some(_) => None,
@@ -192,22 +224,7 @@ impl Reconciler {
         for (container, w) in &plan.warnings {
             desired.warnings.push((container.clone(), w.clone()));
         }
-        for r in &plan.rejections {
-            let Some(i) = desired
-                .apps
-                .iter()
-                .position(|a| a.spec.container == r.container)
-            else {
-                continue;
-            };
-            let app = desired.apps.remove(i);
-            desired.rejected.push(plan::Rejection {
-                container: r.container.clone(),
-                reason: r.reason.clone(),
-                wants_protection: app.spec.access == Access::Protected,
-                keep_last_good: true,
-            });
-        }
+        reject_unreachable(desired, &plan);
         NetStep::Planned {
             mode,
             swag,
@@ -237,7 +254,7 @@ impl Reconciler {
             if !join.network_id.is_empty() || create.iter().any(|n| n.name == join.network) {
                 continue;
             }
-            match self.ctx.docker.find_network(&join.network).await {
+            match self.ctx.engines.local().find_network(&join.network).await {
                 Ok(Some(_)) => {}
                 Ok(None) => create.push(NewNetwork {
                     name: join.network.clone(),
@@ -260,110 +277,39 @@ impl Reconciler {
     /// Makes the planned attachments and records them; a refused change (403) turns network
     /// management off, any other failure is retried with backoff.
     pub(super) async fn apply_networks(&mut self, plan: NetPlan, report: &mut PassReport) {
-        let docker = self.ctx.docker.clone();
         let mut state = self.net.remembered().clone();
         for j in &plan.forget {
             if state.joined.remove(j) {
                 tracing::debug!(join = %j, "{}", Forget(j).said(Tense::Done));
             }
         }
-        let mut created_labels =
-            BTreeMap::from([(networks::MANAGED_LABEL.to_owned(), "true".to_owned())]);
-        if let Some((k, v)) = &self.ctx.settings.scope_label {
-            created_labels.insert(k.clone(), v.clone());
-        }
         let mut net_failed = 0;
         for action in &plan.actions {
-            let result = match action {
-                NetAction::Connect { join, .. } => {
-                    let mut join = join.clone();
-                    let mut outcome = Ok(());
-                    if join.network_id.is_empty() {
-                        match docker.ensure_network(&join.network, &created_labels).await {
-                            Ok((id, created)) => {
-                                if created {
-                                    let new = NewNetwork {
-                                        name: join.network.clone(),
-                                    };
-                                    tracing::info!(network = %join.network, "{}", new.said(Tense::Done));
-                                }
-                                join.network_id = id;
-                            }
-                            Err(e) => outcome = Err(e),
-                        }
-                    }
-                    if outcome.is_ok() {
-                        // Recorded before the request: a crash once the engine has attached must
-                        // not leave the attachment looking like the user's. A record of one that
-                        // never happened is forgotten by the next plan (SWAG is not on it).
-                        state.joined.insert(join.clone());
-                        self.save_state(&state);
-                        outcome = match docker
-                            .connect_network(&join.network_id, &join.container_id)
-                            .await
-                        {
-                            Ok(NetworkChange::Done) => {
-                                report.connected += 1;
-                                tracing::info!(
-                                    container = %join.container,
-                                    network = %join.network,
-                                    "{}",
-                                    action.said(Tense::Done)
-                                );
-                                Ok(())
-                            }
-                            // Someone else attached it meanwhile: theirs, not ours.
-                            Ok(NetworkChange::AlreadyDone) => {
-                                state.joined.remove(&join);
-                                self.save_state(&state);
-                                Ok(())
-                            }
-                            Err(e) => {
-                                state.joined.remove(&join);
-                                self.save_state(&state);
-                                Err(e)
-                            }
-                        };
-                    }
-                    outcome.map_err(|e| {
-                        (
-                            format!("attach {} to network {}", join.container, join.network),
-                            e,
-                        )
-                    })
+            let span = match action {
+                NetAction::Connect { join, needed_by } => {
+                    let apps: Vec<String> = needed_by
+                        .iter()
+                        .filter_map(|c| super::app_of(&report.desired, Some(c)))
+                        .collect();
+                    super::workload_span(Some(&join.container), Some(apps.join(",")))
                 }
                 NetAction::Disconnect { join, .. } => {
-                    let started = std::time::Instant::now();
-                    match docker
-                        .disconnect_network(&join.network_id, &join.container_id)
-                        .await
-                    {
-                        Ok(change) => {
-                            if change == NetworkChange::Done {
-                                report.disconnected += 1;
-                                tracing::info!(
-                                    container = %join.container,
-                                    network = %join.network,
-                                    detach_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-                                    "{}",
-                                    action.said(Tense::Done)
-                                );
-                            }
-                            state.joined.remove(join);
-                            Ok(())
-                        }
-                        // The container or the network is gone, and the attachment with it.
-                        Err(e) if e.is_not_found() => {
-                            state.joined.remove(join);
-                            Ok(())
-                        }
-                        Err(e) => Err((
-                            format!("detach {} from network {}", join.container, join.network),
-                            e,
-                        )),
-                    }
+                    super::workload_span(Some(&join.container), None)
                 }
             };
+            let result = match action {
+                NetAction::Connect { join, .. } => {
+                    self.connect(action, join, &mut state, report)
+                        .instrument(span.clone())
+                        .await
+                }
+                NetAction::Disconnect { join, .. } => {
+                    self.disconnect(action, join, &mut state, report)
+                        .instrument(span.clone())
+                        .await
+                }
+            };
+            let _span = span.entered();
             if let Err((what, e)) = result {
                 if e.is_forbidden() {
                     self.net.off = true;
@@ -393,6 +339,112 @@ impl Reconciler {
         self.net.remembered = Some(state);
     }
 
+    /// Attaches as `join` says (creating the shared network first when it has no id yet),
+    /// recording the attachment before asking the engine and taking the record back when the
+    /// engine did not make it.
+    async fn connect(
+        &self,
+        action: &NetAction,
+        join: &Joined,
+        state: &mut Remembered,
+        report: &mut PassReport,
+    ) -> Result<(), (String, EngineError)> {
+        let engine = self.ctx.engines.local();
+        let what = || format!("attach {} to network {}", join.container, join.network);
+        let mut join = join.clone();
+        if join.network_id.is_empty() {
+            let mut labels =
+                BTreeMap::from([(networks::MANAGED_LABEL.to_owned(), "true".to_owned())]);
+            if let Some((k, v)) = &self.ctx.settings.scope_label {
+                labels.insert(k.clone(), v.clone());
+            }
+            let (id, created) = engine
+                .ensure_network(&join.network, &labels)
+                .await
+                .map_err(|e| (what(), e))?;
+            if created {
+                let new = NewNetwork {
+                    name: join.network.clone(),
+                };
+                tracing::info!(network = %join.network, "{}", new.said(Tense::Done));
+            }
+            join.network_id = id;
+        }
+        // Recorded before the request: a crash once the engine has attached must not leave the
+        // attachment looking like the user's. A record of one that never happened is forgotten
+        // by the next plan (SWAG is not on it).
+        state.joined.insert(join.clone());
+        self.save_state(state);
+        match engine
+            .connect_network(&join.network_id, &join.container_id)
+            .await
+        {
+            Ok(NetworkChange::Done) => {
+                report.connected += 1;
+                tracing::info!(
+                    container = %join.container,
+                    network = %join.network,
+                    "{}",
+                    action.said(Tense::Done)
+                );
+                Ok(())
+            }
+            // Someone else attached it meanwhile: theirs, not ours.
+            Ok(NetworkChange::AlreadyDone) => {
+                state.joined.remove(&join);
+                self.save_state(state);
+                Ok(())
+            }
+            Err(e) => {
+                state.joined.remove(&join);
+                self.save_state(state);
+                Err((what(), e))
+            }
+        }
+    }
+
+    /// Undoes an attachment gatehouse made, and forgets it.
+    async fn disconnect(
+        &self,
+        action: &NetAction,
+        join: &Joined,
+        state: &mut Remembered,
+        report: &mut PassReport,
+    ) -> Result<(), (String, EngineError)> {
+        let started = std::time::Instant::now();
+        match self
+            .ctx
+            .engines
+            .local()
+            .disconnect_network(&join.network_id, &join.container_id)
+            .await
+        {
+            Ok(change) => {
+                if change == NetworkChange::Done {
+                    report.disconnected += 1;
+                    tracing::info!(
+                        container = %join.container,
+                        network = %join.network,
+                        detach_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                        "{}",
+                        action.said(Tense::Done)
+                    );
+                }
+                state.joined.remove(join);
+                Ok(())
+            }
+            // The container or the network is gone, and the attachment with it.
+            Err(e) if e.is_not_found() => {
+                state.joined.remove(join);
+                Ok(())
+            }
+            Err(e) => Err((
+                format!("detach {} from network {}", join.container, join.network),
+                e,
+            )),
+        }
+    }
+
     /// Writes what gatehouse attached to the state file (skipped when unchanged).
     fn save_state(&self, state: &Remembered) {
         if let Err(e) = self.net.file.save(state) {
@@ -400,3 +452,7 @@ impl Reconciler {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "networks_tests.rs"]
+mod tests;

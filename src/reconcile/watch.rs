@@ -2,6 +2,7 @@
 //! on events, the periodic resync, held removals falling due and every reconnect.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
@@ -10,7 +11,7 @@ use tokio::time::{sleep, sleep_until, timeout};
 
 use super::{Mode, Reconciler};
 use crate::config::Settings;
-use crate::edge::docker::{DockerClient, DockerError, EngineEvent};
+use crate::edge::docker::{Engine, EngineError, EngineEvent};
 
 /// Whether an engine event can change what gatehouse should do: a container carrying one of our
 /// labels (or swag-auto-proxy's), or one the last pass cared about; a network event of such a
@@ -35,6 +36,14 @@ fn is_relevant(ev: &EngineEvent, prefix: &str, watched: &BTreeSet<String>) -> bo
     }
 }
 
+/// Whether a wake is worth a pass: a relevant event, or a reconnect.
+fn wake_matters(w: &Wake, prefix: &str, watched: &BTreeSet<String>) -> bool {
+    match w {
+        Wake::Event(e) => is_relevant(e, prefix, watched),
+        Wake::Connected => true,
+    }
+}
+
 /// Why the loop woke.
 #[derive(Debug)]
 enum Wake {
@@ -52,9 +61,13 @@ pub(super) struct Backoff {
 
 impl Backoff {
     pub(super) fn new() -> Self {
+        Self::capped(Duration::from_secs(30))
+    }
+    /// Doubling from 500 ms up to `max`.
+    pub(super) fn capped(max: Duration) -> Self {
         Self {
-            next: Duration::from_millis(500),
-            max: Duration::from_secs(30),
+            next: Duration::from_millis(500).min(max),
+            max,
         }
     }
     pub(super) fn step(&mut self) -> Duration {
@@ -63,30 +76,58 @@ impl Backoff {
         d
     }
     pub(super) fn reset(&mut self) {
-        self.next = Duration::from_millis(500);
+        self.next = Duration::from_millis(500).min(self.max);
     }
+}
+
+/// The longest wait between two attempts to reach an engine on a local socket: trying costs one
+/// failed `connect()`, and a restarted engine (`systemctl restart docker`) is followed within
+/// about this long, not after a backoff grown to half a minute.
+pub(super) const LOCAL_RETRY_AT_MOST: Duration = Duration::from_secs(1);
+
+/// The state of the event subscription, across reconnects.
+#[derive(Debug)]
+struct Link {
+    backoff: Backoff,
+    /// When the stream was lost, while it is.
+    lost_since: Option<Instant>,
+    /// A subscription succeeded once: a failure now is a loss, not a start that failed.
+    ever_connected: bool,
 }
 
 /// Follows the engine's events and wakes the loop; reconnects with backoff when the stream is
 /// lost, and says so.
-async fn pump_events(docker: DockerClient, tx: mpsc::Sender<Wake>) {
-    let mut backoff = Backoff::new();
-    let mut lost_since: Option<Instant> = None;
+async fn pump_events(docker: Arc<dyn Engine>, tx: mpsc::Sender<Wake>) {
+    let mut link = Link {
+        backoff: match docker.endpoint().socket() {
+            Some(_) => Backoff::capped(LOCAL_RETRY_AT_MOST),
+            None => Backoff::new(),
+        },
+        lost_since: None,
+        ever_connected: false,
+    };
     loop {
-        let error = match follow_events(&docker, &tx, &mut lost_since, &mut backoff).await {
+        let error = match follow_events(docker.as_ref(), &tx, &mut link).await {
             Some(error) => error,
             None => return,
         };
         if tx.is_closed() {
             return;
         }
-        let delay = backoff.step();
-        if lost_since.is_none() {
-            lost_since = Some(Instant::now());
-            tracing::warn!(
-                error = %error,
-                "lost the Docker engine's event stream; confs already written stay as they are; retrying with backoff"
-            );
+        let delay = link.backoff.step();
+        if link.lost_since.is_none() {
+            link.lost_since = Some(Instant::now());
+            if link.ever_connected {
+                tracing::warn!(
+                    error = %error,
+                    "lost the Docker engine's event stream; confs already written stay as they are; retrying with backoff"
+                );
+            } else {
+                tracing::warn!(
+                    error = %error,
+                    "cannot follow the Docker engine's events; retrying with backoff"
+                );
+            }
         } else {
             tracing::debug!(error = %error, retry_in_ms = delay.as_millis() as u64, "Docker engine still unreachable");
         }
@@ -105,10 +146,9 @@ fn host_clock() -> Option<i64> {
 /// Subscribes once and forwards events until the stream is lost (returns why) or the loop has
 /// gone (returns `None`).
 async fn follow_events(
-    docker: &DockerClient,
+    docker: &dyn Engine,
     tx: &mpsc::Sender<Wake>,
-    lost_since: &mut Option<Instant>,
-    backoff: &mut Backoff,
+    link: &mut Link,
 ) -> Option<String> {
     // Subscribe from a few seconds back by the engine's own clock: the engine replays them, so
     // an event between the resync's list and the moment the engine has the subscription in
@@ -118,7 +158,8 @@ async fn follow_events(
     let now = match docker.engine_time().await {
         Ok(Some(now)) => Some(now),
         Ok(None) => host_clock(),
-        Err(e @ DockerError::Api { .. }) => {
+        // It answered, but not with a time gatehouse can read.
+        Err(e @ (EngineError::Api { .. } | EngineError::Decode(_))) => {
             tracing::debug!(error = %e, "the engine did not tell its time; replaying events by this host's clock");
             host_clock()
         }
@@ -139,13 +180,16 @@ async fn follow_events(
             let _ = tx.send(Wake::Connected).await;
         }
     }
-    if let Some(since) = lost_since.take() {
-        tracing::info!(
+    match link.lost_since.take() {
+        Some(since) if link.ever_connected => tracing::info!(
             down_s = since.elapsed().as_secs(),
             "reconnected to the Docker engine; resyncing"
-        );
+        ),
+        Some(_) => tracing::info!("connected to the Docker engine; resyncing"),
+        None => {}
     }
-    backoff.reset();
+    link.ever_connected = true;
+    link.backoff.reset();
     loop {
         match stream.next().await {
             Some(Ok(ev)) => {
@@ -171,7 +215,7 @@ pub async fn watch(
     let settings = rec.context().settings.clone();
     let authentik_worker = rec.start_authentik_worker();
     let (tx, mut rx) = mpsc::channel::<Wake>(1024);
-    let pump = tokio::spawn(pump_events(rec.context().docker.clone(), tx));
+    let pump = tokio::spawn(pump_events(rec.context().engines.local().clone(), tx));
     // Subscribe before the first listing, so no change slips between the two.
     let _ = timeout(Duration::from_secs(2), async {
         while let Some(w) = rx.recv().await {
@@ -191,38 +235,14 @@ pub async fn watch(
     loop {
         let outcome = rec.pass(Mode::Watch).await;
         health.record(outcome.as_ref().map(|_| ()));
-        let next_due = match outcome {
-            // A conf that could not be written or removed is tried again with backoff, not only
-            // at the next resync.
-            Ok(report) if report.failed > 0 => {
-                let delay = retry.step();
-                Some(report.changes.next_due.map_or(delay, |d| d.min(delay)))
-            }
-            Ok(report) => {
-                retry.reset();
-                report.changes.next_due
-            }
-            Err(e) => {
-                let delay = retry.step();
-                tracing::warn!(
-                    error = %e,
-                    kind = e.label(),
-                    retry_in_ms = delay.as_millis() as u64,
-                    "pass failed; confs already written stay as they are"
-                );
-                Some(delay)
-            }
-        };
+        let next_due = next_due(outcome, &mut retry);
         let mut deadline = next_resync;
         if let Some(d) = next_due {
             deadline = deadline.min(tokio::time::Instant::now() + d);
         }
         // Wait for something that matters: an event about a container we care about, a
         // reconnect, the resync or a held removal falling due, or shutdown.
-        let relevant = |w: &Wake| match w {
-            Wake::Event(e) => is_relevant(e, &settings.labels.prefix, &rec.watched),
-            Wake::Connected => true,
-        };
+        let relevant = |w: &Wake| wake_matters(w, &settings.labels.prefix, &rec.watched);
         let woken = loop {
             tokio::select! {
                 _ = &mut shutdown => break None,
@@ -244,30 +264,7 @@ pub async fn watch(
             None => break,
             Some(None) => {}
             Some(Some(wake)) => {
-                let why = match &wake {
-                    Wake::Event(e) => format!("{} {} {}", e.kind, e.action, e.name),
-                    Wake::Connected => "reconnected".into(),
-                };
-                let now = tokio::time::Instant::now();
-                let quiet = quiet_period(
-                    &settings,
-                    last_event.map(|t| now.saturating_duration_since(t)),
-                );
-                // A container that stops may hold SWAG on its network: release it before
-                // `docker compose down` tries to remove that network, so no quiet period.
-                let mut lives: Vec<Lifecycle> = match &wake {
-                    Wake::Event(e) => lifecycle(e).into_iter().collect(),
-                    Wake::Connected => Vec::new(),
-                };
-                let stopping = lives.iter().any(|l| matches!(l, Lifecycle::Stopping(_)));
-                let quiet = if stopping { Duration::ZERO } else { quiet };
-                tracing::debug!(why = %why, quiet_ms = quiet.as_millis() as u64, "woken");
-                let (last, more) = debounce(&mut rx, quiet, settings.debounce_max, relevant).await;
-                last_event = Some(last);
-                lives.extend(more);
-                for life in lives {
-                    rec.note(life);
-                }
+                last_event = Some(gather(&mut rec, &mut rx, wake, &settings, last_event).await);
             }
         }
         if tokio::time::Instant::now() >= next_resync {
@@ -286,6 +283,72 @@ pub async fn watch(
         ),
     }
     ended
+}
+
+/// When the next pass is due after `outcome`: a conf that could not be written or removed, or
+/// a failed pass, is tried again with backoff, not only at the next resync.
+fn next_due(
+    outcome: Result<super::PassReport, super::ReconcileError>,
+    retry: &mut Backoff,
+) -> Option<Duration> {
+    match outcome {
+        Ok(report) if report.failed > 0 => {
+            let delay = retry.step();
+            Some(report.changes.next_due.map_or(delay, |d| d.min(delay)))
+        }
+        Ok(report) => {
+            retry.reset();
+            report.changes.next_due
+        }
+        Err(e) => {
+            let delay = retry.step();
+            tracing::warn!(
+                error = %e,
+                kind = e.label(),
+                retry_in_ms = delay.as_millis() as u64,
+                "pass failed; confs already written stay as they are"
+            );
+            Some(delay)
+        }
+    }
+}
+
+/// After a wake that matters: waits out the quiet period (none when a container is stopping),
+/// gathering the burst, and notes what the events said of containers' lives. Returns when the
+/// last event arrived.
+async fn gather(
+    rec: &mut Reconciler,
+    rx: &mut mpsc::Receiver<Wake>,
+    wake: Wake,
+    settings: &Settings,
+    last_event: Option<tokio::time::Instant>,
+) -> tokio::time::Instant {
+    let why = match &wake {
+        Wake::Event(e) => format!("{} {} {}", e.kind, e.action, e.name),
+        Wake::Connected => "reconnected".into(),
+    };
+    let now = tokio::time::Instant::now();
+    let quiet = quiet_period(
+        settings,
+        last_event.map(|t| now.saturating_duration_since(t)),
+    );
+    // A container that stops may hold SWAG on its network: release it before
+    // `docker compose down` tries to remove that network, so no quiet period.
+    let mut lives: Vec<Lifecycle> = match &wake {
+        Wake::Event(e) => lifecycle(e).into_iter().collect(),
+        Wake::Connected => Vec::new(),
+    };
+    let stopping = lives.iter().any(|l| matches!(l, Lifecycle::Stopping(_)));
+    let quiet = if stopping { Duration::ZERO } else { quiet };
+    tracing::debug!(why = %why, quiet_ms = quiet.as_millis() as u64, "woken");
+    let watched = &rec.watched;
+    let relevant = |w: &Wake| wake_matters(w, &settings.labels.prefix, watched);
+    let (last, more) = debounce(rx, quiet, settings.debounce_max, relevant).await;
+    lives.extend(more);
+    for life in lives {
+        rec.note(life);
+    }
+    last
 }
 
 /// How [`watch`] ended.
@@ -382,152 +445,5 @@ async fn debounce(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn event(kind: &str, id: &str, name: &str, attrs: &[(&str, &str)]) -> EngineEvent {
-        EngineEvent {
-            kind: kind.into(),
-            action: "start".into(),
-            id: id.into(),
-            name: name.into(),
-            attributes: attrs
-                .iter()
-                .map(|(k, v)| ((*k).into(), (*v).into()))
-                .collect(),
-            replayed: false,
-        }
-    }
-
-    #[test]
-    fn stop_signals_and_deaths_mark_a_container_stopping_a_start_clears_it() {
-        let with = |action: &str, signal: Option<&str>| {
-            let mut e = event("container", "id-web", "web", &[]);
-            e.action = action.into();
-            if let Some(s) = signal {
-                e.attributes.insert("signal".into(), s.into());
-            }
-            lifecycle(&e)
-        };
-        let stopping = Some(Lifecycle::Stopping("id-web".into()));
-        assert_eq!(with("die", None), stopping);
-        assert_eq!(with("kill", Some("15")), stopping);
-        assert_eq!(with("kill", Some("9")), stopping);
-        // A reload signal is not a stop.
-        assert_eq!(with("kill", Some("1")), None);
-        assert_eq!(with("destroy", None), None);
-        assert_eq!(
-            with("start", None),
-            Some(Lifecycle::Started("id-web".into()))
-        );
-        let mut net = event("network", "id-web", "web", &[]);
-        net.action = "die".into();
-        assert_eq!(lifecycle(&net), None);
-        // Replayed from before the subscription: history, whatever it says.
-        let mut old = event("container", "id-web", "web", &[]);
-        old.action = "die".into();
-        old.replayed = true;
-        assert_eq!(lifecycle(&old), None);
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_container_stopping_ends_the_quiet_period_at_once() {
-        let (tx, mut rx) = mpsc::channel(64);
-        let mut die = event("container", "id-web", "web", &[]);
-        die.action = "die".into();
-        let _feeder = tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            let _ = tx.send(Wake::Connected).await;
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            let _ = tx.send(Wake::Event(die)).await;
-            tokio::time::sleep(Duration::from_secs(60)).await;
-            tx
-        });
-        let start = tokio::time::Instant::now();
-        let (_, lives) = debounce(
-            &mut rx,
-            Duration::from_millis(400),
-            Duration::from_secs(5),
-            |_| true,
-        )
-        .await;
-        assert_eq!(start.elapsed(), Duration::from_millis(100));
-        assert_eq!(lives, [Lifecycle::Stopping("id-web".into())]);
-    }
-
-    #[test]
-    fn only_events_about_our_containers_wake_the_loop() {
-        let watched: BTreeSet<String> = ["web".to_owned(), "id-web".to_owned()].into();
-        let labelled = event("container", "id-new", "new", &[("auth.protect", "true")]);
-        assert!(is_relevant(&labelled, "auth", &watched));
-        let swag = event("container", "id-s", "s", &[("swag", "enable")]);
-        assert!(is_relevant(&swag, "auth", &watched));
-        let gone = event("container", "id-web", "web", &[]);
-        assert!(is_relevant(&gone, "auth", &watched));
-        let unrelated = event(
-            "container",
-            "id-x",
-            "x",
-            &[("authority", "1"), ("image", "y")],
-        );
-        assert!(!is_relevant(&unrelated, "auth", &watched));
-        let net = event("network", "n1", "net", &[("container", "id-web")]);
-        assert!(is_relevant(&net, "auth", &watched));
-        let other_net = event("network", "n1", "net", &[("container", "id-x")]);
-        assert!(!is_relevant(&other_net, "auth", &watched));
-    }
-
-    #[test]
-    fn lone_events_get_the_short_quiet_period_bursts_the_long_one() {
-        let s = Settings::default();
-        assert_eq!(quiet_period(&s, None), s.debounce);
-        assert_eq!(quiet_period(&s, Some(Duration::from_secs(5))), s.debounce);
-        assert_eq!(
-            quiet_period(&s, Some(Duration::from_millis(250))),
-            s.debounce_burst
-        );
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_stream_of_events_is_gathered_until_quiet_or_the_cap() {
-        let (tx, mut rx) = mpsc::channel(64);
-        let feeder = tokio::spawn(async move {
-            for _ in 0..5 {
-                tokio::time::sleep(Duration::from_millis(200)).await;
-                let _ = tx.send(Wake::Connected).await;
-            }
-            tx
-        });
-        let start = tokio::time::Instant::now();
-        let (last, _) = debounce(
-            &mut rx,
-            Duration::from_millis(300),
-            Duration::from_secs(10),
-            |_| true,
-        )
-        .await;
-        // Five events 200 ms apart, then 300 ms of quiet: one wait of ~1.3 s, not five.
-        assert_eq!(last - start, Duration::from_millis(1000));
-        assert_eq!(start.elapsed(), Duration::from_millis(1300));
-        let _tx = feeder.await;
-        // A stream that never goes quiet is cut at the cap.
-        let (tx, mut rx) = mpsc::channel(64);
-        let _feeder = tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                if tx.send(Wake::Connected).await.is_err() {
-                    break;
-                }
-            }
-        });
-        let start = tokio::time::Instant::now();
-        debounce(
-            &mut rx,
-            Duration::from_millis(100),
-            Duration::from_secs(2),
-            |_| true,
-        )
-        .await;
-        assert_eq!(start.elapsed(), Duration::from_secs(2));
-    }
-}
+#[path = "watch_tests.rs"]
+mod tests;

@@ -1,0 +1,322 @@
+//! The real engine, through bollard: one [`BollardEngine`] per `DOCKER_HOST`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use bollard::query_parameters::{EventsOptionsBuilder, ListContainersOptionsBuilder};
+use futures_util::StreamExt;
+
+use super::{events, Endpoint, Engine, EngineError, EngineFuture, EventStream, NetworkChange};
+use crate::model::workload::{NetworkAttachment, Workload};
+
+/// The engine `DOCKER_HOST` names, with a count of the requests made to it.
+#[derive(Debug, Clone)]
+pub struct BollardEngine {
+    api: bollard::Docker,
+    endpoint: Endpoint,
+    scope: Option<(String, String)>,
+    negotiated: Arc<AtomicBool>,
+    requests: Arc<AtomicU64>,
+}
+
+impl BollardEngine {
+    /// A client for `DOCKER_HOST`, or the local socket when it is unset. Nothing is sent yet.
+    /// `scope` (`key=value`) limits every listing to containers carrying that label.
+    pub fn from_env(scope: Option<(String, String)>) -> Result<Self, EngineError> {
+        let host = std::env::var("DOCKER_HOST")
+            .unwrap_or_else(|_| "unix:///var/run/docker.sock".to_owned());
+        Self::connect(&host, scope)
+    }
+
+    /// A client for the engine at `host` (`unix:///…`, `tcp://…`). Nothing is sent yet.
+    pub fn connect(host: &str, scope: Option<(String, String)>) -> Result<Self, EngineError> {
+        let endpoint = Endpoint::parse(host);
+        let api = bollard::Docker::connect_with_host(host)
+            .map_err(|e| EngineError::from_bollard(e, &endpoint))?;
+        Ok(Self {
+            api,
+            endpoint,
+            scope,
+            negotiated: Arc::new(AtomicBool::new(false)),
+            requests: Arc::new(AtomicU64::new(0)),
+        })
+    }
+
+    fn count(&self) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn error(&self, e: bollard::errors::Error) -> EngineError {
+        EngineError::from_bollard(e, &self.endpoint)
+    }
+
+    /// Agrees on an API version with the engine once (older engines speak older versions). The
+    /// version is shared by every clone of this client.
+    async fn negotiate(&self) -> Result<(), EngineError> {
+        if self.negotiated.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        self.count();
+        let api = self
+            .api
+            .clone()
+            .negotiate_version()
+            .await
+            .map_err(|e| self.error(e))?;
+        tracing::debug!(api_version = %api.client_version(), "agreed Docker API version");
+        self.negotiated.store(true, Ordering::Relaxed);
+        Ok(())
+    }
+
+    async fn engine_time(&self) -> Result<Option<i64>, EngineError> {
+        self.negotiate().await?;
+        self.count();
+        let info = self.api.info().await.map_err(|e| self.error(e))?;
+        Ok(info.system_time.as_deref().and_then(events::unix_nanos))
+    }
+
+    async fn running_workloads(&self) -> Result<Vec<Workload>, EngineError> {
+        self.negotiate().await?;
+        self.count();
+        let mut builder = ListContainersOptionsBuilder::new().all(false);
+        let scope = self.scope.as_ref().map(|(k, v)| format!("{k}={v}"));
+        if let Some(scope) = &scope {
+            builder = builder.filters(&HashMap::from([("label", vec![scope.as_str()])]));
+        }
+        let options = builder.build();
+        let list = self
+            .api
+            .list_containers(Some(options))
+            .await
+            .map_err(|e| self.error(e))?;
+        Ok(list.into_iter().filter_map(container_info).collect())
+    }
+
+    fn events(&self, since: Option<i64>, live_from: Option<i64>) -> EventStream {
+        self.count();
+        let filters: HashMap<&str, Vec<&str>> = HashMap::from([
+            ("type", vec!["container", "network"]),
+            (
+                "event",
+                vec![
+                    "start",
+                    "kill",
+                    "die",
+                    "destroy",
+                    "rename",
+                    "connect",
+                    "disconnect",
+                ],
+            ),
+        ]);
+        let scope = self.scope.clone();
+        let endpoint = self.endpoint.clone();
+        let mut options = EventsOptionsBuilder::new().filters(&filters);
+        let since = since.map(|s| s.to_string());
+        if let Some(since) = &since {
+            options = options.since(since);
+        }
+        let options = options.build();
+        Box::pin(self.api.events(Some(options)).filter_map(move |item| {
+            let event = item
+                .map_err(|e| EngineError::from_bollard(e, &endpoint))
+                .map(|e| events::from_bollard(e, live_from));
+            let keep = match &event {
+                Ok(ev) => events::in_scope(ev, scope.as_ref()),
+                Err(_) => true,
+            };
+            futures_util::future::ready(keep.then_some(event))
+        }))
+    }
+
+    async fn connect_network(
+        &self,
+        network: &str,
+        container: &str,
+    ) -> Result<NetworkChange, EngineError> {
+        self.negotiate().await?;
+        self.count();
+        let request = bollard::models::NetworkConnectRequest {
+            container: container.to_owned(),
+            endpoint_config: None,
+        };
+        match self.api.connect_network(network, request).await {
+            Ok(()) => Ok(NetworkChange::Done),
+            Err(e) => match self.error(e) {
+                // An engine that says so with a status code: already attached.
+                EngineError::Api { status: 409, .. } => Ok(NetworkChange::AlreadyDone),
+                // The engine answers 403 "endpoint with name … already exists in network …":
+                // the same code as a socket proxy refusing the request, so only the text tells
+                // the two apart.
+                EngineError::Api {
+                    status: 403,
+                    message,
+                } if message.contains("already exists") => Ok(NetworkChange::AlreadyDone),
+                other => Err(other),
+            },
+        }
+    }
+
+    async fn disconnect_network(
+        &self,
+        network: &str,
+        container: &str,
+    ) -> Result<NetworkChange, EngineError> {
+        self.negotiate().await?;
+        self.count();
+        let request = bollard::models::NetworkDisconnectRequest {
+            container: container.to_owned(),
+            force: Some(false),
+        };
+        match self.api.disconnect_network(network, request).await {
+            Ok(()) => Ok(NetworkChange::Done),
+            Err(e) => match self.error(e) {
+                // The engine answers 500 "container … is not connected to network …": a
+                // generic server error, no code of its own, so only the text says it.
+                EngineError::Api { status, message }
+                    if status >= 400 && message.contains("is not connected") =>
+                {
+                    Ok(NetworkChange::AlreadyDone)
+                }
+                other => Err(other),
+            },
+        }
+    }
+
+    async fn find_network(&self, name: &str) -> Result<Option<String>, EngineError> {
+        self.negotiate().await?;
+        self.count();
+        match self.api.inspect_network(name, None).await {
+            Ok(n) => Ok(Some(n.id.unwrap_or_else(|| name.to_owned()))),
+            Err(e) => match self.error(e) {
+                e if e.is_not_found() => Ok(None),
+                e => Err(e),
+            },
+        }
+    }
+
+    async fn ensure_network(
+        &self,
+        name: &str,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<(String, bool), EngineError> {
+        if let Some(id) = self.find_network(name).await? {
+            return Ok((id, false));
+        }
+        self.count();
+        let request = bollard::models::NetworkCreateRequest {
+            name: name.to_owned(),
+            driver: Some("bridge".into()),
+            labels: Some(labels.clone().into_iter().collect()),
+            ..Default::default()
+        };
+        let created = self
+            .api
+            .create_network(request)
+            .await
+            .map_err(|e| self.error(e))?;
+        Ok((created.id, true))
+    }
+}
+
+impl Engine for BollardEngine {
+    fn host(&self) -> &str {
+        crate::model::workload::LOCAL_HOST
+    }
+
+    fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
+    fn requests_made(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    fn engine_time(&self) -> EngineFuture<'_, Option<i64>> {
+        Box::pin(BollardEngine::engine_time(self))
+    }
+
+    fn running_workloads(&self) -> EngineFuture<'_, Vec<Workload>> {
+        Box::pin(BollardEngine::running_workloads(self))
+    }
+
+    fn events(&self, since: Option<i64>, live_from: Option<i64>) -> EventStream {
+        BollardEngine::events(self, since, live_from)
+    }
+
+    fn connect_network<'a>(
+        &'a self,
+        network: &'a str,
+        container: &'a str,
+    ) -> EngineFuture<'a, NetworkChange> {
+        Box::pin(BollardEngine::connect_network(self, network, container))
+    }
+
+    fn disconnect_network<'a>(
+        &'a self,
+        network: &'a str,
+        container: &'a str,
+    ) -> EngineFuture<'a, NetworkChange> {
+        Box::pin(BollardEngine::disconnect_network(self, network, container))
+    }
+
+    fn find_network<'a>(&'a self, name: &'a str) -> EngineFuture<'a, Option<String>> {
+        Box::pin(BollardEngine::find_network(self, name))
+    }
+
+    fn ensure_network<'a>(
+        &'a self,
+        name: &'a str,
+        labels: &'a BTreeMap<String, String>,
+    ) -> EngineFuture<'a, (String, bool)> {
+        Box::pin(BollardEngine::ensure_network(self, name, labels))
+    }
+}
+
+fn container_info(c: bollard::models::ContainerSummary) -> Option<Workload> {
+    let name = c
+        .names
+        .as_ref()?
+        .first()?
+        .trim_start_matches('/')
+        .to_owned();
+    let mut ports: Vec<u16> = c
+        .ports
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|p| {
+            matches!(
+                p.typ,
+                Some(bollard::models::PortSummaryTypeEnum::TCP) | None
+            )
+        })
+        .map(|p| p.private_port)
+        .collect();
+    ports.sort_unstable();
+    ports.dedup();
+    let networks: BTreeMap<String, NetworkAttachment> = c
+        .network_settings
+        .and_then(|n| n.networks)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(name, ep)| {
+            (
+                name,
+                NetworkAttachment {
+                    network_id: ep.network_id.unwrap_or_default(),
+                },
+            )
+        })
+        .collect();
+    Some(Workload {
+        host: crate::model::workload::LOCAL_HOST.to_owned(),
+        kind: crate::model::workload::WorkloadKind::Container,
+        id: c.id.unwrap_or_default(),
+        name,
+        image: c.image.unwrap_or_default(),
+        labels: c.labels.unwrap_or_default().into_iter().collect(),
+        exposed_tcp_ports: ports,
+        networks,
+    })
+}

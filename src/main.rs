@@ -5,7 +5,7 @@ use std::io::Write as _;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use gatehouse::config::{LogFormat, Settings};
+use gatehouse::config::Settings;
 use gatehouse::edge::docker::BollardEngine;
 use gatehouse::reconcile::{self, Context, Mode, PassReport, Reconciler};
 
@@ -103,48 +103,7 @@ fn main() -> ExitCode {
 }
 
 fn init_logging(settings: &Settings) {
-    let filter = tracing_subscriber::EnvFilter::try_new(&settings.log_level)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_target(false);
-    match settings.log_format {
-        LogFormat::Json => builder.json().flatten_event(true).init(),
-        LogFormat::Text => builder.event_format(SpanFieldsLast).init(),
-    }
-}
-
-/// The text log line: time, level, message and fields, then the fields of the spans it is in
-/// (`host=… container=… app=…`), so the message keeps its place right after the level.
-struct SpanFieldsLast;
-
-impl<S, N> tracing_subscriber::fmt::FormatEvent<S, N> for SpanFieldsLast
-where
-    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
-    N: for<'a> tracing_subscriber::fmt::FormatFields<'a> + 'static,
-{
-    fn format_event(
-        &self,
-        ctx: &tracing_subscriber::fmt::FmtContext<'_, S, N>,
-        mut writer: tracing_subscriber::fmt::format::Writer<'_>,
-        event: &tracing::Event<'_>,
-    ) -> std::fmt::Result {
-        use tracing_subscriber::fmt::time::FormatTime as _;
-        use tracing_subscriber::fmt::FormatFields as _;
-        tracing_subscriber::fmt::time::SystemTime.format_time(&mut writer)?;
-        write!(writer, " {:>5} ", event.metadata().level())?;
-        ctx.format_fields(writer.by_ref(), event)?;
-        for span in ctx.event_scope().into_iter().flat_map(|s| s.from_root()) {
-            let extensions = span.extensions();
-            let fields = extensions.get::<tracing_subscriber::fmt::FormattedFields<N>>();
-            if let Some(f) = fields.filter(|f| !f.is_empty()) {
-                write!(writer, " {f}")?;
-            }
-        }
-        writeln!(writer)
-    }
+    gatehouse::status::logs::init(settings);
 }
 
 async fn run(command: Command, settings: Settings) -> Result<ExitCode, gatehouse::Error> {

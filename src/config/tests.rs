@@ -351,3 +351,20 @@ fn unknown_gatehouse_variables_are_warned_about() {
         ["unknown variable GATEHOUSE_LABLE_PREFIX is ignored"]
     );
 }
+
+#[test]
+fn a_refused_url_is_echoed_without_its_credentials() {
+    let err = Settings::from_vars(vars(&[
+        ("GATEHOUSE_AUTHENTIK_URL", "http://admin:hunter2@ak:9000"),
+        ("GATEHOUSE_AUTHENTIK_TOKEN", "tok"),
+        ("GATEHOUSE_DOMAIN", "example.com"),
+    ]))
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("GATEHOUSE_AUTHENTIK_URL"), "{text}");
+    assert!(
+        !text.contains("hunter2") && !text.contains("admin"),
+        "{text}"
+    );
+    assert!(text.contains("http://[redacted]@ak:9000"), "{text}");
+}

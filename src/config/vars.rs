@@ -199,8 +199,12 @@ impl<'a> Reader<'a> {
             match parse(raw.trim()) {
                 Ok(v) => return Some(v),
                 Err(rule) => {
-                    // A secret is never echoed back.
-                    let value = if var.secret { "<hidden>".into() } else { raw };
+                    // A secret is never echoed back, nor credentials in a URL.
+                    let value = if var.secret {
+                        "<hidden>".into()
+                    } else {
+                        crate::status::logs::hide_url_credentials(&raw)
+                    };
                     self.problem(&name, &value, rule);
                 }
             }

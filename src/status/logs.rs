@@ -11,6 +11,8 @@ use std::sync::Arc;
 
 use tracing_subscriber::fmt::MakeWriter;
 
+use crate::config::{LogFormat, Settings};
+
 /// What stands in a log line instead of a secret.
 pub const REDACTED: &str = "[redacted]";
 
@@ -183,6 +185,60 @@ impl<W: Write> Drop for EventWriter<W> {
         // Nowhere to report a failing log writer: the line is lost, as with stderr itself.
         let _ = self.inner.write_all(clean.as_bytes());
         let _ = self.inner.flush();
+    }
+}
+
+/// The secrets this process holds, to be kept out of its logs.
+fn secrets(settings: &Settings) -> Vec<String> {
+    settings.authentik.iter().map(|a| a.token.clone()).collect()
+}
+
+/// Sets up the process's logging: the level filter and format from the settings, every line
+/// cleaned on its way to stderr.
+pub fn init(settings: &Settings) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&settings.log_level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let writer = CleanLogs::new(std::io::stderr, Redactor::new(secrets(settings), ansi));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer)
+        .with_ansi(ansi)
+        .with_target(false);
+    match settings.log_format {
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+        LogFormat::Text => builder.event_format(SpanFieldsLast).init(),
+    }
+}
+
+/// The text log line: time, level, message and fields, then the fields of the spans it is in
+/// (`host=… container=… app=…`), so the message keeps its place right after the level.
+struct SpanFieldsLast;
+
+impl<S, N> tracing_subscriber::fmt::FormatEvent<S, N> for SpanFieldsLast
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    N: for<'a> tracing_subscriber::fmt::FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &tracing_subscriber::fmt::FmtContext<'_, S, N>,
+        mut writer: tracing_subscriber::fmt::format::Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        use tracing_subscriber::fmt::time::FormatTime as _;
+        use tracing_subscriber::fmt::FormatFields as _;
+        tracing_subscriber::fmt::time::SystemTime.format_time(&mut writer)?;
+        write!(writer, " {:>5} ", event.metadata().level())?;
+        ctx.format_fields(writer.by_ref(), event)?;
+        for span in ctx.event_scope().into_iter().flat_map(|s| s.from_root()) {
+            let extensions = span.extensions();
+            let fields = extensions.get::<tracing_subscriber::fmt::FormattedFields<N>>();
+            if let Some(f) = fields.filter(|f| !f.is_empty()) {
+                write!(writer, " {f}")?;
+            }
+        }
+        writeln!(writer)
     }
 }
 

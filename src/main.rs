@@ -135,7 +135,7 @@ async fn run(command: Command, settings: Settings) -> Result<ExitCode, gatehouse
             Ok(exit_for(&report))
         }
         Command::Render => {
-            let report = rec.pass(Mode::DryRun).await?;
+            let report = rec.dry_run().await?;
             print_dry_run(&report);
             // authentik not answering counts as a failure, as it does for `run --once`.
             if report.dry_run.as_ref().is_some_and(|d| d.incomplete()) {
@@ -147,8 +147,12 @@ async fn run(command: Command, settings: Settings) -> Result<ExitCode, gatehouse
     }
 }
 
+/// 74 when a conf could not be written or removed (the file system's trouble), 1 when labels
+/// were rejected (for the conf or for authentik) or anything else failed, else 0.
 fn exit_for(report: &PassReport) -> ExitCode {
-    if report.rejected() > 0 || report.failed > 0 {
+    if report.conf_failures > 0 {
+        ExitCode::from(74)
+    } else if report.rejected() > 0 || report.failed > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

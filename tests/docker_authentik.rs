@@ -522,3 +522,31 @@ fn docker_authentik_naming_an_unnamed_install_leaves_its_objects_alone_and_says_
     );
     assert!(log.contains("auth.adopt=true"), "{log}");
 }
+
+#[test]
+fn docker_authentik_rejected_authentik_labels_fail_once_and_render_with_exit_1() {
+    let scope = Scope::new("akrej");
+    let swag = common::docker::swag_config();
+    let fake = FakeAuthentik::start();
+    scope.run(
+        "app",
+        &[("auth.protect", "true"), ("auth.launch_url", "ftp://x")],
+        &[],
+    );
+    let env = env(&scope, swag.path(), &fake, &[]);
+    for args in [&["render"][..], &["run", "--once"][..]] {
+        let out = common::docker::gatehouse_once(args, &env);
+        // `render` says it in its printout, `run --once` in its log.
+        let log = String::from_utf8_lossy(&out.stdout) + String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}:\n{log}");
+        assert!(log.contains("auth.launch_url"), "{args:?}:\n{log}");
+    }
+    // The conf is still written, with authentik in front; nothing is provisioned for it.
+    let confs = swag.path().join("nginx/proxy-confs");
+    let written = std::fs::read_dir(&confs)
+        .expect("proxy-confs")
+        .filter_map(Result::ok)
+        .any(|e| e.file_name().to_string_lossy().starts_with("gatehouse."));
+    assert!(written, "no conf written");
+    assert!(ours(&fake, &scope.name("app")).is_none());
+}

@@ -328,7 +328,11 @@ fn cases() -> Vec<Case> {
             },
             read_only: true,
             never: &[],
-            says: &["could not write conf"],
+            // EX_IOERR, as the README says for file-system trouble.
+            says: &[
+                "could not write conf",
+                r#"gatehouse ["run", "--once"]: exit Some(74)"#,
+            ],
         },
     ]
 }

@@ -55,3 +55,33 @@ async fn an_engine_that_is_gone_fails_the_pass_and_removes_nothing() {
         .join("nginx/proxy-confs/gatehouse.web.subdomain.conf")
         .exists());
 }
+
+#[tokio::test]
+async fn a_rejection_is_said_once_and_its_end_tells_fixed_from_gone() {
+    let (ctx, engine, _dir) = Context::test();
+    engine.run("bad", &[("auth.expose", "true"), ("auth.port", "x")], &[]);
+    engine.run("worse", &[("auth.expose", "true"), ("auth.port", "y")], &[]);
+    let mut rec = Reconciler::new(ctx);
+    let logs = super::test_log::logged(async {
+        for _ in 0..3 {
+            rec.pass(Mode::Watch).await.expect("pass");
+        }
+    })
+    .await;
+    assert_eq!(logs.matches("rejected container bad").count(), 1, "{logs}");
+    engine.run("bad", &[("auth.expose", "true")], &[]);
+    engine.remove("worse");
+    let logs = super::test_log::logged(async {
+        rec.pass(Mode::Watch).await.expect("pass");
+    })
+    .await;
+    assert!(logs.contains("container bad: no longer rejected"), "{logs}");
+    assert!(
+        logs.contains("container worse is gone; its rejected labels no longer matter"),
+        "{logs}"
+    );
+    assert!(
+        !logs.contains("container worse: no longer rejected"),
+        "{logs}"
+    );
+}

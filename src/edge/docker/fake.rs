@@ -81,6 +81,11 @@ impl FakeEngine {
         });
     }
 
+    /// Removes the container `name` (it is no longer listed).
+    pub(crate) fn remove(&self, name: &str) {
+        self.state().workloads.retain(|w| w.name != name);
+    }
+
     /// Answers requests of `op` with `status` and `message` from now on.
     pub(crate) fn refuse(&self, op: &'static str, status: u16, message: &str) {
         self.state().refuse.insert(op, (status, message.to_owned()));

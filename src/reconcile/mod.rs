@@ -35,6 +35,22 @@ impl ReconcileError {
     }
 }
 
+impl crate::runtime::policy::Classify for ReconcileError {
+    /// An engine that refuses for good (a permission, a bad request) waits for a change (the
+    /// event stream's reconnect wakes the loop); anything else is retried with backoff.
+    fn persistence(&self) -> crate::runtime::policy::Persistence {
+        use crate::runtime::policy::Persistence;
+        match self {
+            Self::Docker(e) if !e.is_transient() => Persistence::Permanent,
+            Self::Docker(_) | Self::ConfDir(_) => Persistence::Transient,
+        }
+    }
+
+    fn label(&self) -> &'static str {
+        ReconcileError::label(self)
+    }
+}
+
 /// What one pass saw and did.
 #[derive(Debug, Clone, Default)]
 pub struct PassReport {
@@ -266,4 +282,4 @@ mod tests;
 
 use networks::NetSync;
 pub use watch::{watch, WatchEnd};
-use watch::{Backoff, Lifecycle, STOPPING_AT_MOST};
+use watch::{Lifecycle, STOPPING_AT_MOST};

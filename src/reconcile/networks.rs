@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{Backoff, PassReport, Reconciler};
+use super::{PassReport, Reconciler};
 use crate::config::Settings;
 use crate::edge::docker::{EngineError, NetworkChange};
 use crate::edge::netstate::NetStateFile;
@@ -14,6 +14,7 @@ use crate::plan::networks::{
 use crate::plan::{self, Desired};
 use crate::render::dryrun::NetPreview;
 use crate::render::wording::{Describe, Tense};
+use crate::runtime::backoff::Backoff;
 use tracing::Instrument as _;
 
 /// Why networks are left alone after the engine refused a change.
@@ -58,7 +59,7 @@ impl NetSync {
             remembered: None,
             off: false,
             said: BTreeMap::new(),
-            retry: Backoff::new(),
+            retry: super::watch::retry_backoff(super::watch::RETRY_AT_MOST),
             failing: false,
         }
     }

@@ -12,6 +12,8 @@ use tokio::time::{sleep, sleep_until, timeout};
 use super::{Mode, Reconciler};
 use crate::config::Settings;
 use crate::edge::docker::{Engine, EngineError, EngineEvent};
+use crate::runtime::backoff::Backoff;
+use crate::runtime::policy::{Action, ErrorPolicy};
 
 /// Whether an engine event can change what gatehouse should do: a container carrying one of our
 /// labels (or swag-auto-proxy's), or one the last pass cared about; a network event of such a
@@ -52,32 +54,16 @@ enum Wake {
     Connected,
 }
 
-/// Doubling delays between retries, capped.
-#[derive(Debug)]
-pub(super) struct Backoff {
-    next: Duration,
-    max: Duration,
-}
+/// The first retry after a failure; each next one waits twice as long.
+const FIRST_RETRY: Duration = Duration::from_millis(500);
 
-impl Backoff {
-    pub(super) fn new() -> Self {
-        Self::capped(Duration::from_secs(30))
-    }
-    /// Doubling from 500 ms up to `max`.
-    pub(super) fn capped(max: Duration) -> Self {
-        Self {
-            next: Duration::from_millis(500).min(max),
-            max,
-        }
-    }
-    pub(super) fn step(&mut self) -> Duration {
-        let d = self.next;
-        self.next = (self.next * 2).min(self.max);
-        d
-    }
-    pub(super) fn reset(&mut self) {
-        self.next = Duration::from_millis(500).min(self.max);
-    }
+/// The longest wait between retries of a failing pass, a failing network change or an engine
+/// on TCP.
+pub(super) const RETRY_AT_MOST: Duration = Duration::from_secs(30);
+
+/// The backoff a failing pass, network change or event stream retries with, at most `max` apart.
+pub(super) fn retry_backoff(max: Duration) -> Backoff {
+    Backoff::new(FIRST_RETRY.min(max), max)
 }
 
 /// The longest wait between two attempts to reach an engine on a local socket: trying costs one
@@ -100,8 +86,8 @@ struct Link {
 async fn pump_events(docker: Arc<dyn Engine>, tx: mpsc::Sender<Wake>) {
     let mut link = Link {
         backoff: match docker.endpoint().socket() {
-            Some(_) => Backoff::capped(LOCAL_RETRY_AT_MOST),
-            None => Backoff::new(),
+            Some(_) => retry_backoff(LOCAL_RETRY_AT_MOST),
+            None => retry_backoff(RETRY_AT_MOST),
         },
         lost_since: None,
         ever_connected: false,
@@ -226,7 +212,7 @@ pub async fn watch(
     })
     .await;
     tokio::pin!(shutdown);
-    let mut retry = Backoff::new();
+    let mut policy = ErrorPolicy::new(retry_backoff(RETRY_AT_MOST));
     let mut ended = WatchEnd::Shutdown;
     let mut last_event: Option<tokio::time::Instant> = None;
     let mut next_resync = tokio::time::Instant::now() + settings.resync;
@@ -234,8 +220,8 @@ pub async fn watch(
         crate::status::health::Recorder::new(settings.health_file.clone(), settings.resync);
     loop {
         let outcome = rec.pass(Mode::Watch).await;
-        health.record(outcome.as_ref().map(|_| ()));
-        let next_due = next_due(outcome, &mut retry);
+        health.record(pass_health(&outcome));
+        let next_due = next_due(outcome, &mut policy).delay();
         let mut deadline = next_resync;
         if let Some(d) = next_due {
             deadline = deadline.min(tokio::time::Instant::now() + d);
@@ -277,7 +263,10 @@ pub async fn watch(
         w.abort();
     }
     match ended {
-        WatchEnd::Shutdown => tracing::info!("stopping; confs already written stay as they are"),
+        WatchEnd::Shutdown => {
+            health.clear();
+            tracing::info!("stopping; confs already written stay as they are")
+        }
         WatchEnd::EventsLost => tracing::error!(
             "the task following the Docker engine's events ended unexpectedly; stopping so that the container restarts; confs already written stay as they are"
         ),
@@ -285,31 +274,69 @@ pub async fn watch(
     ended
 }
 
+/// What the health record says of a pass: a pass that failed, or in which a change could not
+/// be made (a conf not written, a network not attached), is not a good pass.
+fn pass_health(outcome: &Result<super::PassReport, super::ReconcileError>) -> Result<(), String> {
+    match outcome {
+        Ok(report) if report.failed > 0 => Err(format!(
+            "{} change(s) could not be made (see the log)",
+            report.failed
+        )),
+        Ok(_) => Ok(()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 /// When the next pass is due after `outcome`: a conf that could not be written or removed, or
-/// a failed pass, is tried again with backoff, not only at the next resync.
+/// a failed pass, is tried again with backoff, not only at the next resync. A pass that fails
+/// is warned about once, and its recovery said once.
 fn next_due(
     outcome: Result<super::PassReport, super::ReconcileError>,
-    retry: &mut Backoff,
-) -> Option<Duration> {
+    policy: &mut ErrorPolicy,
+) -> Action {
     match outcome {
         Ok(report) if report.failed > 0 => {
-            let delay = retry.step();
-            Some(report.changes.next_due.map_or(delay, |d| d.min(delay)))
+            let retry = policy.on_error(&PartlyFailed);
+            match (retry, report.changes.next_due) {
+                (Action::Requeue(r), Some(d)) => Action::Requeue(r.min(d)),
+                (retry, _) => retry,
+            }
         }
         Ok(report) => {
-            retry.reset();
-            report.changes.next_due
+            let (action, recovered) = policy.on_success(report.changes.next_due);
+            if recovered {
+                tracing::info!("a pass succeeded again");
+            }
+            action
         }
         Err(e) => {
-            let delay = retry.step();
-            tracing::warn!(
-                error = %e,
-                kind = e.label(),
-                retry_in_ms = delay.as_millis() as u64,
-                "pass failed; confs already written stay as they are"
-            );
-            Some(delay)
+            let first = !policy.failing();
+            let action = policy.on_error(&e);
+            let retry_in_ms = action.delay().map_or(0, |d| d.as_millis() as u64);
+            if first {
+                tracing::warn!(
+                    error = %e,
+                    kind = e.label(),
+                    retry_in_ms,
+                    "pass failed; confs already written stay as they are; retrying with backoff (said once until a pass succeeds)"
+                );
+            } else {
+                tracing::debug!(error = %e, kind = e.label(), retry_in_ms, "pass failed again");
+            }
+            action
         }
+    }
+}
+
+/// A pass that ran but could not make every change: retried with backoff like a failure.
+struct PartlyFailed;
+
+impl crate::runtime::policy::Classify for PartlyFailed {
+    fn persistence(&self) -> crate::runtime::policy::Persistence {
+        crate::runtime::policy::Persistence::Transient
+    }
+    fn label(&self) -> &'static str {
+        "partly-failed"
     }
 }
 

@@ -200,3 +200,45 @@ async fn a_local_engine_back_after_a_long_absence_is_followed_within_two_seconds
         "{logs}"
     );
 }
+
+#[tokio::test]
+async fn a_failing_pass_is_warned_once_retried_with_backoff_and_its_recovery_said_once() {
+    use crate::edge::docker::EngineError;
+    use crate::runtime::policy::{Action, ErrorPolicy};
+    let mut policy = ErrorPolicy::new(retry_backoff(RETRY_AT_MOST));
+    let gone = || {
+        Err(super::super::ReconcileError::Docker(
+            EngineError::Transport("reset".into()),
+        ))
+    };
+    let mut delays = Vec::new();
+    let logs = crate::reconcile::test_log::logged(async {
+        for _ in 0..4 {
+            delays.push(next_due(gone(), &mut policy));
+        }
+        next_due(Ok(super::super::PassReport::default()), &mut policy);
+        next_due(Ok(super::super::PassReport::default()), &mut policy);
+    })
+    .await;
+    let ms = Duration::from_millis;
+    assert_eq!(
+        delays,
+        [
+            Action::Requeue(ms(500)),
+            Action::Requeue(ms(1000)),
+            Action::Requeue(ms(2000)),
+            Action::Requeue(ms(4000))
+        ]
+    );
+    assert_eq!(logs.matches("pass failed").count(), 1, "{logs}");
+    assert_eq!(logs.matches("a pass succeeded again").count(), 1, "{logs}");
+}
+
+#[test]
+fn a_pass_that_could_not_make_a_change_is_not_a_good_pass_for_health() {
+    let mut report = super::super::PassReport::default();
+    assert!(pass_health(&Ok(report.clone())).is_ok());
+    report.failed = 2;
+    let e = pass_health(&Ok(report)).expect_err("not healthy");
+    assert!(e.contains("2 change(s) could not be made"), "{e}");
+}

@@ -196,14 +196,36 @@ pub fn read(path: &Path) -> Result<Record, HealthError> {
     })
 }
 
-/// `gatehouse health`: the verdict for the record at `path`, now.
+/// `gatehouse health`: the verdict for the record at `path`, now. A record whose writer is no
+/// longer running is not healthy, however recent its last pass.
 pub fn check(path: &Path) -> Verdict {
     match read(path) {
+        Ok(record) if !process_runs(record.pid) => Verdict::Unhealthy {
+            message: format!(
+                "the gatehouse that wrote {} (pid {}) is not running",
+                path.display(),
+                record.pid
+            ),
+        },
         Ok(record) => record.verdict(now_secs()),
         Err(e) => Verdict::Unhealthy {
             message: e.to_string(),
         },
     }
+}
+
+/// Whether a process `pid` exists (in this PID namespace: the health check runs in gatehouse's
+/// own container).
+fn process_runs(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    if pid <= 0 {
+        return false;
+    }
+    // SAFETY: signal 0 only asks whether the process exists; nothing is sent.
+    let rc = unsafe { libc::kill(pid, 0) };
+    rc == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
 /// The writer side, held by the watch loop: remembers the last good pass and rewrites the file
@@ -257,6 +279,20 @@ impl Recorder {
                         "cannot write the health record; `gatehouse health` will report unhealthy (set GATEHOUSE_HEALTH_FILE to a writable path)"
                     );
                 }
+            }
+        }
+    }
+}
+
+impl Recorder {
+    /// On a clean stop: the record goes, so `gatehouse health` does not speak for a process that
+    /// has ended.
+    pub fn clear(&self) {
+        match std::fs::remove_file(&self.path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => {
+                tracing::warn!(path = %self.path.display(), error = %e, "could not remove the health record")
             }
         }
     }
@@ -382,5 +418,27 @@ mod tests {
         assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
         let v = check(&path);
         assert!(v.to_string().contains("FIFO"), "{v}");
+    }
+
+    #[test]
+    fn a_record_whose_process_is_gone_is_unhealthy_and_a_clean_stop_removes_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h");
+        let mut rec = Recorder::new(path.clone(), Duration::from_secs(5));
+        rec.record(Ok::<(), String>(()));
+        assert!(check(&path).is_healthy(), "{}", check(&path));
+        // The same record, written by a process that has ended.
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let mut r = read(&path).unwrap();
+        r.pid = dead;
+        std::fs::write(&path, r.render()).unwrap();
+        let v = check(&path);
+        assert!(!v.is_healthy(), "{v}");
+        assert!(v.to_string().contains("is not running"), "{v}");
+        rec.clear();
+        assert!(!path.exists());
+        assert!(check(&path).to_string().contains("no health record"));
     }
 }

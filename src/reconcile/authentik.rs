@@ -14,11 +14,11 @@ use crate::edge::fieldstate::FieldStateFile;
 use crate::labels::authentik::AppWant;
 use crate::model::authentik::{Application, BindingCreate, PolicyBinding, ServerVersion};
 use crate::plan::authentik::fields::FieldMemory;
-use crate::plan::authentik::sync::{
-    self, Actual, AppRef, Op, OpFor, Plan, ProviderRef, RemovalClock, Rules,
+use crate::plan::authentik::{
+    self as sync, others_notice, plan_round, Actual, AppRef, Op, OpFor, Plan, ProviderRef, Rules,
 };
-use crate::plan::authentik::{others_notice, plan_round};
 pub use crate::plan::authentik::{Desired, Instance, Preview};
+use crate::plan::grace::GraceClock;
 use crate::render::wording::{Describe, Tense};
 
 /// What one provisioning round did.
@@ -65,7 +65,7 @@ pub struct Provisioner<A = Client> {
     client: A,
     rules: Rules,
     version: Option<ServerVersion>,
-    clock: RemovalClock,
+    clock: GraceClock,
     reported: BTreeMap<String, String>,
     /// Refused writes by request (slug, operation and body).
     refused: BTreeMap<String, Refused>,
@@ -111,7 +111,7 @@ impl<A: Api> Provisioner<A> {
                 invalidation_flow_slug: settings.invalidation_flow.clone(),
             },
             version: None,
-            clock: RemovalClock::default(),
+            clock: GraceClock::default(),
             reported: BTreeMap::new(),
             refused: BTreeMap::new(),
             others_told: BTreeSet::new(),

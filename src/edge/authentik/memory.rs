@@ -12,7 +12,7 @@ use crate::model::authentik::{
     AppCreate, AppPatch, Application, BindingCreate, Flow, Group, Outpost, PolicyBinding,
     ProviderCreate, ProviderPatch, ProxyProvider, VersionInfo,
 };
-use crate::plan::authentik::sync::EMBEDDED_OUTPOST;
+use crate::plan::authentik::EMBEDDED_OUTPOST;
 
 /// What the in-memory authentik holds.
 #[derive(Debug, Clone, Default)]

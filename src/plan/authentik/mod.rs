@@ -1,10 +1,19 @@
 //! authentik provisioning, planned (pure): what authentik should hold from one conf pass
 //! ([`desired`]), which gatehouse made an object ([`marker`]), the requests that get there
-//! ([`sync`]), and which optional field values are gatehouse's ([`fields`]).
+//! ([`plan`], one planner per object kind: [`provider`], [`application`], [`outpost`],
+//! [`binding`], [`removal`], over the shared [`types`]), each request in words
+//! ([`describe`]), and which optional field values are gatehouse's ([`fields`]).
 
+mod application;
+mod binding;
+mod describe;
 pub mod fields;
 pub mod marker;
-pub mod sync;
+mod outpost;
+mod planner;
+mod provider;
+mod removal;
+mod types;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
@@ -16,10 +25,19 @@ use crate::model::authentik::ServerVersion;
 use crate::model::spec::Access;
 use crate::model::workload::Workload;
 use crate::plan;
+use crate::plan::grace::GraceClock;
 use crate::render::wording::{Describe, Tense};
 use fields::FieldMemory;
+
+pub use describe::OpFor;
 pub use marker::Instance;
-use sync::{Actual, OpFor, Plan, RemovalClock, Rules};
+pub use outpost::outpost_providers;
+pub use planner::{plan, Inputs};
+pub use types::{
+    binding_targets, concerned, containers_of, is_owned_binding, others_objects, Actual,
+    AppProblem, AppRef, Op, Plan, ProviderRef, Rules, UserChanged, BINDING_ORDER, EMBEDDED_OUTPOST,
+    ICON_WRITABLE_SINCE, PUBLISHER,
+};
 
 /// What authentik should hold, from one conf pass.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -161,20 +179,22 @@ pub fn plan_round(
     desired: &Desired,
     remembered: &FieldMemory,
     rules: &Rules,
-    clock: &mut RemovalClock,
+    clock: &mut GraceClock,
     now: Instant,
     grace: Duration,
 ) -> (Plan, BTreeMap<String, String>) {
-    let plan = sync::plan(
-        actual,
-        &desired.wants,
-        remembered,
-        &desired.held,
-        !desired.hold_removals.is_empty(),
-        rules,
+    let plan = plan(
+        Inputs {
+            actual,
+            wants: &desired.wants,
+            remembered,
+            held: &desired.held,
+            hold_all: !desired.hold_removals.is_empty(),
+            rules,
+            now,
+            grace,
+        },
         clock,
-        now,
-        grace,
     );
     let mut problems: BTreeMap<String, String> = BTreeMap::new();
     for r in &desired.rejected {
@@ -210,67 +230,4 @@ pub fn plan_round(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_unnamed_instances_objects_draw_a_hint_for_a_named_instance() {
-        let me = Instance::named("edge").unwrap();
-        let objects: Vec<String> = (0..12).map(|i| format!("application a{i}")).collect();
-        let (warn, msg) = others_notice(&me, &Instance::unnamed(), &objects);
-        assert!(warn);
-        assert!(msg.starts_with("12 authentik object(s)"), "{msg}");
-        assert!(msg.contains("application a9 and 2 more"), "{msg}");
-        assert!(!msg.contains("a10"), "{msg}");
-        assert!(msg.contains("leaves them alone"), "{msg}");
-        assert!(msg.contains("auth.adopt=true"), "{msg}");
-        // another named instance's objects: an info line, no hint to adopt
-        let (warn, msg) = others_notice(&me, &Instance::named("core").unwrap(), &objects[..1]);
-        assert!(!warn);
-        assert!(msg.contains("gatehouse instance core"), "{msg}");
-        assert!(!msg.contains("adopt"), "{msg}");
-        let (warn, _) = others_notice(&Instance::unnamed(), &me, &objects[..1]);
-        assert!(!warn);
-    }
-
-    #[test]
-    fn a_rejected_protected_container_without_a_slug_holds_every_removal() {
-        let settings = AuthentikSettings {
-            url: "http://ak:9000".into(),
-            token: "t".into(),
-            domain: "example.com".into(),
-            external_scheme: "https".into(),
-            outpost: None,
-            authorization_flow: "a".into(),
-            invalidation_flow: "i".into(),
-            instance: Instance::unnamed(),
-        };
-        let rules = LabelRules::default();
-        let c = |labels: &[(&str, &str)]| Workload {
-            name: "app".into(),
-            labels: labels
-                .iter()
-                .map(|(k, v)| ((*k).into(), (*v).into()))
-                .collect(),
-            exposed_tcp_ports: vec![80],
-            ..Workload::default()
-        };
-        let run = |cs: &[Workload]| {
-            let planned = plan::desired(
-                cs,
-                &crate::model::workload::ConfDirState::default(),
-                &BTreeMap::new(),
-                &rules,
-            );
-            desired(&planned, cs, &rules, &settings)
-        };
-        let bad_slug = run(&[c(&[("auth.protect", "true"), ("auth.slug", "A!")])]);
-        assert_eq!(bad_slug.hold_removals, ["app"]);
-        assert_eq!(bad_slug.rejected.len(), 1);
-        let bad_sub = run(&[c(&[("auth.protect", "true"), ("auth.subdomain", "a_b")])]);
-        assert_eq!(bad_sub.hold_removals, ["app"]);
-        let bad_port = run(&[c(&[("auth.protect", "true"), ("auth.port", "x")])]);
-        assert!(bad_port.hold_removals.is_empty());
-        assert!(bad_port.held.contains("app"));
-    }
-}
+mod tests;

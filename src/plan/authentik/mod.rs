@@ -22,6 +22,7 @@ use crate::config::AuthentikSettings;
 use crate::labels::authentik::{self as spec, AppWant};
 use crate::labels::{LabelErrors, LabelRules};
 use crate::model::authentik::ServerVersion;
+use crate::model::problem::{Problem, ProblemKind};
 use crate::model::spec::Access;
 use crate::model::workload::Workload;
 use crate::plan;
@@ -172,8 +173,13 @@ impl Preview {
     }
 }
 
-/// The plan of one round from what authentik holds, and what the round reports, by a key that
-/// stays the same while the problem lasts (pure).
+/// The subject of the problem "removals are held back" (no container is named so: Docker
+/// names have no spaces).
+const REMOVALS_HELD: &str = "removals held";
+
+/// The plan of one round from what authentik holds, and the problems the round reports, each
+/// with a subject that stays the same while it lasts (pure). They come in a stable order:
+/// removals held back, what is kept, rejected labels, then the other problems of each app.
 pub fn plan_round(
     actual: &Actual,
     desired: &Desired,
@@ -182,7 +188,7 @@ pub fn plan_round(
     clock: &mut GraceClock,
     now: Instant,
     grace: Duration,
-) -> (Plan, BTreeMap<String, String>) {
+) -> (Plan, Vec<Problem>) {
     let plan = plan(
         Inputs {
             actual,
@@ -196,37 +202,53 @@ pub fn plan_round(
         },
         clock,
     );
-    let mut problems: BTreeMap<String, String> = BTreeMap::new();
+    let mut problems: Vec<Problem> = Vec::new();
     for r in &desired.rejected {
-        problems.insert(
-            format!("labels:{}", r.container),
+        problems.push(Problem::new(
+            ProblemKind::Rejected,
+            &r.container,
             format!("authentik not provisioned: {r}"),
-        );
+        ));
     }
     for p in &plan.problems {
-        problems.insert(
-            format!("problem:{}:{}", p.container, p.message),
+        problems.push(Problem::new(
+            ProblemKind::Warning,
+            &p.container,
             format!("container {}: {}", p.container, p.message),
-        );
+        ));
     }
     for (slug, why) in &plan.kept {
-        problems.insert(format!("kept:{slug}"), why.clone());
+        problems.push(Problem::new(ProblemKind::Kept, slug, why));
     }
     // Said once: the field is forgotten with this round, so the next one does not plan it.
     for c in &plan.user_changed {
-        problems.insert(format!("kept:field:{}:{}", c.slug, c.field), c.to_string());
+        let subject = format!("field:{}:{}", c.slug, c.field);
+        problems.push(Problem::new(ProblemKind::Kept, subject, c.to_string()));
     }
     if !plan.held_back.is_empty() {
-        problems.insert(
-            "hold-removals".into(),
+        problems.push(Problem::new(
+            ProblemKind::Warning,
+            REMOVALS_HELD,
             format!(
                 "not removing gatehouse's authentik application(s) {} although no container wants them: the labels of container(s) {} are rejected and do not tell which application is theirs; removals wait until those labels are fixed",
                 plan.held_back.join(", "),
                 desired.hold_removals.join(", ")
             ),
-        );
+        ));
     }
+    problems.sort_by(|a, b| told_order(a).cmp(&told_order(b)));
     (plan, problems)
+}
+
+/// Where a problem comes in a round's list.
+fn told_order(p: &Problem) -> (u8, &str, &str) {
+    let rank = match p.kind {
+        ProblemKind::Warning if p.subject == REMOVALS_HELD => 0,
+        ProblemKind::Kept => 1,
+        ProblemKind::Rejected => 2,
+        ProblemKind::Warning | ProblemKind::Refused => 3,
+    };
+    (rank, &p.subject, &p.message)
 }
 
 #[cfg(test)]

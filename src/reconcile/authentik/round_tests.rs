@@ -1,8 +1,13 @@
 //! Provisioner rounds against the in-memory authentik (no HTTP).
 
+use std::sync::Arc;
+
+use tokio::sync::watch;
+
 use super::*;
 use crate::config::{DEFAULT_AUTHORIZATION_FLOW, DEFAULT_INVALIDATION_FLOW};
 use crate::edge::authentik::memory::{MemoryApi, World};
+use crate::labels::authentik::AppWant;
 use crate::model::authentik::Group;
 
 fn settings() -> AuthentikSettings {

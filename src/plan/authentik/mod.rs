@@ -252,4 +252,4 @@ fn told_order(p: &Problem) -> (u8, &str, &str) {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -226,4 +226,6 @@ impl<A: Api> Provisioner<A> {
 }
 
 #[cfg(test)]
+mod plan_tests;
+#[cfg(test)]
 mod round_tests;

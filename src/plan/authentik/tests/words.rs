@@ -1,11 +1,20 @@
 //! Each request in words, planned and done.
 
-use serde_json::json;
+use serde_json::{json, Map};
 
 use super::*;
 
-#[test]
-fn every_request_reads_the_same_planned_and_done_naming_its_container() {
+/// A request body of the op's type, from its fields.
+fn b<B: serde::de::DeserializeOwned>(pairs: &[(&str, Value)]) -> B {
+    let m: Map<String, Value> = pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .collect();
+    serde_json::from_value(Value::Object(m)).unwrap()
+}
+
+/// Each request reads as given, planned and done, for container jellyfin wanting jelly.
+fn reads(cases: &[(Op, &str, &str)]) {
     use crate::render::wording::{Describe, Tense};
     let containers = BTreeMap::from([("jelly".to_owned(), "jellyfin".to_owned())]);
     let said = |op: &Op, tense| {
@@ -17,15 +26,15 @@ fn every_request_reads_the_same_planned_and_done_naming_its_container() {
         .said(tense)
         .to_string()
     };
-    // A request body of the op's type, from its fields.
-    fn b<B: serde::de::DeserializeOwned>(pairs: &[(&str, Value)]) -> B {
-        let m: Map<String, Value> = pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), v.clone()))
-            .collect();
-        serde_json::from_value(Value::Object(m)).unwrap()
+    for (op, planned, done) in cases {
+        assert_eq!(&said(op, Tense::Planned), planned);
+        assert_eq!(&said(op, Tense::Done), done);
     }
-    let cases: Vec<(Op, &str, &str)> = vec![
+}
+
+#[test]
+fn every_provider_and_application_request_reads_the_same_planned_and_done_naming_its_container() {
+    reads(&[
         (
             Op::CreateProvider {
                 slug: "jelly".into(),
@@ -80,6 +89,12 @@ fn every_request_reads_the_same_planned_and_done_naming_its_container() {
             "would adopt authentik application jelly for container jellyfin (auth.adopt=true; meta_publisher: \"gatehouse\", provider: gatehouse:jelly)",
             "adopted authentik application jelly for container jellyfin (auth.adopt=true; meta_publisher: \"gatehouse\", provider: gatehouse:jelly)",
         ),
+    ]);
+}
+
+#[test]
+fn every_outpost_binding_and_removal_request_reads_the_same_planned_and_done() {
+    reads(&[
         (
             Op::SetOutpostProviders {
                 pk: EMBEDDED.into(),
@@ -131,11 +146,7 @@ fn every_request_reads_the_same_planned_and_done_naming_its_container() {
             "would delete authentik provider gatehouse:old: no container publishes it any more",
             "deleted authentik provider gatehouse:old: no container publishes it any more",
         ),
-    ];
-    for (op, planned, done) in &cases {
-        assert_eq!(&said(op, Tense::Planned), planned);
-        assert_eq!(&said(op, Tense::Done), done);
-    }
+    ]);
 }
 
 #[test]

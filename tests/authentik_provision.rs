@@ -1266,7 +1266,7 @@ fn removing_the_last_allow_groups_removes_its_binding_and_the_dry_run_says_so() 
             .plan
             .ops
             .iter()
-            .any(|op| matches!(op, authentik::sync::Op::DeleteBinding { .. })),
+            .any(|op| matches!(op, authentik::Op::DeleteBinding { .. })),
         "{:?}",
         preview.plan.ops
     );

@@ -247,7 +247,7 @@ fn authentik_section(out: &mut String, preview: &AuthentikPreview) {
 mod tests {
     use super::*;
     use crate::model::spec::Access;
-    use crate::plan::authentik::sync::{Op, Plan, ProviderRef};
+    use crate::plan::authentik::{Op, Plan, ProviderRef};
     use crate::plan::networks::{Joined, NetAction};
     use crate::plan::{RemoveReason, WriteReason};
     use serde_json::{json, Map, Value};

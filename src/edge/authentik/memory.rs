@@ -1,4 +1,5 @@
-//! An authentik in memory, for unit tests of the provisioner and the worker without HTTP. It
+//! An authentik in memory, for unit tests of the provisioner, the worker and the planner (whose
+//! plans the provisioner applies on it, [`World::from_actual`]) without HTTP. It
 //! keeps the objects gatehouse touches and the rules that decide what gatehouse must handle
 //! (unique names and slugs, one application per provider, a binding needs a known target,
 //! deletions that cascade), and counts requests like the HTTP client. Field names and the
@@ -12,7 +13,7 @@ use crate::model::authentik::{
     AppCreate, AppPatch, Application, BindingCreate, Flow, Group, Outpost, PolicyBinding,
     ProviderCreate, ProviderPatch, ProxyProvider, VersionInfo,
 };
-use crate::plan::authentik::sync::EMBEDDED_OUTPOST;
+use crate::plan::authentik::{Actual, Rules, EMBEDDED_OUTPOST};
 
 /// What the in-memory authentik holds.
 #[derive(Debug, Clone, Default)]
@@ -27,6 +28,8 @@ pub(crate) struct World {
     /// Every request fails as if authentik could not be reached.
     pub down: bool,
     next_id: i64,
+    /// The pks of applications deleted: never given again (authentik's are UUIDs).
+    retired: Vec<String>,
 }
 
 impl World {
@@ -49,6 +52,57 @@ impl World {
                 managed: Some(EMBEDDED_OUTPOST.into()),
             }],
             ..Self::default()
+        }
+    }
+
+    /// An authentik holding what the planner read: `actual`'s objects, its version, and its
+    /// flows under the slugs of `rules`.
+    pub fn from_actual(actual: &Actual, rules: &Rules) -> Self {
+        let version = actual
+            .version
+            .map(|v| format!("{}.{}.0", v.year, v.month))
+            .unwrap_or_default();
+        let flows = [
+            (&actual.authorization_flow, &rules.authorization_flow_slug),
+            (&actual.invalidation_flow, &rules.invalidation_flow_slug),
+        ]
+        .into_iter()
+        .filter_map(|(pk, slug)| pk.as_deref().map(|pk| flow(pk, slug)))
+        .collect();
+        Self {
+            version,
+            flows,
+            providers: actual.providers.clone(),
+            applications: actual.applications.clone(),
+            outposts: actual.outposts.clone(),
+            groups: actual.groups.clone(),
+            bindings: actual.bindings.clone(),
+            down: false,
+            next_id: actual.providers.iter().map(|p| p.pk).max().unwrap_or(0),
+            retired: Vec::new(),
+        }
+    }
+
+    /// What the planner reads of it now: its objects, with the version and flows of `before`.
+    pub fn to_actual(&self, before: &Actual) -> Actual {
+        Actual {
+            providers: self.providers.clone(),
+            applications: self.applications.clone(),
+            outposts: self.outposts.clone(),
+            groups: self.groups.clone(),
+            bindings: self.bindings.clone(),
+            ..before.clone()
+        }
+    }
+
+    /// A new application's pk: `app-<slug>`, or with a number when that one was given before.
+    fn app_pk(&mut self, slug: &str) -> String {
+        let pk = format!("app-{slug}");
+        let taken = self.retired.contains(&pk) || self.applications.iter().any(|a| a.pk == pk);
+        if taken {
+            format!("{pk}-{}", self.id())
+        } else {
+            pk
         }
     }
 
@@ -270,7 +324,7 @@ impl Api for MemoryApi {
                     "provider: Application with this provider already exists.",
                 ));
             }
-            let pk = format!("app-{}", w.id());
+            let pk = w.app_pk(&body.slug);
             let a = Application {
                 pk,
                 slug: body.slug.clone(),
@@ -332,6 +386,7 @@ impl Api for MemoryApi {
             };
             let pk = w.applications.remove(i).pk;
             w.bindings.retain(|b| b.target != pk);
+            w.retired.push(pk);
             Ok(())
         })
     }

@@ -1,10 +1,19 @@
 //! authentik provisioning, planned (pure): what authentik should hold from one conf pass
 //! ([`desired`]), which gatehouse made an object ([`marker`]), the requests that get there
-//! ([`sync`]), and which optional field values are gatehouse's ([`fields`]).
+//! ([`plan`], one planner per object kind: [`provider`], [`application`], [`outpost`],
+//! [`binding`], [`removal`], over the shared [`types`]), each request in words
+//! ([`describe`]), and which optional field values are gatehouse's ([`fields`]).
 
+mod application;
+mod binding;
+mod describe;
 pub mod fields;
 pub mod marker;
-pub mod sync;
+mod outpost;
+mod planner;
+mod provider;
+mod removal;
+mod types;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
@@ -13,13 +22,23 @@ use crate::config::AuthentikSettings;
 use crate::labels::authentik::{self as spec, AppWant};
 use crate::labels::{LabelErrors, LabelRules};
 use crate::model::authentik::ServerVersion;
+use crate::model::problem::{Problem, ProblemKind};
 use crate::model::spec::Access;
 use crate::model::workload::Workload;
 use crate::plan;
+use crate::plan::grace::GraceClock;
 use crate::render::wording::{Describe, Tense};
 use fields::FieldMemory;
+
+pub use describe::OpFor;
 pub use marker::Instance;
-use sync::{Actual, OpFor, Plan, RemovalClock, Rules};
+pub use outpost::outpost_providers;
+pub use planner::{plan, Inputs};
+pub use types::{
+    binding_targets, concerned, containers_of, is_owned_binding, others_objects, Actual,
+    AppProblem, AppRef, Op, Plan, ProviderRef, Rules, UserChanged, BINDING_ORDER, EMBEDDED_OUTPOST,
+    ICON_WRITABLE_SINCE, PUBLISHER,
+};
 
 /// What authentik should hold, from one conf pass.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -154,123 +173,83 @@ impl Preview {
     }
 }
 
-/// The plan of one round from what authentik holds, and what the round reports, by a key that
-/// stays the same while the problem lasts (pure).
+/// The subject of the problem "removals are held back" (no container is named so: Docker
+/// names have no spaces).
+const REMOVALS_HELD: &str = "removals held";
+
+/// The plan of one round from what authentik holds, and the problems the round reports, each
+/// with a subject that stays the same while it lasts (pure). They come in a stable order:
+/// removals held back, what is kept, rejected labels, then the other problems of each app.
 pub fn plan_round(
     actual: &Actual,
     desired: &Desired,
     remembered: &FieldMemory,
     rules: &Rules,
-    clock: &mut RemovalClock,
+    clock: &mut GraceClock,
     now: Instant,
     grace: Duration,
-) -> (Plan, BTreeMap<String, String>) {
-    let plan = sync::plan(
-        actual,
-        &desired.wants,
-        remembered,
-        &desired.held,
-        !desired.hold_removals.is_empty(),
-        rules,
+) -> (Plan, Vec<Problem>) {
+    let plan = plan(
+        Inputs {
+            actual,
+            wants: &desired.wants,
+            remembered,
+            held: &desired.held,
+            hold_all: !desired.hold_removals.is_empty(),
+            rules,
+            now,
+            grace,
+        },
         clock,
-        now,
-        grace,
     );
-    let mut problems: BTreeMap<String, String> = BTreeMap::new();
+    let mut problems: Vec<Problem> = Vec::new();
     for r in &desired.rejected {
-        problems.insert(
-            format!("labels:{}", r.container),
+        problems.push(Problem::new(
+            ProblemKind::Rejected,
+            &r.container,
             format!("authentik not provisioned: {r}"),
-        );
+        ));
     }
     for p in &plan.problems {
-        problems.insert(
-            format!("problem:{}:{}", p.container, p.message),
+        problems.push(Problem::new(
+            ProblemKind::Warning,
+            &p.container,
             format!("container {}: {}", p.container, p.message),
-        );
+        ));
     }
     for (slug, why) in &plan.kept {
-        problems.insert(format!("kept:{slug}"), why.clone());
+        problems.push(Problem::new(ProblemKind::Kept, slug, why));
     }
     // Said once: the field is forgotten with this round, so the next one does not plan it.
     for c in &plan.user_changed {
-        problems.insert(format!("kept:field:{}:{}", c.slug, c.field), c.to_string());
+        let subject = format!("field:{}:{}", c.slug, c.field);
+        problems.push(Problem::new(ProblemKind::Kept, subject, c.to_string()));
     }
     if !plan.held_back.is_empty() {
-        problems.insert(
-            "hold-removals".into(),
+        problems.push(Problem::new(
+            ProblemKind::Warning,
+            REMOVALS_HELD,
             format!(
                 "not removing gatehouse's authentik application(s) {} although no container wants them: the labels of container(s) {} are rejected and do not tell which application is theirs; removals wait until those labels are fixed",
                 plan.held_back.join(", "),
                 desired.hold_removals.join(", ")
             ),
-        );
+        ));
     }
+    problems.sort_by(|a, b| told_order(a).cmp(&told_order(b)));
     (plan, problems)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_unnamed_instances_objects_draw_a_hint_for_a_named_instance() {
-        let me = Instance::named("edge").unwrap();
-        let objects: Vec<String> = (0..12).map(|i| format!("application a{i}")).collect();
-        let (warn, msg) = others_notice(&me, &Instance::unnamed(), &objects);
-        assert!(warn);
-        assert!(msg.starts_with("12 authentik object(s)"), "{msg}");
-        assert!(msg.contains("application a9 and 2 more"), "{msg}");
-        assert!(!msg.contains("a10"), "{msg}");
-        assert!(msg.contains("leaves them alone"), "{msg}");
-        assert!(msg.contains("auth.adopt=true"), "{msg}");
-        // another named instance's objects: an info line, no hint to adopt
-        let (warn, msg) = others_notice(&me, &Instance::named("core").unwrap(), &objects[..1]);
-        assert!(!warn);
-        assert!(msg.contains("gatehouse instance core"), "{msg}");
-        assert!(!msg.contains("adopt"), "{msg}");
-        let (warn, _) = others_notice(&Instance::unnamed(), &me, &objects[..1]);
-        assert!(!warn);
-    }
-
-    #[test]
-    fn a_rejected_protected_container_without_a_slug_holds_every_removal() {
-        let settings = AuthentikSettings {
-            url: "http://ak:9000".into(),
-            token: "t".into(),
-            domain: "example.com".into(),
-            external_scheme: "https".into(),
-            outpost: None,
-            authorization_flow: "a".into(),
-            invalidation_flow: "i".into(),
-            instance: Instance::unnamed(),
-        };
-        let rules = LabelRules::default();
-        let c = |labels: &[(&str, &str)]| Workload {
-            name: "app".into(),
-            labels: labels
-                .iter()
-                .map(|(k, v)| ((*k).into(), (*v).into()))
-                .collect(),
-            exposed_tcp_ports: vec![80],
-            ..Workload::default()
-        };
-        let run = |cs: &[Workload]| {
-            let planned = plan::desired(
-                cs,
-                &crate::model::workload::ConfDirState::default(),
-                &BTreeMap::new(),
-                &rules,
-            );
-            desired(&planned, cs, &rules, &settings)
-        };
-        let bad_slug = run(&[c(&[("auth.protect", "true"), ("auth.slug", "A!")])]);
-        assert_eq!(bad_slug.hold_removals, ["app"]);
-        assert_eq!(bad_slug.rejected.len(), 1);
-        let bad_sub = run(&[c(&[("auth.protect", "true"), ("auth.subdomain", "a_b")])]);
-        assert_eq!(bad_sub.hold_removals, ["app"]);
-        let bad_port = run(&[c(&[("auth.protect", "true"), ("auth.port", "x")])]);
-        assert!(bad_port.hold_removals.is_empty());
-        assert!(bad_port.held.contains("app"));
-    }
+/// Where a problem comes in a round's list.
+fn told_order(p: &Problem) -> (u8, &str, &str) {
+    let rank = match p.kind {
+        ProblemKind::Warning if p.subject == REMOVALS_HELD => 0,
+        ProblemKind::Kept => 1,
+        ProblemKind::Rejected => 2,
+        ProblemKind::Warning | ProblemKind::Refused => 3,
+    };
+    (rank, &p.subject, &p.message)
 }
+
+#[cfg(test)]
+pub(crate) mod tests;

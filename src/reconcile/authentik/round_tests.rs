@@ -1,9 +1,15 @@
 //! Provisioner rounds against the in-memory authentik (no HTTP).
 
+use std::sync::Arc;
+
+use tokio::sync::watch;
+
 use super::*;
 use crate::config::{DEFAULT_AUTHORIZATION_FLOW, DEFAULT_INVALIDATION_FLOW};
 use crate::edge::authentik::memory::{MemoryApi, World};
+use crate::labels::authentik::AppWant;
 use crate::model::authentik::Group;
+use crate::model::problem::ProblemKind;
 
 fn settings() -> AuthentikSettings {
     AuthentikSettings {
@@ -141,5 +147,111 @@ fn the_worker_waits_for_the_first_pass_and_catches_up_when_authentik_is_back() {
         assert_eq!(api.world().applications.len(), 1);
         drop(tx);
         worker.await.unwrap();
+    });
+}
+
+/// The log lines `f` writes (level and message), at debug level and above.
+fn logged<R>(f: impl FnOnce() -> R) -> (R, String) {
+    #[derive(Clone, Default)]
+    struct Buf(Arc<std::sync::Mutex<Vec<u8>>>);
+    impl std::io::Write for Buf {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let buf = Buf::default();
+    let writer = buf.clone();
+    let sub = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .without_time()
+        .with_target(false)
+        .with_max_level(tracing::Level::DEBUG)
+        .finish();
+    let r = tracing::subscriber::with_default(sub, f);
+    let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+    (r, text)
+}
+
+fn lines_with<'a>(log: &'a str, part: &str) -> Vec<&'a str> {
+    log.lines().filter(|l| l.contains(part)).collect()
+}
+
+#[test]
+fn a_lasting_problem_is_warned_once_and_its_end_said_once() {
+    let mut prov = Provisioner::with_api(MemoryApi::new(World::current()), &settings());
+    let mut w = want("jf", &[]);
+    w.outpost = Some("nope".into());
+    let d = desired(vec![w]);
+    let said = "container jf: authentik has no outpost named \"nope\"";
+    let (_, log) = logged(|| round(&mut prov, &d));
+    let warned = lines_with(&log, said);
+    assert_eq!(warned.len(), 1, "{log}");
+    assert!(warned[0].contains("WARN"), "{log}");
+    assert_eq!(prov.problems().len(), 1);
+    assert_eq!(prov.problems()[0].kind, ProblemKind::Warning);
+    let (_, log) = logged(|| round(&mut prov, &d));
+    assert!(lines_with(&log, said).is_empty(), "said once: {log}");
+    let (_, log) = logged(|| round(&mut prov, &desired(vec![want("jf", &[])])));
+    let cleared = lines_with(&log, &format!("no longer applies: {said}"));
+    assert_eq!(cleared.len(), 1, "{log}");
+    assert!(cleared[0].contains("INFO"), "{log}");
+    assert!(prov.problems().is_empty());
+}
+
+#[test]
+fn something_kept_is_said_at_info_and_its_end_is_not_said() {
+    let mut prov = Provisioner::with_api(MemoryApi::new(World::current()), &settings());
+    let d = desired(vec![want("jf", &[])]);
+    round(&mut prov, &d);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let grace = Duration::from_secs(600);
+    let (r, log) = logged(|| rt.block_on(prov.sync(&desired(Vec::new()), grace)));
+    assert_eq!(r.expect("round").writes, 0);
+    let kept = lines_with(&log, "application jf is no longer wanted");
+    assert_eq!(kept.len(), 1, "{log}");
+    assert!(kept[0].contains("INFO"), "{log}");
+    assert_eq!(prov.problems()[0].kind, ProblemKind::Kept);
+    let (_, log) = logged(|| round(&mut prov, &d));
+    assert!(!log.contains("no longer applies"), "{log}");
+}
+
+#[test]
+fn the_worker_publishes_how_each_round_ended() {
+    let api = MemoryApi::new(World::current());
+    api.with(|w| w.down = true);
+    let prov = Provisioner::with_api(api.clone(), &settings());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let (tx, rx) = watch::channel(Arc::new(Desired::default()));
+        let handle = spawn_worker(prov, rx, Duration::ZERO);
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert_eq!(
+            *handle.status.borrow(),
+            None,
+            "no round before the first pass"
+        );
+        tx.send(Arc::new(desired(vec![want("jf", &[])]))).unwrap();
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let failed = handle.status.borrow().clone().expect("a round ended");
+        let error = failed.error.expect("it failed");
+        assert!(error.contains("cannot reach authentik"), "{error}");
+        api.with(|w| w.down = false);
+        tokio::time::sleep(Duration::from_secs(120)).await;
+        let ok = handle.status.borrow().clone().expect("a round ended");
+        assert_eq!(ok.error, None);
+        assert!(ok.at >= failed.at);
+        drop(tx);
+        handle.task.await.unwrap();
     });
 }

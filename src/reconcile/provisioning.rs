@@ -30,12 +30,12 @@ pub(super) fn log_instance(i: &authentik::Instance) {
 impl Reconciler {
     /// Moves authentik provisioning to its own task, fed the desired state after every pass, so
     /// the conf loop never waits on authentik.
-    pub(super) fn start_authentik_worker(&mut self) -> Option<tokio::task::JoinHandle<()>> {
+    pub(super) fn start_authentik_worker(&mut self) -> Option<authentik::WorkerHandle> {
         let prov = self.authentik.take()?;
         let (tx, rx) = tokio::sync::watch::channel(Arc::new(authentik::Desired::default()));
         self.authentik_tx = Some(tx);
         let grace = self.ctx.settings.remove_grace;
-        Some(tokio::spawn(authentik::run_worker(prov, rx, grace)))
+        Some(authentik::spawn_worker(prov, rx, grace))
     }
 
     /// After the confs are applied: hand authentik's desired state to the worker (watch), or run

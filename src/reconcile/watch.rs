@@ -14,6 +14,7 @@ use crate::config::Settings;
 use crate::edge::docker::{Engine, EngineError, EngineEvent};
 use crate::runtime::backoff::Backoff;
 use crate::runtime::policy::{Action, ErrorPolicy};
+use crate::status::health::Recorder;
 
 /// Whether an engine event can change what gatehouse should do: a container carrying one of our
 /// labels (or swag-auto-proxy's), or one the last pass cared about; a network event of such a
@@ -216,10 +217,15 @@ pub async fn watch(
     let mut ended = WatchEnd::Shutdown;
     let mut last_event: Option<tokio::time::Instant> = None;
     let mut next_resync = tokio::time::Instant::now() + settings.resync;
-    let mut health =
-        crate::status::health::Recorder::new(settings.health_file.clone(), settings.resync);
+    let mut health = Recorder::new(settings.health_file.clone(), settings.resync);
+    if authentik_worker.is_some() {
+        health = health.with_authentik();
+    }
     loop {
         let outcome = rec.pass(Mode::Watch).await;
+        if let Some(w) = &authentik_worker {
+            note_authentik(&mut health, &w.status);
+        }
         health.record(pass_health(&outcome));
         let next_due = next_due(outcome, &mut policy).delay();
         let mut deadline = next_resync;
@@ -260,7 +266,7 @@ pub async fn watch(
     }
     pump.abort();
     if let Some(w) = authentik_worker {
-        w.abort();
+        w.task.abort();
     }
     match ended {
         WatchEnd::Shutdown => {
@@ -272,6 +278,19 @@ pub async fn watch(
         ),
     }
     ended
+}
+
+/// Hands the authentik worker's latest round to the health record.
+fn note_authentik(
+    health: &mut Recorder,
+    status: &tokio::sync::watch::Receiver<Option<super::authentik::RoundStatus>>,
+) {
+    if let Some(s) = status.borrow().as_ref() {
+        let at =
+            s.at.duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+        health.authentik_round(at, s.error.clone());
+    }
 }
 
 /// What the health record says of a pass: a pass that failed, or in which a change could not

@@ -44,6 +44,20 @@ pub struct Record {
     pub last_ok: Option<u64>,
     /// Why the last pass failed; `None` when it succeeded.
     pub last_error: Option<String>,
+    /// How authentik provisioning goes, when it is on.
+    pub authentik: Option<AuthentikHealth>,
+}
+
+/// authentik provisioning's part of the record: its worker runs beside the passes, so a pass
+/// can be good while authentik is unreachable or refuses the token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthentikHealth {
+    /// Since when the writer has been provisioning (the grace for the first round).
+    pub since: u64,
+    /// When the last round that went through ended.
+    pub last_ok: Option<u64>,
+    /// Why the last round failed; `None` when it went through (or none has ended yet).
+    pub error: Option<String>,
 }
 
 /// The answer `gatehouse health` gives.
@@ -74,8 +88,16 @@ impl Record {
         Duration::from_secs(self.resync_secs.saturating_mul(2)) + SLACK
     }
 
-    /// Judges the record at time `now` (seconds since the epoch).
+    /// Judges the record at time `now` (seconds since the epoch): the passes, then authentik.
     pub fn verdict(&self, now: u64) -> Verdict {
+        let passes = self.pass_verdict(now);
+        match (&passes, &self.authentik) {
+            (Verdict::Healthy { message }, Some(ak)) => ak.verdict(now, self.limit(), message),
+            _ => passes,
+        }
+    }
+
+    fn pass_verdict(&self, now: u64) -> Verdict {
         let limit = self.limit().as_secs();
         let error = self
             .last_error
@@ -107,6 +129,20 @@ impl Record {
 
     /// The file's text. Error messages are folded onto one line.
     pub fn render(&self) -> String {
+        let mut s = self.render_passes();
+        if let Some(ak) = &self.authentik {
+            s.push_str(&format!("authentik_since={}\n", ak.since));
+            if let Some(ok) = ak.last_ok {
+                s.push_str(&format!("authentik_last_ok={ok}\n"));
+            }
+            if let Some(e) = &ak.error {
+                s.push_str(&format!("authentik_error={}\n", one_line(e)));
+            }
+        }
+        s
+    }
+
+    fn render_passes(&self) -> String {
         let mut s = format!(
             "pid={}\nresync_secs={}\nlast_pass={}\n",
             self.pid, self.resync_secs, self.last_pass
@@ -115,11 +151,7 @@ impl Record {
             s.push_str(&format!("last_ok={ok}\n"));
         }
         if let Some(e) = &self.last_error {
-            let one_line: String = e
-                .chars()
-                .map(|c| if c.is_control() { ' ' } else { c })
-                .collect();
-            s.push_str(&format!("last_error={one_line}\n"));
+            s.push_str(&format!("last_error={}\n", one_line(e)));
         }
         s
     }
@@ -131,6 +163,7 @@ impl Record {
         let mut last_pass = None;
         let mut last_ok = None;
         let mut last_error = None;
+        let (mut ak_since, mut ak_ok, mut ak_error) = (None, None, None);
         for line in text.lines().filter(|l| !l.trim().is_empty()) {
             let (k, v) = line
                 .split_once('=')
@@ -145,6 +178,9 @@ impl Record {
                 "last_pass" => last_pass = Some(num(v)?),
                 "last_ok" => last_ok = Some(num(v)?),
                 "last_error" => last_error = Some(v.to_owned()),
+                "authentik_since" => ak_since = Some(num(v)?),
+                "authentik_last_ok" => ak_ok = Some(num(v)?),
+                "authentik_error" => ak_error = Some(v.to_owned()),
                 _ => {}
             }
         }
@@ -156,8 +192,55 @@ impl Record {
             last_pass: last_pass.ok_or("last_pass missing")?,
             last_ok,
             last_error,
+            authentik: ak_since.map(|since| AuthentikHealth {
+                since,
+                last_ok: ak_ok,
+                error: ak_error,
+            }),
         })
     }
+}
+
+impl AuthentikHealth {
+    /// Healthy while a round went through within `limit` (or provisioning started less than
+    /// `limit` ago); `passes` is what the passes' verdict said.
+    fn verdict(&self, now: u64, limit: Duration, passes: &str) -> Verdict {
+        let limit = limit.as_secs();
+        let since = self.last_ok.unwrap_or(self.since);
+        let age = now.saturating_sub(since);
+        let error = self
+            .error
+            .as_deref()
+            .map(|e| format!(": {e}"))
+            .unwrap_or_default();
+        if age <= limit {
+            let ak = match self.last_ok {
+                Some(_) if self.error.is_none() => format!("authentik: last round {age}s ago"),
+                Some(_) => {
+                    format!("authentik: last good round {age}s ago, the last one failed{error}")
+                }
+                None => format!("authentik: no round has gone through yet{error}"),
+            };
+            Verdict::Healthy {
+                message: format!("{passes}; {ak}"),
+            }
+        } else {
+            let what = match self.last_ok {
+                Some(_) => format!("no authentik round has gone through for {age}s"),
+                None => format!("no authentik round has gone through in the {age}s since start"),
+            };
+            Verdict::Unhealthy {
+                message: format!("{what}, over the limit of {limit}s{error}"),
+            }
+        }
+    }
+}
+
+/// Control characters folded to spaces: a record line is one line.
+fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }
 
 /// Seconds since the epoch, now.
@@ -235,6 +318,7 @@ pub struct Recorder {
     path: PathBuf,
     resync_secs: u64,
     last_ok: Option<u64>,
+    authentik: Option<AuthentikHealth>,
     warned: AtomicBool,
 }
 
@@ -244,7 +328,29 @@ impl Recorder {
             path,
             resync_secs: resync.as_secs().max(1),
             last_ok: None,
+            authentik: None,
             warned: AtomicBool::new(false),
+        }
+    }
+
+    /// authentik provisioning runs from now on: its rounds count for health too.
+    pub fn with_authentik(mut self) -> Self {
+        self.authentik = Some(AuthentikHealth {
+            since: now_secs(),
+            last_ok: None,
+            error: None,
+        });
+        self
+    }
+
+    /// Notes how the latest authentik round ended (`at`, seconds since the epoch): `None` when
+    /// it went through, else why not. Written with the next pass's record.
+    pub fn authentik_round(&mut self, at: u64, error: Option<String>) {
+        if let Some(ak) = &mut self.authentik {
+            if error.is_none() {
+                ak.last_ok = Some(at);
+            }
+            ak.error = error;
         }
     }
 
@@ -264,6 +370,7 @@ impl Recorder {
             last_pass: now,
             last_ok: self.last_ok,
             last_error,
+            authentik: self.authentik.clone(),
         };
         match files::write_atomic(&self.path, record.render().as_bytes(), &spec()) {
             Ok(_) => {
@@ -304,141 +411,5 @@ fn spec() -> files::FileSpec {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn record(last_ok: Option<u64>, last_error: Option<&str>) -> Record {
-        Record {
-            pid: 7,
-            resync_secs: 60,
-            last_pass: 1_000,
-            last_ok,
-            last_error: last_error.map(str::to_owned),
-        }
-    }
-
-    #[test]
-    fn a_recent_good_pass_is_healthy() {
-        let v = record(Some(1_000), None).verdict(1_010);
-        assert!(v.is_healthy(), "{v}");
-        assert_eq!(
-            v.to_string(),
-            "healthy: last good pass 10s ago (limit 150s)"
-        );
-    }
-
-    #[test]
-    fn the_limit_is_two_resyncs_plus_slack() {
-        let r = record(Some(1_000), None);
-        assert!(r.verdict(1_150).is_healthy());
-        let v = r.verdict(1_151);
-        assert!(!v.is_healthy());
-        assert!(v.to_string().contains("over the limit of 150s"), "{v}");
-    }
-
-    #[test]
-    fn one_failed_pass_after_a_recent_good_one_is_still_healthy_but_says_so() {
-        let v = record(Some(1_000), Some("engine unreachable")).verdict(1_020);
-        assert!(v.is_healthy());
-        assert!(v
-            .to_string()
-            .contains("last pass failed: engine unreachable"));
-    }
-
-    #[test]
-    fn never_a_good_pass_is_unhealthy() {
-        let v = record(None, Some("permission denied")).verdict(1_000);
-        assert_eq!(
-            v.to_string(),
-            "unhealthy: no pass has succeeded yet; last pass failed: permission denied"
-        );
-    }
-
-    #[test]
-    fn render_and_parse_round_trip_and_fold_newlines() {
-        let r = record(Some(990), Some("two\nlines"));
-        let text = r.render();
-        assert_eq!(text.lines().count(), 5);
-        let back = Record::parse(&text).unwrap();
-        assert_eq!(back.last_error.as_deref(), Some("two lines"));
-        assert_eq!(back.last_ok, Some(990));
-        assert_eq!(back.resync_secs, 60);
-    }
-
-    #[test]
-    fn damaged_records_are_reported() {
-        assert!(Record::parse("pid=1\nresync_secs=x\nlast_pass=1\n")
-            .unwrap_err()
-            .contains("resync_secs is not a number"));
-        assert!(Record::parse("pid=1\n").unwrap_err().contains("missing"));
-        assert!(Record::parse("garbage").is_err());
-    }
-
-    #[test]
-    fn recorder_writes_and_check_reads() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("h");
-        let v = check(&path);
-        assert!(!v.is_healthy());
-        assert!(v.to_string().contains("has not finished a pass yet"), "{v}");
-        let mut rec = Recorder::new(path.clone(), Duration::from_secs(5));
-        rec.record(Err("boom"));
-        assert!(!check(&path).is_healthy());
-        rec.record(Ok::<(), String>(()));
-        let v = check(&path);
-        assert!(v.is_healthy(), "{v}");
-        rec.record(Err("engine gone"));
-        let r = read(&path).unwrap();
-        assert_eq!(r.last_error.as_deref(), Some("engine gone"));
-        assert!(r.last_ok.is_some());
-        assert_eq!(r.pid, std::process::id());
-        // no temp files left behind
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
-    }
-
-    #[test]
-    fn a_link_planted_at_the_old_temp_name_is_not_written_through() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("h");
-        let victim = dir.path().join("victim");
-        std::fs::write(&victim, "keep").unwrap();
-        let old_tmp = dir.path().join(format!(".h.{}.tmp", std::process::id()));
-        std::os::unix::fs::symlink(&victim, &old_tmp).unwrap();
-        let mut rec = Recorder::new(path.clone(), Duration::from_secs(5));
-        rec.record(Ok::<(), String>(()));
-        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
-        assert!(check(&path).is_healthy());
-    }
-
-    #[test]
-    fn a_fifo_in_place_of_the_record_does_not_hang_the_check() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("h");
-        let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
-        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
-        let v = check(&path);
-        assert!(v.to_string().contains("FIFO"), "{v}");
-    }
-
-    #[test]
-    fn a_record_whose_process_is_gone_is_unhealthy_and_a_clean_stop_removes_it() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("h");
-        let mut rec = Recorder::new(path.clone(), Duration::from_secs(5));
-        rec.record(Ok::<(), String>(()));
-        assert!(check(&path).is_healthy(), "{}", check(&path));
-        // The same record, written by a process that has ended.
-        let mut child = std::process::Command::new("true").spawn().unwrap();
-        let dead = child.id();
-        child.wait().unwrap();
-        let mut r = read(&path).unwrap();
-        r.pid = dead;
-        std::fs::write(&path, r.render()).unwrap();
-        let v = check(&path);
-        assert!(!v.is_healthy(), "{v}");
-        assert!(v.to_string().contains("is not running"), "{v}");
-        rec.clear();
-        assert!(!path.exists());
-        assert!(check(&path).to_string().contains("no health record"));
-    }
-}
+#[path = "health_tests.rs"]
+mod tests;

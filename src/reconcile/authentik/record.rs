@@ -2,7 +2,7 @@
 //! [`crate::plan::authentik::fields`]): in this process, and in a file when one is given
 //! ([`FieldStateFile`]), so that after a restart a field whose label is gone is still cleared.
 
-use crate::edge::fieldstate::FieldStateFile;
+use crate::edge::fieldstate::{FieldStateError, FieldStateFile};
 use crate::plan::authentik::fields::FieldMemory;
 use crate::plan::authentik::Instance;
 
@@ -95,6 +95,11 @@ impl FieldRecord {
                     tracing::info!(path = %file.path().display(), "the record of authentik field values is written again");
                 }
             }
+            // Another gatehouse is writing it: `saved` is unchanged, so the next round tries
+            // again.
+            Err(e @ FieldStateError::Busy { .. }) => {
+                tracing::debug!(error = %e, "not recorded this round")
+            }
             Err(e) => {
                 if !self.save_failing {
                     tracing::warn!("{e}; not written: the authentik field values gatehouse set are known until it restarts only");
@@ -102,5 +107,39 @@ impl FieldRecord {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::authentik::fields::Field;
+
+    #[tokio::test]
+    async fn a_busy_record_is_not_warned_about_and_is_written_next_round() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = FieldStateFile::new(dir.path());
+        let lock_path = file.lock_path();
+        let mut record = FieldRecord {
+            file: Some(file),
+            ..FieldRecord::default()
+        };
+        let me = Instance::unnamed();
+        let _ = record.remembered(&me);
+        let mut memory = FieldMemory::default();
+        memory.set("app", "app-pk", Field::Group, "Media");
+        // Another gatehouse holds the lock.
+        std::fs::create_dir_all(lock_path.parent().expect("parent")).expect("mkdir");
+        let other = std::fs::File::create(&lock_path).expect("lock file");
+        other.try_lock().expect("lock");
+        let logs = crate::reconcile::test_log::logged(async {
+            record.remember(&me, memory.clone());
+        })
+        .await;
+        assert!(!logs.contains("WARN"), "{logs}");
+        assert!(!record.file.as_ref().expect("file").path().exists());
+        drop(other);
+        record.remember(&me, memory);
+        assert!(record.file.as_ref().expect("file").path().exists());
     }
 }

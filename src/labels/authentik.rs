@@ -250,6 +250,39 @@ pub fn claimed_slug(c: &Workload, rules: &LabelRules) -> Option<String> {
         .map(|n| default_slug(&n))
 }
 
+/// `auth.allow_groups`: group names, each once; a bad item is a problem naming it.
+fn allow_groups(c: &Workload, key: &str, problems: &mut Vec<LabelProblem>) -> Vec<String> {
+    let mut groups: Vec<String> = Vec::new();
+    let Some(raw) = c.labels.get(key) else {
+        return groups;
+    };
+    for item in raw.split(',').map(|s| s.trim_matches(' ')) {
+        match group_name(item) {
+            Ok(g) if !groups.contains(&g) => groups.push(g),
+            Ok(_) => {}
+            Err(rule) => problems.push(LabelProblem {
+                label: key.to_owned(),
+                value: raw.clone(),
+                rule: format!("item {}: {rule}", shown(item)),
+            }),
+        }
+    }
+    groups
+}
+
+/// The address users reach the app at, from its first server name.
+fn external_host(name: &ServerName, settings: &AuthentikSettings) -> String {
+    match name {
+        ServerName::Subdomain(s) => format!(
+            "{}://{}.{}",
+            settings.external_scheme,
+            s.as_str(),
+            settings.domain
+        ),
+        ServerName::Host(h) => format!("{}://{}", settings.external_scheme, h.as_str()),
+    }
+}
+
 /// Reads a protected app's authentik labels.
 pub fn read(
     c: &Workload,
@@ -289,30 +322,8 @@ pub fn read(
         "false" | "no" | "off" | "0" => Ok("false".into()),
         _ => Err("must be true or false"),
     });
-    let mut allow_groups: Vec<String> = Vec::new();
-    let allow_label = label("allow_groups");
-    if let Some(raw) = c.labels.get(&allow_label) {
-        for item in raw.split(',').map(|s| s.trim_matches(' ')) {
-            match group_name(item) {
-                Ok(g) if !allow_groups.contains(&g) => allow_groups.push(g),
-                Ok(_) => {}
-                Err(rule) => problems.push(LabelProblem {
-                    label: allow_label.clone(),
-                    value: raw.clone(),
-                    rule: format!("item {}: {rule}", shown(item)),
-                }),
-            }
-        }
-    }
-    let external_host = first.map(|n| match n {
-        ServerName::Subdomain(s) => format!(
-            "{}://{}.{}",
-            settings.external_scheme,
-            s.as_str(),
-            settings.domain
-        ),
-        ServerName::Host(h) => format!("{}://{}", settings.external_scheme, h.as_str()),
-    });
+    let allow_groups = allow_groups(c, &label("allow_groups"), &mut problems);
+    let external_host = first.map(|n| external_host(n, settings));
     let skip_path_regex = app
         .bypass
         .iter()

@@ -163,6 +163,10 @@ pub fn changes(
             Grace::Due => {
                 set.changes.push(remove(RemoveReason::ContainerGone));
                 clock.forget(file);
+                if desired.waiting_for.contains(file) {
+                    // The name is free now: the app waiting for it is published by the next pass.
+                    set.next_due = Some(Duration::ZERO);
+                }
             }
             Grace::Waiting { left } => {
                 set.kept.push((

@@ -11,7 +11,7 @@ mod changes;
 mod names;
 
 pub use changes::*;
-use names::resolve_name_conflicts;
+use names::{compose_ids, resolve_name_conflicts};
 
 use crate::labels::{self, LabelRules, Parsed};
 use crate::model::spec::{Access, AppSpec, LabelSet, Port, PresetName, Proto, Template};
@@ -48,6 +48,9 @@ pub struct Desired {
     pub warnings: Vec<(String, String)>,
     /// Names of the running containers, to tell a gone container from a relabelled one.
     pub running: BTreeSet<String>,
+    /// Owned confs of gone containers whose name another app waits for: once such a conf is
+    /// removed, a pass should follow at once to publish that app.
+    pub waiting_for: BTreeSet<String>,
 }
 
 /// The presets the containers' labels refer to, so the caller can read just those samples.
@@ -98,7 +101,7 @@ pub fn desired(
             }
         }
     }
-    resolve_name_conflicts(candidates, confdir, &mut out);
+    resolve_name_conflicts(candidates, confdir, &compose_ids(containers), &mut out);
     out
 }
 
@@ -207,3 +210,6 @@ fn resolve_port(spec: &AppSpec, c: &Workload, sample: Option<&str>) -> Result<Po
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod reserve_tests;

@@ -5,9 +5,12 @@
 use std::fmt::Write as _;
 
 use crate::plan::authentik;
-use crate::plan::networks::{Forget, NetPlan, NetworkMode, NewNetwork};
+use crate::plan::networks::{Forget, NetAction, NetPlan, NetworkMode, NewNetwork};
 use crate::plan::{Change, ChangeSet, Desired};
-use crate::render::wording::{Describe, Tense};
+use crate::render::wording::{list_at_most, Describe, Tense};
+
+/// At most this many names in one line of the printout; the rest are counted.
+const SHOWN: usize = 10;
 
 /// What the dry run found besides the conf changes.
 #[derive(Debug, Clone)]
@@ -161,7 +164,7 @@ fn networks(out: &mut String, preview: &NetPreview) {
         .chain(
             plan.actions
                 .iter()
-                .map(|a| a.said(Tense::Planned).to_string()),
+                .map(|a| capped(a).said(Tense::Planned).to_string()),
         )
         .chain(
             plan.forget
@@ -180,6 +183,22 @@ fn networks(out: &mut String, preview: &NetPreview) {
     warnings.sort();
     for line in lines.iter().chain(&warnings).chain(notes) {
         let _ = writeln!(out, "# {line}");
+    }
+}
+
+/// The action with at most [`SHOWN`] of the containers that need a network named, the rest
+/// counted: in shared mode one network serves every app.
+fn capped(action: &NetAction) -> std::borrow::Cow<'_, NetAction> {
+    match action {
+        NetAction::Connect { join, needed_by } if needed_by.len() > SHOWN => {
+            let mut named = needed_by[..SHOWN].to_vec();
+            named.push(format!("{} more", needed_by.len() - SHOWN));
+            std::borrow::Cow::Owned(NetAction::Connect {
+                join: join.clone(),
+                needed_by: named,
+            })
+        }
+        _ => std::borrow::Cow::Borrowed(action),
     }
 }
 
@@ -213,7 +232,7 @@ fn authentik_section(out: &mut String, preview: &AuthentikPreview) {
                 let _ = writeln!(
                     out,
                     "# wanted in authentik: application {}",
-                    crate::render::wording::list(&wanted)
+                    list_at_most(&wanted, SHOWN)
                 );
             }
             let mut rejected: Vec<String> = desired

@@ -230,12 +230,11 @@ fn nothing_to_change_is_said_and_shared_mode_shows_the_network_it_creates() {
     );
 }
 
-#[test]
-fn an_unreachable_authentik_is_said_with_what_is_wanted_and_makes_the_run_incomplete() {
-    let want = crate::labels::authentik::AppWant {
-        container: "jellyfin".into(),
-        slug: "jelly".into(),
-        name: "jellyfin".into(),
+fn want(container: &str, slug: &str) -> crate::labels::authentik::AppWant {
+    crate::labels::authentik::AppWant {
+        container: container.into(),
+        slug: slug.into(),
+        name: container.into(),
         group: None,
         icon: None,
         description: None,
@@ -245,7 +244,12 @@ fn an_unreachable_authentik_is_said_with_what_is_wanted_and_makes_the_run_incomp
         allow_groups: Vec::new(),
         outpost: None,
         adopt: false,
-    };
+    }
+}
+
+#[test]
+fn an_unreachable_authentik_is_said_with_what_is_wanted_and_makes_the_run_incomplete() {
+    let want = want("jellyfin", "jelly");
     let dry = DryRun {
         networks: NetPreview::Off,
         authentik: AuthentikPreview::Unreachable {
@@ -262,4 +266,47 @@ fn an_unreachable_authentik_is_said_with_what_is_wanted_and_makes_the_run_incomp
     assert!(text.ends_with(
         "\n== authentik: http://ak:9000: cannot reach authentik: connection refused; what would change there cannot be shown\n# wanted in authentik: application jelly (container jellyfin)\n"
     ), "{text}");
+}
+
+#[test]
+fn five_hundred_containers_do_not_make_one_line_of_five_hundred_names() {
+    let names: Vec<String> = (0..500).map(|i| format!("c{i}")).collect();
+    let dry = DryRun {
+        networks: NetPreview::Planned {
+            mode: NetworkMode::Shared("gatehouse".into()),
+            swag: "swag".into(),
+            create: Vec::new(),
+            plan: NetPlan {
+                actions: vec![NetAction::Connect {
+                    join: join("swag", "gatehouse"),
+                    needed_by: names.clone(),
+                }],
+                ..NetPlan::default()
+            },
+            notes: Vec::new(),
+        },
+        authentik: AuthentikPreview::Unreachable {
+            url: "http://ak:9000".into(),
+            error: "cannot reach authentik: connection refused".into(),
+            desired: authentik::Desired {
+                wants: names.iter().map(|n| want(n, n)).collect(),
+                ..authentik::Desired::default()
+            },
+        },
+    };
+    let text = print(&Desired::default(), &ChangeSet::default(), &dry);
+    assert!(
+        text.contains(
+            "\n# would attach swag to network gatehouse (needed by c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, 490 more)\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("# wanted in authentik: application c0 (container c0), c1 (container c1), ")
+            && text.contains(" and 490 more\n"),
+        "{text}"
+    );
+    for line in text.lines() {
+        assert!(line.len() < 400, "{} characters: {line}", line.len());
+    }
 }

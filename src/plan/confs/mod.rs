@@ -119,13 +119,7 @@ fn plan_app(
         wants_protection: protected,
         keep_last_good: true,
     };
-    let (port_label, preset_label) = match spec.label_set {
-        LabelSet::Gatehouse => (
-            format!("{}.port", rules.prefix),
-            format!("{}.preset", rules.prefix),
-        ),
-        LabelSet::SwagAutoProxy => ("swag_port".to_owned(), "swag_preset_conf".to_owned()),
-    };
+    let [port_label, preset_label, _, _] = label_names(spec.label_set, rules);
     let sample = match &spec.template {
         Template::BuiltIn => None,
         Template::Preset(p) => match samples.get(p.as_str()) {
@@ -169,13 +163,60 @@ fn plan_app(
         (_, Some((p, text))) => render::render(&spec, &upstream, Some((&p, text))),
         (_, None) => render::render(&spec, &upstream, None),
     };
-    let content = rendered.map_err(|e| reject(format!("container {}: {e}", c.name)))?;
+    let content = rendered.map_err(|e| reject(render_rejection(&e, &spec, c, rules)))?;
     Ok(PlannedApp {
         spec,
         upstream,
         file,
         content,
     })
+}
+
+/// The port, preset, server and location directive labels of a label set.
+fn label_names(set: LabelSet, rules: &LabelRules) -> [String; 4] {
+    match set {
+        LabelSet::Gatehouse => ["port", "preset", "server_directive", "location_directive"]
+            .map(|k| format!("{}.{k}", rules.prefix)),
+        LabelSet::SwagAutoProxy => [
+            "swag_port",
+            "swag_preset_conf",
+            "swag_server_custom_directive",
+            "swag_location_custom_directive",
+        ]
+        .map(str::to_owned),
+    }
+}
+
+/// A rendering refusal in words that name the label to change: the preset's, or the raw
+/// directives' when they are what opened a location without authentik.
+fn render_rejection(e: &RenderError, spec: &AppSpec, c: &Workload, rules: &LabelRules) -> String {
+    let [_, preset_label, server_label, location_label] = label_names(spec.label_set, rules);
+    let preset = match &spec.template {
+        Template::Preset(p) => format!("label {preset_label}={}", p.as_str()),
+        Template::PresetByName(p) => format!(
+            "label {preset_label} is not set, so the container's name picks SWAG's sample {}",
+            p.sample_file_name()
+        ),
+        Template::BuiltIn => String::new(),
+    };
+    let mut directives = Vec::new();
+    if !spec.server_directives.is_empty() {
+        directives.push(server_label);
+    }
+    if !spec.location_directives.is_empty() {
+        directives.push(location_label);
+    }
+    let culprit = match e {
+        RenderError::NotProtected(_) if !directives.is_empty() => {
+            format!("label {}", directives.join(" or label "))
+        }
+        _ => preset,
+    };
+    if culprit.is_empty() {
+        format!("container {}: {e}", c.name)
+    } else {
+        format!("container {}: {culprit}: {e}", c.name)
+    }
 }
 
 /// The label's port; else the container's only exposed port; else the preset's port, when the

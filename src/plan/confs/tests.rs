@@ -112,6 +112,38 @@ fn a_raw_directive_cannot_open_a_location_of_a_protected_app() {
         "{}",
         d.rejected[0].reason
     );
+    // The line names the label to change.
+    assert!(
+        d.rejected[0]
+            .reason
+            .starts_with("container app: label auth.server_directive: rendered conf lacks"),
+        "{}",
+        d.rejected[0].reason
+    );
+}
+
+#[test]
+fn a_preset_that_cannot_be_protected_is_refused_naming_its_label() {
+    let sample = "server {\n    server_name plain.*;\n    location / {\n        set $upstream_app plain;\n        set $upstream_port 80;\n        set $upstream_proto http;\n    }\n}\n";
+    let samples = BTreeMap::from([("plain".to_owned(), sample.to_owned())]);
+    let c = container(
+        "app",
+        &[("auth.protect", "true"), ("auth.preset", "plain")],
+        &[80],
+    );
+    let d = desired(
+        &[c],
+        &ConfDirState::default(),
+        &samples,
+        &LabelRules::default(),
+    );
+    assert!(
+        d.rejected[0].reason.starts_with(
+            "container app: label auth.preset=plain: preset plain has no commented authentik lines"
+        ),
+        "{}",
+        d.rejected[0].reason
+    );
 }
 
 #[test]

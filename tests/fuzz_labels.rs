@@ -323,11 +323,47 @@ fn case(rng: &mut Rng) -> Case {
             .foreign_server_names
             .insert(token.into(), "proxy-confs/mine.subdomain.conf".into());
     }
+    if rng.chance(25) {
+        reserve(rng, &mut confdir);
+    }
     Case {
         containers,
         confdir,
         rules,
     }
+}
+
+/// The container of every conf left by a workload that is gone (no generated container or
+/// compose service matches it).
+const GONE: &str = "old-holder-1";
+
+/// A protected conf written earlier for a container that is gone: its names are reserved.
+fn reserve(rng: &mut Rng, confdir: &mut ConfDirState) {
+    let sub = *rng.pick(&["app", "vault", "web", "jellyfin"]);
+    let holder = Workload {
+        name: GONE.into(),
+        labels: BTreeMap::from([
+            ("auth.protect".to_owned(), "true".to_owned()),
+            ("auth.subdomain".to_owned(), sub.to_owned()),
+            ("auth.port".to_owned(), "80".to_owned()),
+        ]),
+        ..Workload::default()
+    };
+    let d = plan::desired(
+        &[holder],
+        &ConfDirState::default(),
+        &BTreeMap::new(),
+        &LabelRules::default(),
+    );
+    let app = &d.apps[0];
+    confdir.owned.insert(
+        app.file.clone(),
+        OwnedConf {
+            content: app.content.clone(),
+            container: Some(GONE.into()),
+            protected: true,
+        },
+    );
 }
 
 fn samples() -> BTreeMap<String, String> {
@@ -399,11 +435,10 @@ fn check(c: &Case, samples: &BTreeMap<String, String>, tally: &mut Tally) -> Vec
     tally.containers += c.containers.len() as u64;
     tally.apps += desired.apps.len() as u64;
     tally.rejected += desired.rejected.len() as u64;
-    let mut owned = ConfDirState {
-        foreign_server_names: c.confdir.foreign_server_names.clone(),
-        ..ConfDirState::default()
-    };
+    // The pass after: the confs this one writes, and the reserved ones still there.
+    let mut owned = c.confdir.clone();
     for app in &desired.apps {
+        check_reservations(app, &c.confdir, &mut bad);
         check_conf(app, &mut bad);
         if app.spec.access == Access::Protected {
             tally.protected += 1;
@@ -453,7 +488,8 @@ fn check(c: &Case, samples: &BTreeMap<String, String>, tally: &mut Tally) -> Vec
         Instant::now(),
         Duration::ZERO,
     );
-    if !set.changes.is_empty() {
+    let reserved_removal = |ch: &plan::Change| matches!(ch, plan::Change::Remove { container: Some(h), .. } if h == GONE);
+    if !set.changes.iter().all(reserved_removal) {
         bad.push(format!("second pass is not idle: {:?}", set.changes));
     }
     let dry = DryRun {
@@ -472,6 +508,25 @@ fn check(c: &Case, samples: &BTreeMap<String, String>, tally: &mut Tally) -> Vec
         bad.push("dry-run printout is not log-safe".into());
     }
     bad
+}
+
+/// No app takes a name or file that a gone workload's conf still holds.
+fn check_reservations(app: &plan::PlannedApp, confdir: &ConfDirState, bad: &mut Vec<String>) {
+    for (file, held) in &confdir.owned {
+        let tokens = render::server_name_tokens(&held.content);
+        let clash = app.file == *file
+            || app
+                .spec
+                .server_names
+                .iter()
+                .any(|n| tokens.iter().any(|t| n.collides_with_token(t)));
+        if clash {
+            bad.push(format!(
+                "{} took {file}'s name, reserved for {GONE}",
+                app.spec.container
+            ));
+        }
+    }
 }
 
 fn check_conf(app: &plan::PlannedApp, bad: &mut Vec<String>) {

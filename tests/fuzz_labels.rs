@@ -418,18 +418,7 @@ struct Tally {
 /// Runs one case and says what broke.
 fn check(c: &Case, samples: &BTreeMap<String, String>, tally: &mut Tally) -> Vec<String> {
     let mut bad = Vec::new();
-    for w in &c.containers {
-        if let Parsed::Rejected(e) = labels::parse(w, &c.rules) {
-            for p in &e.problems {
-                if !w.labels.contains_key(&p.label) && !p.value.is_empty() {
-                    bad.push(format!(
-                        "problem names label {:?}, which {} does not carry",
-                        p.label, w.name
-                    ));
-                }
-            }
-        }
-    }
+    check_parse(c, &mut bad);
     let desired = plan::desired(&c.containers, &c.confdir, samples, &c.rules);
     tally.cases += 1;
     tally.containers += c.containers.len() as u64;
@@ -452,33 +441,7 @@ fn check(c: &Case, samples: &BTreeMap<String, String>, tally: &mut Tally) -> Vec
             },
         );
     }
-    for r in &desired.rejected {
-        let names_label = r.reason.contains("label ")
-            || r.reason.contains(" is already published for container ")
-            || r.reason.contains(" is already served by ")
-            || r.reason.contains(" is held by ");
-        if !r
-            .reason
-            .starts_with(&format!("container {}: ", r.container))
-            || !names_label
-        {
-            bad.push(format!("rejection names no label: {}", r.reason));
-        }
-        if !log_safe(&r.reason, false) {
-            bad.push(format!("rejection is not log-safe: {:?}", r.reason));
-        }
-    }
-    for (who, w) in &desired.warnings {
-        if !log_safe(w, false) {
-            bad.push(format!("warning for {who} is not log-safe: {w:?}"));
-        }
-    }
-    let ak = plan::authentik::desired(&desired, &c.containers, &c.rules, &settings());
-    for e in &ak.rejected {
-        if !log_safe(&e.to_string(), false) {
-            bad.push(format!("authentik rejection is not log-safe: {e}"));
-        }
-    }
+    check_lines(c, &desired, &mut bad);
     // The pass after the confs are written changes nothing.
     let again = plan::desired(&c.containers, &owned, samples, &c.rules);
     let set = plan::changes(
@@ -508,6 +471,54 @@ fn check(c: &Case, samples: &BTreeMap<String, String>, tally: &mut Tally) -> Vec
         bad.push("dry-run printout is not log-safe".into());
     }
     bad
+}
+
+/// Every problem of a rejected container names a label it carries (or one it must set).
+fn check_parse(c: &Case, bad: &mut Vec<String>) {
+    for w in &c.containers {
+        if let Parsed::Rejected(e) = labels::parse(w, &c.rules) {
+            for p in &e.problems {
+                if !w.labels.contains_key(&p.label) && !p.value.is_empty() {
+                    bad.push(format!(
+                        "problem names label {:?}, which {} does not carry",
+                        p.label, w.name
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// Every rejection names its container and the label at fault; nothing meant for a log line
+/// carries a control or invisible character.
+fn check_lines(c: &Case, desired: &plan::Desired, bad: &mut Vec<String>) {
+    for r in &desired.rejected {
+        let names_label = r.reason.contains("label ")
+            || r.reason.contains(" is already published for container ")
+            || r.reason.contains(" is already served by ")
+            || r.reason.contains(" is held by ");
+        if !r
+            .reason
+            .starts_with(&format!("container {}: ", r.container))
+            || !names_label
+        {
+            bad.push(format!("rejection names no label: {}", r.reason));
+        }
+        if !log_safe(&r.reason, false) {
+            bad.push(format!("rejection is not log-safe: {:?}", r.reason));
+        }
+    }
+    for (who, w) in &desired.warnings {
+        if !log_safe(w, false) {
+            bad.push(format!("warning for {who} is not log-safe: {w:?}"));
+        }
+    }
+    let ak = plan::authentik::desired(desired, &c.containers, &c.rules, &settings());
+    for e in &ak.rejected {
+        if !log_safe(&e.to_string(), false) {
+            bad.push(format!("authentik rejection is not log-safe: {e}"));
+        }
+    }
 }
 
 /// No app takes a name or file that a gone workload's conf still holds.

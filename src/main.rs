@@ -51,7 +51,7 @@ struct InitArgs {
     #[arg(long)]
     email: Option<String>,
     /// Time zone, e.g. Europe/Berlin (default: the host's, else Etc/UTC).
-    #[arg(long)]
+    #[arg(long, visible_alias = "timezone")]
     tz: Option<String>,
     /// Never ask; fail when --domain is needed and missing.
     #[arg(long)]

@@ -69,8 +69,14 @@ impl Reader<'_> {
         match ServerName::parse(name, false) {
             Ok(s) => vec![s],
             Err(rule) => {
+                // The default is the compose service's name when compose named the container.
+                let whose = if name == self.c.name {
+                    "the container's name"
+                } else {
+                    "the compose service's name"
+                };
                 let rule = format!(
-                    "is not set, and the default, the container's name {}, {rule}: set {label}",
+                    "is not set, and the default, {whose} {}, {rule}: set {label}",
                     shown(name)
                 );
                 self.problem(label, "", rule);

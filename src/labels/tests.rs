@@ -39,6 +39,31 @@ fn compose_generated_names_default_to_the_service() {
 }
 
 #[test]
+fn a_bad_default_subdomain_is_called_the_compose_services_name_when_it_is_one() {
+    let labels = [
+        ("auth.protect", "true"),
+        ("com.docker.compose.project", "media"),
+        ("com.docker.compose.service", "my_films"),
+        ("com.docker.compose.container-number", "1"),
+    ];
+    let rejected = |name: &str| match parse(&c(name, &labels), &LabelRules::default()) {
+        Parsed::Rejected(e) => e.to_string(),
+        other => panic!("expected a rejection, got {other:?}"),
+    };
+    let why = rejected("media-my_films-1");
+    assert!(
+        why.contains("is not set, and the default, the compose service's name \"my_films\","),
+        "{why}"
+    );
+    assert!(!why.contains("container's name"), "{why}");
+    let why = rejected("my_films");
+    assert!(
+        why.contains("is not set, and the default, the container's name \"my_films\","),
+        "{why}"
+    );
+}
+
+#[test]
 fn swag_auto_proxy_labels_map_onto_the_same_spec() {
     let labels = [
         ("swag", "enable"),

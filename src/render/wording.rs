@@ -77,6 +77,16 @@ pub fn list<T: fmt::Display>(items: &[T]) -> String {
     }
 }
 
+/// Like [`list`], but names at most `max` items, then how many more: `a, b and 498 more`. A
+/// printout of 500 names on one line helps nobody.
+pub fn list_at_most<T: fmt::Display>(items: &[T], max: usize) -> String {
+    if items.len() <= max {
+        return list(items);
+    }
+    let shown: Vec<String> = items[..max].iter().map(ToString::to_string).collect();
+    format!("{} and {} more", shown.join(", "), items.len() - max)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,5 +111,14 @@ mod tests {
         assert_eq!(list(&["a"]), "a");
         assert_eq!(list(&["a", "b"]), "a and b");
         assert_eq!(list(&["a", "b", "c"]), "a, b and c");
+    }
+
+    #[test]
+    fn long_lists_name_the_first_few_and_count_the_rest() {
+        assert_eq!(list_at_most(&["a", "b", "c"], 3), "a, b and c");
+        assert_eq!(list_at_most(&["a", "b", "c", "d"], 2), "a, b and 2 more");
+        let many: Vec<String> = (0..500).map(|i| format!("c{i}")).collect();
+        let text = list_at_most(&many, 10);
+        assert!(text.ends_with("c8, c9 and 490 more"), "{text}");
     }
 }

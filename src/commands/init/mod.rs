@@ -17,6 +17,27 @@ pub use run::{run, Options};
 /// authentik release the example stack runs unless `.env` says otherwise.
 pub const AUTHENTIK_TAG: &str = "2026.8.3";
 
+/// The compose files `docker compose` (or Dockge) would read the `.env` with, the example first.
+pub const COMPOSE_FILES: [&str; 5] = [
+    "compose.example.yml",
+    "compose.yml",
+    "compose.yaml",
+    "docker-compose.yml",
+    "docker-compose.yaml",
+];
+
+/// The warning when no compose file sits next to the `.env` (`dir` is that folder): compose
+/// reads `.env` from the compose file's folder, so this one would be ignored.
+pub fn no_compose_warning(env_path: &Path, dir: &Path) -> String {
+    format!(
+        "warning: no compose file next to {}: expected {} (or {}) in {}; docker compose reads .env from the compose file's folder, so copy compose.example.yml there from gatehouse's repository, or run init in the folder that has it (or pass --env-file <that folder>/.env)\n",
+        env_path.display(),
+        COMPOSE_FILES[0],
+        COMPOSE_FILES[1..].join(", "),
+        dir.display()
+    )
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum InitError {
     #[error("{what} {value:?} is not valid: {rule}")]

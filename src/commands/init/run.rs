@@ -6,8 +6,8 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 
 use super::{
-    desired, merge, parse_env, summary, valid_domain, valid_email, valid_tz, Answers, HostFacts,
-    InitError,
+    desired, merge, no_compose_warning, parse_env, summary, valid_domain, valid_email, valid_tz,
+    Answers, HostFacts, InitError, COMPOSE_FILES,
 };
 
 /// Options of the `init` command.
@@ -79,7 +79,23 @@ pub fn run(opts: &Options) -> Result<String, InitError> {
         write_env(path, &plan.text)?;
     }
     let after = parse_env(&plan.text);
-    Ok(summary(&plan, path, &after))
+    let mut out = compose_check(path).unwrap_or_default();
+    out.push_str(&summary(&plan, path, &after));
+    Ok(out)
+}
+
+/// The warning when no compose file is next to the `.env`, naming the folder where one is
+/// expected.
+fn compose_check(env_path: &Path) -> Option<String> {
+    let dir = match env_path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if COMPOSE_FILES.iter().any(|f| dir.join(f).is_file()) {
+        return None;
+    }
+    let shown = fs::canonicalize(&dir).unwrap_or(dir);
+    Some(no_compose_warning(env_path, &shown))
 }
 
 fn ask(

@@ -212,3 +212,40 @@ fn without_a_domain_and_no_terminal_init_says_which_flag_is_missing() {
     assert!(err.to_string().contains("--domain"));
     assert!(!dir.path().join(".env").exists());
 }
+
+#[test]
+fn init_warns_when_no_compose_file_is_next_to_the_env_and_says_where_one_is_expected() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = Options {
+        env_file: dir.path().join(".env"),
+        answers: answers(),
+        interactive: false,
+        docker_socket: PathBuf::from("/nonexistent.sock"),
+    };
+    let out = run(&opts).unwrap();
+    let where_ = fs::canonicalize(dir.path()).unwrap();
+    let first = out.lines().next().unwrap();
+    assert!(
+        first.starts_with("warning: no compose file next to "),
+        "{out}"
+    );
+    assert!(
+        first.contains(&format!(
+            "expected compose.example.yml (or compose.yml, compose.yaml, docker-compose.yml, docker-compose.yaml) in {}",
+            where_.display()
+        )),
+        "{first}"
+    );
+    // The file is still written: the warning is a hint, not a refusal.
+    assert!(out.contains("wrote "), "{out}");
+    for name in COMPOSE_FILES {
+        let d = tempfile::tempdir().unwrap();
+        fs::write(d.path().join(name), "services: {}\n").unwrap();
+        let out = run(&Options {
+            env_file: d.path().join(".env"),
+            ..opts.clone()
+        })
+        .unwrap();
+        assert!(!out.contains("warning"), "{name}: {out}");
+    }
+}

@@ -9,6 +9,7 @@ use super::{Desired, Rejection};
 use crate::model::spec::Access;
 use crate::model::workload::ConfDirState;
 use crate::plan::grace::{sooner, Grace, GraceClock};
+use crate::render;
 use crate::render::wording::{Describe, Tense};
 
 /// Why a conf is written.
@@ -19,7 +20,7 @@ pub enum WriteReason {
 }
 
 /// Why a conf is removed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RemoveReason {
     /// Its container has been gone for the whole grace period.
     ContainerGone,
@@ -29,6 +30,9 @@ pub enum RemoveReason {
     /// Its container now asks for authentik but its labels are rejected, and the conf is an
     /// unprotected one: fail closed.
     FailClosed,
+    /// Its container runs and still asks for the name, but a conf the user wrote (`user_file`,
+    /// which gatehouse does not own) now serves it: the user's file wins.
+    NameTakenByUserConf { user_file: String },
 }
 
 /// One change to the proxy-confs folder.
@@ -85,6 +89,10 @@ impl Describe for Change {
                     RemoveReason::FailClosed => write!(
                         f,
                         "container {container} asks for authentik but its labels are rejected, and this conf is unprotected (fail closed)"
+                    ),
+                    RemoveReason::NameTakenByUserConf { user_file } => write!(
+                        f,
+                        "{user_file}, which gatehouse does not own, now serves its name; container {container} stays unpublished while that file is there"
                     ),
                 }
             }
@@ -155,7 +163,11 @@ pub fn changes(
             continue;
         }
         if desired.running.contains(name) {
-            set.changes.push(remove(RemoveReason::NoLongerPublished));
+            let reason = match taken_by_user_conf(&owned.content, confdir) {
+                Some(user_file) => RemoveReason::NameTakenByUserConf { user_file },
+                None => RemoveReason::NoLongerPublished,
+            };
+            set.changes.push(remove(reason));
             clock.forget(file);
             continue;
         }
@@ -163,6 +175,10 @@ pub fn changes(
             Grace::Due => {
                 set.changes.push(remove(RemoveReason::ContainerGone));
                 clock.forget(file);
+                if desired.waiting_for.contains(file) {
+                    // The name is free now: the app waiting for it is published by the next pass.
+                    set.next_due = Some(Duration::ZERO);
+                }
             }
             Grace::Waiting { left } => {
                 set.kept.push((
@@ -177,4 +193,27 @@ pub fn changes(
         }
     }
     set
+}
+
+/// The conf the user wrote that now serves one of `content`'s names, if any.
+fn taken_by_user_conf(content: &str, confdir: &ConfDirState) -> Option<String> {
+    render::server_name_tokens(content).iter().find_map(|ours| {
+        confdir
+            .foreign_server_names
+            .iter()
+            .find(|(theirs, _)| tokens_collide(ours, theirs))
+            .map(|(_, file)| file.clone())
+    })
+}
+
+/// Whether nginx could send one request to either `server_name` token: the same token, or
+/// `app.*` and `app.example.com`.
+fn tokens_collide(a: &str, b: &str) -> bool {
+    let wild = |w: &str, host: &str| {
+        w.strip_suffix(".*").is_some_and(|sub| {
+            host.strip_prefix(sub)
+                .is_some_and(|rest| rest.starts_with('.') && rest.len() > 1)
+        })
+    };
+    a.eq_ignore_ascii_case(b) || wild(a, b) || wild(b, a)
 }

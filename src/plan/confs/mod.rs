@@ -11,7 +11,7 @@ mod changes;
 mod names;
 
 pub use changes::*;
-use names::resolve_name_conflicts;
+use names::{compose_ids, resolve_name_conflicts};
 
 use crate::labels::{self, LabelRules, Parsed};
 use crate::model::spec::{Access, AppSpec, LabelSet, Port, PresetName, Proto, Template};
@@ -48,6 +48,9 @@ pub struct Desired {
     pub warnings: Vec<(String, String)>,
     /// Names of the running containers, to tell a gone container from a relabelled one.
     pub running: BTreeSet<String>,
+    /// Owned confs of gone containers whose name another app waits for: once such a conf is
+    /// removed, a pass should follow at once to publish that app.
+    pub waiting_for: BTreeSet<String>,
 }
 
 /// The presets the containers' labels refer to, so the caller can read just those samples.
@@ -98,7 +101,7 @@ pub fn desired(
             }
         }
     }
-    resolve_name_conflicts(candidates, confdir, &mut out);
+    resolve_name_conflicts(candidates, confdir, &compose_ids(containers), &mut out);
     out
 }
 
@@ -116,13 +119,7 @@ fn plan_app(
         wants_protection: protected,
         keep_last_good: true,
     };
-    let (port_label, preset_label) = match spec.label_set {
-        LabelSet::Gatehouse => (
-            format!("{}.port", rules.prefix),
-            format!("{}.preset", rules.prefix),
-        ),
-        LabelSet::SwagAutoProxy => ("swag_port".to_owned(), "swag_preset_conf".to_owned()),
-    };
+    let [port_label, preset_label, _, _] = label_names(spec.label_set, rules);
     let sample = match &spec.template {
         Template::BuiltIn => None,
         Template::Preset(p) => match samples.get(p.as_str()) {
@@ -166,13 +163,60 @@ fn plan_app(
         (_, Some((p, text))) => render::render(&spec, &upstream, Some((&p, text))),
         (_, None) => render::render(&spec, &upstream, None),
     };
-    let content = rendered.map_err(|e| reject(format!("container {}: {e}", c.name)))?;
+    let content = rendered.map_err(|e| reject(render_rejection(&e, &spec, c, rules)))?;
     Ok(PlannedApp {
         spec,
         upstream,
         file,
         content,
     })
+}
+
+/// The port, preset, server and location directive labels of a label set.
+fn label_names(set: LabelSet, rules: &LabelRules) -> [String; 4] {
+    match set {
+        LabelSet::Gatehouse => ["port", "preset", "server_directive", "location_directive"]
+            .map(|k| format!("{}.{k}", rules.prefix)),
+        LabelSet::SwagAutoProxy => [
+            "swag_port",
+            "swag_preset_conf",
+            "swag_server_custom_directive",
+            "swag_location_custom_directive",
+        ]
+        .map(str::to_owned),
+    }
+}
+
+/// A rendering refusal in words that name the label to change: the preset's, or the raw
+/// directives' when they are what opened a location without authentik.
+fn render_rejection(e: &RenderError, spec: &AppSpec, c: &Workload, rules: &LabelRules) -> String {
+    let [_, preset_label, server_label, location_label] = label_names(spec.label_set, rules);
+    let preset = match &spec.template {
+        Template::Preset(p) => format!("label {preset_label}={}", p.as_str()),
+        Template::PresetByName(p) => format!(
+            "label {preset_label} is not set, so the container's name picks SWAG's sample {}",
+            p.sample_file_name()
+        ),
+        Template::BuiltIn => String::new(),
+    };
+    let mut directives = Vec::new();
+    if !spec.server_directives.is_empty() {
+        directives.push(server_label);
+    }
+    if !spec.location_directives.is_empty() {
+        directives.push(location_label);
+    }
+    let culprit = match e {
+        RenderError::NotProtected(_) if !directives.is_empty() => {
+            format!("label {}", directives.join(" or label "))
+        }
+        _ => preset,
+    };
+    if culprit.is_empty() {
+        format!("container {}: {e}", c.name)
+    } else {
+        format!("container {}: {culprit}: {e}", c.name)
+    }
 }
 
 /// The label's port; else the container's only exposed port; else the preset's port, when the
@@ -207,3 +251,6 @@ fn resolve_port(spec: &AppSpec, c: &Workload, sample: Option<&str>) -> Result<Po
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod reserve_tests;

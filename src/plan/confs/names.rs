@@ -1,37 +1,112 @@
-//! Who gets a name: two apps may not serve the same name, and no app may take a name that a
-//! conf gatehouse does not own already serves.
+//! Who gets a name: two apps may not serve the same name, no app may take a name that a conf
+//! gatehouse does not own already serves, and a name held by a conf gatehouse owns stays with the
+//! workload it was written for until that conf is removed.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Desired, PlannedApp, Rejection};
 use crate::model::spec::{Access, ServerName};
-use crate::model::workload::ConfDirState;
+use crate::model::workload::{ConfDirState, Workload};
 use crate::render;
+
+/// The compose project and service of each running container that has both labels, by name.
+pub(super) type ComposeIds = BTreeMap<String, (String, String)>;
+
+pub(super) fn compose_ids(containers: &[Workload]) -> ComposeIds {
+    containers
+        .iter()
+        .filter_map(|c| {
+            let project = c.labels.get("com.docker.compose.project")?;
+            let service = c.labels.get("com.docker.compose.service")?;
+            Some((c.name.clone(), (project.clone(), service.clone())))
+        })
+        .collect()
+}
+
+/// Whether `candidate` is the workload a conf was written for (`holder`, the container name in
+/// its header): the same container, or a container of the same compose service, which compose
+/// names `<project>-<service>-<n>` (or with `_` in older versions). The header records only the
+/// container, so the service is recognised by that pattern.
+pub(super) fn same_workload(holder: &str, candidate: &str, compose: &ComposeIds) -> bool {
+    if holder == candidate {
+        return true;
+    }
+    let Some((project, service)) = compose.get(candidate) else {
+        return false;
+    };
+    ['-', '_'].iter().any(|sep| {
+        holder
+            .strip_prefix(&format!("{project}{sep}{service}{sep}"))
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    })
+}
+
+/// Why a name is spoken for.
+#[derive(Clone)]
+enum Hold {
+    /// Published this pass for a running container, or kept for one whose labels are rejected.
+    Published,
+    /// Held by `file`, a conf written for a container that is gone: reserved for that workload
+    /// until the conf is removed.
+    Reserved { file: String, protected: bool },
+}
+
+/// One name or file spoken for, and by whom.
+#[derive(Clone)]
+struct Holder {
+    container: String,
+    hold: Hold,
+}
 
 /// Names and files already spoken for, with the container holding each.
 #[derive(Default)]
 struct Taken {
-    files: BTreeMap<String, String>,
-    /// (`server_name` token, container).
-    names: Vec<(String, String)>,
+    files: BTreeMap<String, Holder>,
+    /// (`server_name` token, holder).
+    names: Vec<(String, Holder)>,
+}
+
+/// What an app collides with.
+struct Clash {
+    /// `server_name app.*`, or the file name.
+    what: String,
+    holder: Holder,
 }
 
 impl Taken {
-    /// First those of confs kept for containers whose labels are rejected: a typo must not let
-    /// another container take over a working, maybe protected, name.
-    fn by_kept_confs(confdir: &ConfDirState, rejected: &[Rejection]) -> Self {
-        let kept: BTreeSet<&str> = rejected
+    /// First those of confs kept for containers whose labels are rejected (a typo must not let
+    /// another container take over a working, maybe protected, name), and those of confs whose
+    /// container is gone (within the grace period a stranger must not take the name, least of
+    /// all without the protection it had).
+    fn by_confs_on_disk(confdir: &ConfDirState, out: &Desired) -> Self {
+        let kept: BTreeSet<&str> = out
+            .rejected
             .iter()
             .filter(|r| r.keep_last_good)
             .map(|r| r.container.as_str())
             .collect();
         let mut taken = Self::default();
         for (file, owned) in &confdir.owned {
-            if let Some(c) = owned.container.as_deref().filter(|c| kept.contains(c)) {
-                taken.files.insert(file.clone(), c.to_owned());
-                for token in render::server_name_tokens(&owned.content) {
-                    taken.names.push((token, c.to_owned()));
+            let Some(c) = owned.container.as_deref() else {
+                continue;
+            };
+            let hold = if kept.contains(c) {
+                Hold::Published
+            } else if !out.running.contains(c) {
+                Hold::Reserved {
+                    file: file.clone(),
+                    protected: owned.protected,
                 }
+            } else {
+                continue;
+            };
+            let holder = Holder {
+                container: c.to_owned(),
+                hold,
+            };
+            taken.files.insert(file.clone(), holder.clone());
+            for token in render::server_name_tokens(&owned.content) {
+                taken.names.push((token, holder.clone()));
             }
         }
         taken
@@ -39,30 +114,66 @@ impl Taken {
 
     /// What `app` would collide with, and who holds it. Two names collide when nginx would send
     /// the same request to either: `app.*` and `app.example.com` do (nginx prefers the exact
-    /// name, whatever its protection).
-    fn clash(&self, app: &PlannedApp) -> Option<(String, String)> {
+    /// name, whatever its protection). A reservation does not bind its own workload.
+    fn clash(&self, app: &PlannedApp, compose: &ComposeIds) -> Option<Clash> {
+        let binds = |h: &Holder| match h.hold {
+            Hold::Published => true,
+            Hold::Reserved { .. } => !same_workload(&h.container, &app.spec.container, compose),
+        };
         app.spec
             .server_names
             .iter()
             .find_map(|n| {
                 self.names
                     .iter()
-                    .find(|(token, _)| n.collides_with_token(token))
-                    .map(|(token, owner)| (format!("server_name {token}"), owner.clone()))
+                    .find(|(token, h)| n.collides_with_token(token) && binds(h))
+                    .map(|(token, h)| Clash {
+                        what: format!("server_name {token}"),
+                        holder: h.clone(),
+                    })
             })
             .or_else(|| {
                 self.files
                     .get(&app.file)
-                    .map(|owner| (app.file.clone(), owner.clone()))
+                    .filter(|h| binds(h))
+                    .map(|h| Clash {
+                        what: app.file.clone(),
+                        holder: h.clone(),
+                    })
             })
     }
 
     fn take(&mut self, app: &PlannedApp) {
-        self.files
-            .insert(app.file.clone(), app.spec.container.clone());
+        let holder = Holder {
+            container: app.spec.container.clone(),
+            hold: Hold::Published,
+        };
+        self.files.insert(app.file.clone(), holder.clone());
         for n in &app.spec.server_names {
-            self.names
-                .push((n.nginx_token(), app.spec.container.clone()));
+            self.names.push((n.nginx_token(), holder.clone()));
+        }
+    }
+}
+
+impl Clash {
+    fn reason(&self, container: &str) -> String {
+        let holder = &self.holder.container;
+        match &self.holder.hold {
+            Hold::Published => format!(
+                "container {container}: {} is already published for container {holder}; give one of them another subdomain",
+                self.what
+            ),
+            Hold::Reserved { file, protected } => {
+                let access = if *protected {
+                    "protected by authentik"
+                } else {
+                    "exposed without authentik"
+                };
+                format!(
+                    "container {container}: {} is held by {file} ({access}), written for container {holder}, which is gone; the name stays reserved for that container (or another container of its compose service) until gatehouse removes the conf at the end of the grace period (GATEHOUSE_REMOVE_GRACE_SECS) after it stopped; this app is published then, unless {holder} comes back",
+                    self.what
+                )
+            }
         }
     }
 }
@@ -72,20 +183,22 @@ impl Taken {
 pub(super) fn resolve_name_conflicts(
     mut candidates: Vec<PlannedApp>,
     confdir: &ConfDirState,
+    compose: &ComposeIds,
     out: &mut Desired,
 ) {
     let holder = |app: &PlannedApp| {
-        confdir
-            .owned
-            .get(&app.file)
-            .is_some_and(|o| o.container.as_deref() == Some(app.spec.container.as_str()))
+        confdir.owned.get(&app.file).is_some_and(|o| {
+            o.container
+                .as_deref()
+                .is_some_and(|c| same_workload(c, &app.spec.container, compose))
+        })
     };
     candidates.sort_by(|a, b| {
         holder(b)
             .cmp(&holder(a))
             .then(a.spec.container.cmp(&b.spec.container))
     });
-    let mut taken = Taken::by_kept_confs(confdir, &out.rejected);
+    let mut taken = Taken::by_confs_on_disk(confdir, out);
     for app in candidates {
         let reject = |reason: String| Rejection {
             container: app.spec.container.clone(),
@@ -100,11 +213,11 @@ pub(super) fn resolve_name_conflicts(
             )));
             continue;
         }
-        if let Some((name, owner)) = taken.clash(&app) {
-            out.rejected.push(reject(format!(
-                "container {}: {name} is already published for container {owner}; give one of them another subdomain",
-                app.spec.container
-            )));
+        if let Some(clash) = taken.clash(&app, compose) {
+            if let Hold::Reserved { file, .. } = &clash.holder.hold {
+                out.waiting_for.insert(file.clone());
+            }
+            out.rejected.push(reject(clash.reason(&app.spec.container)));
             continue;
         }
         taken.take(&app);

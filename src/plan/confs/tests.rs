@@ -112,6 +112,38 @@ fn a_raw_directive_cannot_open_a_location_of_a_protected_app() {
         "{}",
         d.rejected[0].reason
     );
+    // The line names the label to change.
+    assert!(
+        d.rejected[0]
+            .reason
+            .starts_with("container app: label auth.server_directive: rendered conf lacks"),
+        "{}",
+        d.rejected[0].reason
+    );
+}
+
+#[test]
+fn a_preset_that_cannot_be_protected_is_refused_naming_its_label() {
+    let sample = "server {\n    server_name plain.*;\n    location / {\n        set $upstream_app plain;\n        set $upstream_port 80;\n        set $upstream_proto http;\n    }\n}\n";
+    let samples = BTreeMap::from([("plain".to_owned(), sample.to_owned())]);
+    let c = container(
+        "app",
+        &[("auth.protect", "true"), ("auth.preset", "plain")],
+        &[80],
+    );
+    let d = desired(
+        &[c],
+        &ConfDirState::default(),
+        &samples,
+        &LabelRules::default(),
+    );
+    assert!(
+        d.rejected[0].reason.starts_with(
+            "container app: label auth.preset=plain: preset plain has no commented authentik lines"
+        ),
+        "{}",
+        d.rejected[0].reason
+    );
 }
 
 #[test]
@@ -338,7 +370,7 @@ fn gone_containers_wait_out_the_grace_period_running_ones_do_not() {
         .changes
         .iter()
         .filter_map(|c| match c {
-            Change::Remove { file, reason, .. } => Some((file.as_str(), *reason)),
+            Change::Remove { file, reason, .. } => Some((file.as_str(), reason.clone())),
             _ => None,
         })
         .collect();
@@ -423,6 +455,12 @@ fn changes_read_the_same_planned_and_done() {
             RemoveReason::FailClosed,
             "container b asks for authentik but its labels are rejected, and this conf is unprotected (fail closed)",
         ),
+        (
+            RemoveReason::NameTakenByUserConf {
+                user_file: "proxy-confs/b.subdomain.conf".into(),
+            },
+            "proxy-confs/b.subdomain.conf, which gatehouse does not own, now serves its name; container b stays unpublished while that file is there",
+        ),
     ] {
         let remove = Change::Remove {
             file: "gatehouse.b.subdomain.conf".into(),
@@ -438,4 +476,48 @@ fn changes_read_the_same_planned_and_done() {
             format!("removed gatehouse.b.subdomain.conf: {why}")
         );
     }
+}
+
+#[test]
+fn a_conf_given_up_to_a_users_conf_says_so_rather_than_that_its_container_stopped_publishing() {
+    let hand = [container(
+        "nc-hand",
+        &[("auth.protect", "true"), ("auth.subdomain", "nc")],
+        &[80],
+    )];
+    let mut dir = ConfDirState::default();
+    let good = plan(&hand, &dir);
+    dir.owned.insert(
+        good.apps[0].file.clone(),
+        owned(&good.apps[0].content, "nc-hand", true),
+    );
+    for token in ["nc.*", "nc.example.com"] {
+        let mut dir = dir.clone();
+        dir.foreign_server_names
+            .insert(token.into(), "proxy-confs/nc.subdomain.conf".into());
+        let set = run_changes(&plan(&hand, &dir), &dir, Duration::from_secs(3600));
+        assert_eq!(
+            set.changes,
+            vec![Change::Remove {
+                file: "gatehouse.nc.subdomain.conf".into(),
+                container: Some("nc-hand".into()),
+                reason: RemoveReason::NameTakenByUserConf {
+                    user_file: "proxy-confs/nc.subdomain.conf".into()
+                },
+            }],
+            "{token}"
+        );
+    }
+    // Relabelled away from its name, with no user conf involved: it no longer publishes it.
+    let moved = [container(
+        "nc-hand",
+        &[("auth.protect", "true"), ("auth.subdomain", "cloud")],
+        &[80],
+    )];
+    let set = run_changes(&plan(&moved, &dir), &dir, Duration::from_secs(3600));
+    assert!(set.changes.contains(&Change::Remove {
+        file: "gatehouse.nc.subdomain.conf".into(),
+        container: Some("nc-hand".into()),
+        reason: RemoveReason::NoLongerPublished,
+    }));
 }

@@ -18,9 +18,13 @@ fn docker_shared_mode_joins_apps_to_one_network() {
     let (swag, _) = scope.swag();
     let shared = scope.name("shared");
     let net_a = scope.network("a");
-    let app_a = scope.run("a", &[("auth.expose", "true")], &["--network", &net_a]);
+    let app_a = scope
+        .container("a")
+        .label("auth.expose", "true")
+        .network(&net_a)
+        .start();
     // Only on the default bridge: fine in shared mode, it joins the shared network.
-    let app_b = scope.run("b", &[("auth.expose", "true")], &[]);
+    let app_b = scope.container("b").label("auth.expose", "true").start();
     // Joined the shared network itself (compose `external: true`): gatehouse leaves it be.
     let env = env_with(
         &scope,
@@ -54,7 +58,11 @@ fn docker_shared_mode_joins_apps_to_one_network() {
     assert!(created.contains("gatehouse.managed"), "{created}");
 
     // A user-made member of the shared network.
-    let app_c = scope.run("c", &[("auth.expose", "true")], &["--network", &shared]);
+    let app_c = scope
+        .container("c")
+        .label("auth.expose", "true")
+        .network(&shared)
+        .start();
     assert!(wait_for(Duration::from_secs(10), || conf_exists(
         cfg.path(),
         &app_c
@@ -148,7 +156,11 @@ fn docker_socket_proxy_forbidding_post_turns_network_management_off_once() {
         Proxy::start("deny_status 403 if { method POST } || { path_reg ^(/v[0-9.]+)?/info$ }");
     let (swag, _) = scope.swag();
     let net_a = scope.network("a");
-    let app_a = scope.run("a", &[("auth.expose", "true")], &["--network", &net_a]);
+    let app_a = scope
+        .container("a")
+        .label("auth.expose", "true")
+        .network(&net_a)
+        .start();
     let mut env = env_with(
         &scope,
         cfg.path(),
@@ -166,7 +178,11 @@ fn docker_socket_proxy_forbidding_post_turns_network_management_off_once() {
     );
     // Another app later: its conf is still written, and the message is not repeated.
     let net_b = scope.network("b");
-    let app_b = scope.run("b", &[("auth.expose", "true")], &["--network", &net_b]);
+    let app_b = scope
+        .container("b")
+        .label("auth.expose", "true")
+        .network(&net_b)
+        .start();
     assert!(
         wait_for(Duration::from_secs(15), || conf_exists(cfg.path(), &app_b)),
         "second conf not written; log:\n{}",
@@ -194,7 +210,11 @@ fn docker_a_failed_attach_is_retried() {
     ));
     let (swag, _) = scope.swag();
     let net_a = scope.network("a");
-    let app_a = scope.run("a", &[("auth.expose", "true")], &["--network", &net_a]);
+    let app_a = scope
+        .container("a")
+        .label("auth.expose", "true")
+        .network(&net_a)
+        .start();
     let mut env = env_with(
         &scope,
         cfg.path(),
@@ -235,17 +255,17 @@ fn docker_a_rejected_app_keeps_its_network_only_if_it_had_a_conf() {
     let cfg = common::docker::swag_config();
     let (swag, _) = scope.swag();
     let net_new = scope.network("new");
-    let never = scope.run(
-        "never",
-        &[("auth.expose", "true"), ("auth.port", "80;evil")],
-        &["--network", &net_new],
-    );
+    let never = scope
+        .container("never")
+        .labels(&[("auth.expose", "true"), ("auth.port", "80;evil")])
+        .network(&net_new)
+        .start();
     let net_kept = scope.network("kept");
-    let kept = scope.run(
-        "kept",
-        &[("auth.expose", "true")],
-        &["--network", &net_kept],
-    );
+    let kept = scope
+        .container("kept")
+        .label("auth.expose", "true")
+        .network(&net_kept)
+        .start();
     let env = env_with(
         &scope,
         cfg.path(),
@@ -265,11 +285,11 @@ fn docker_a_rejected_app_keeps_its_network_only_if_it_had_a_conf() {
     assert!(!conf_exists(cfg.path(), &never));
     // kept's labels go bad: its last good conf stays, and so does SWAG on its network.
     scope.rm(&kept);
-    scope.run(
-        "kept",
-        &[("auth.expose", "true"), ("auth.port", "80;evil")],
-        &["--network", &net_kept],
-    );
+    scope
+        .container("kept")
+        .labels(&[("auth.expose", "true"), ("auth.port", "80;evil")])
+        .network(&net_kept)
+        .start();
     let second = common::docker::gatehouse_once(&["run", "--once"], &env);
     let log = String::from_utf8_lossy(&second.stderr).into_owned();
     assert!(conf_exists(cfg.path(), &kept), "{log}");

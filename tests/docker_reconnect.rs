@@ -114,7 +114,10 @@ fn docker_engine_gone_and_back_keeps_confs_and_resyncs() {
     env.push(("GATEHOUSE_REMOVE_GRACE_SECS".into(), "1".into()));
     let gh = Gatehouse::start(&["run"], &env);
     let dir = cfg.path().join("nginx/proxy-confs");
-    let first = scope.run("first", &[("auth.protect", "true")], &[]);
+    let first = scope
+        .container("first")
+        .label("auth.protect", "true")
+        .start();
     let first_conf = dir.join(format!("gatehouse.{first}.subdomain.conf"));
     assert!(
         wait_for(Duration::from_secs(10), || first_conf.exists()),
@@ -132,7 +135,10 @@ fn docker_engine_gone_and_back_keeps_confs_and_resyncs() {
     );
     // While the engine is unreachable: a new app starts and the first one goes. Neither is seen,
     // and the first conf is not removed for want of a snapshot.
-    let second = scope.run("second", &[("auth.expose", "true")], &[]);
+    let second = scope
+        .container("second")
+        .label("auth.expose", "true")
+        .start();
     scope.rm(&first);
     thread::sleep(Duration::from_secs(2));
     assert!(
@@ -165,7 +171,7 @@ fn docker_engine_gone_and_back_keeps_confs_and_resyncs() {
 fn docker_events_replay_what_happened_just_before_subscribing() {
     use futures_util::StreamExt;
     let scope = Scope::new("replay");
-    let name = scope.run("app", &[("auth.expose", "true")], &[]);
+    let name = scope.container("app").label("auth.expose", "true").start();
     let (key, value) = scope
         .scope_label
         .split_once('=')

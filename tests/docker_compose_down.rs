@@ -15,8 +15,9 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::docker::{
-    compose, conf_exists, docker_ok, env_with, fetch, network_changes, networks_of, on, react,
-    state_file, wait_for, Gatehouse, Scope, EVENT_REPLAY,
+    compose, conf_exists, docker_ok, engine_trouble, env_with, event_time, fetch, network_changes,
+    networks_of, next_test_subnet, on, react, state_file, unix_now, wait_for, Gatehouse, Scope,
+    EVENT_REPLAY,
 };
 
 /// The tests here race the engine's own teardown: they run one at a time.
@@ -239,20 +240,32 @@ fn docker_compose_down_removes_the_app_network_swag_was_attached_to() {
         .expect("scope label is key=value");
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("compose.yml");
-    std::fs::write(
-        &file,
-        format!(
-            "version: \"3.8\"\nservices:\n  web:\n    image: {image}\n    labels:\n      {label_key}: {label_value}\n      auth.expose: \"true\"\n  api:\n    image: {image}\n    labels:\n      {label_key}: {label_value}\n      auth.protect: \"true\"\nnetworks:\n  default:\n    labels:\n      {label_key}: {label_value}\n",
-            image = common::docker::IMAGE
-        ),
-    )
-    .expect("write compose file");
-    let up = compose(&project, &file, &["up", "-d"]);
-    assert!(
-        up.status.success(),
-        "compose up: {}",
-        String::from_utf8_lossy(&up.stderr)
-    );
+    // The stack's network on one of the tests' own /24s (not the engine's default pools).
+    let mut up_errors = Vec::new();
+    loop {
+        std::fs::write(
+            &file,
+            format!(
+                "version: \"3.8\"\nservices:\n  web:\n    image: {image}\n    labels:\n      {label_key}: {label_value}\n      auth.expose: \"true\"\n  api:\n    image: {image}\n    labels:\n      {label_key}: {label_value}\n      auth.protect: \"true\"\nnetworks:\n  default:\n    labels:\n      {label_key}: {label_value}\n    ipam:\n      config:\n        - subnet: {subnet}\n",
+                image = common::docker::IMAGE,
+                subnet = next_test_subnet(),
+            ),
+        )
+        .expect("write compose file");
+        let up = compose(&project, &file, &["up", "-d"]);
+        if up.status.success() {
+            break;
+        }
+        let stderr = String::from_utf8_lossy(&up.stderr).into_owned();
+        let overlaps = stderr.contains("overlaps");
+        up_errors.push(stderr);
+        assert!(
+            overlaps && up_errors.len() < 20,
+            "compose up: {up_errors:#?}{}",
+            engine_trouble(up_errors.last().map_or("", String::as_str))
+        );
+        compose(&project, &file, &["down", "-t", "0"]);
+    }
     let stack_net = format!("{project}_default");
     assert!(
         wait_for(react(), || on(&swag, &stack_net)),
@@ -325,7 +338,7 @@ fn docker_a_restart_replayed_at_startup_does_not_detach_swag() {
         );
         // gatehouse subscribes before its first pass: by now it has, from 5 s before.
         let subscribed_by = unix_now();
-        let died = die_time(&app, before_restart);
+        let died = event_time(&app, "die", before_restart);
         if died + EVENT_REPLAY >= subscribed_by {
             break gh;
         }
@@ -364,38 +377,4 @@ fn docker_a_restart_replayed_at_startup_does_not_detach_swag() {
     );
     assert!(on(&swag, &net_a));
     assert_eq!(fetch(&swag, &app), "hello-from-app");
-}
-
-/// The time since the Unix epoch, by this host's clock (the engine's, as it runs here).
-fn unix_now() -> Duration {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock after 1970")
-}
-
-/// When the engine says `container` last died, since `since` (Unix time).
-fn die_time(container: &str, since: Duration) -> Duration {
-    let since = format!("{}.{:09}", since.as_secs(), since.subsec_nanos());
-    let until = unix_now();
-    let until = format!("{}.{:09}", until.as_secs(), until.subsec_nanos());
-    let filter = format!("container={container}");
-    let out = docker_ok(&[
-        "events",
-        "--since",
-        &since,
-        "--until",
-        &until,
-        "--filter",
-        &filter,
-        "--filter",
-        "event=die",
-        "--format",
-        "{{.TimeNano}}",
-    ]);
-    let nanos: u64 = out
-        .lines()
-        .last()
-        .and_then(|l| l.trim().parse().ok())
-        .unwrap_or_else(|| panic!("the engine reports no die event for {container}: {out:?}"));
-    Duration::from_nanos(nanos)
 }

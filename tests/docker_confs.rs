@@ -5,7 +5,7 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
-use common::docker::{env_with, gatehouse_once, wait_for, Gatehouse, Scope};
+use common::docker::{after, env_with, gatehouse_once, react, wait_for, Gatehouse, Scope};
 
 fn conf(dir: &Path, sub: &str) -> std::path::PathBuf {
     dir.join("nginx/proxy-confs")
@@ -46,7 +46,7 @@ fn docker_labels_become_confs_live_and_go_after_grace() {
         .start();
     let path = conf(cfg.path(), &sub);
     assert!(
-        wait_for(Duration::from_secs(10), || path.exists()),
+        wait_for(react(), || path.exists()),
         "conf did not appear; log:\n{}",
         gh.logs()
     );
@@ -71,7 +71,7 @@ fn docker_labels_become_confs_live_and_go_after_grace() {
         .labels(&[("auth.expose", "true"), ("auth.port", "9090")])
         .start();
     assert!(
-        wait_for(Duration::from_secs(10), || {
+        wait_for(react(), || {
             let t = read(&path);
             t.contains("set $upstream_port 9090;") && !t.contains("authentik-server.conf;\n")
         }),
@@ -83,7 +83,7 @@ fn docker_labels_become_confs_live_and_go_after_grace() {
     // Removed: the conf goes after the grace period.
     scope.rm(&app);
     assert!(
-        wait_for(Duration::from_secs(10), || !path.exists()),
+        wait_for(after(Duration::from_secs(1)), || !path.exists()),
         "conf was not removed; log:\n{}",
         gh.logs()
     );
@@ -107,21 +107,24 @@ fn docker_grace_period_survives_a_recreate_without_flapping() {
     let scope = Scope::new("grace");
     let cfg = common::docker::swag_config();
     let sub = scope.name("app");
+    // Longer than the whole test may take (it never waits for the grace to end): the recreate
+    // below must come within it on a slow machine too.
+    let grace = (react() * 2).as_secs().to_string();
     let gh = Gatehouse::start(
         &["run"],
-        &env_with(&scope, cfg.path(), &[("GATEHOUSE_REMOVE_GRACE_SECS", "30")]),
+        &env_with(
+            &scope,
+            cfg.path(),
+            &[("GATEHOUSE_REMOVE_GRACE_SECS", grace.as_str())],
+        ),
     );
     let app = scope.container("app").label("auth.protect", "true").start();
     let path = conf(cfg.path(), &sub);
-    assert!(
-        wait_for(Duration::from_secs(10), || path.exists()),
-        "{}",
-        gh.logs()
-    );
+    assert!(wait_for(react(), || path.exists()), "{}", gh.logs());
     scope.rm(&app);
     // Within the grace period the conf stays; gatehouse says why.
     assert!(
-        wait_for(Duration::from_secs(5), || gh.logs().contains("removing in")),
+        wait_for(react(), || gh.logs().contains("removing in")),
         "{}",
         gh.logs()
     );
@@ -182,7 +185,7 @@ fn docker_restart_with_nothing_changed_writes_no_file() {
     // The watch loop's first pass also writes nothing.
     let gh = Gatehouse::start(&["run"], &env);
     assert!(
-        wait_for(Duration::from_secs(5), || gh.logs().contains("pass done")),
+        wait_for(react(), || gh.logs().contains("pass done")),
         "{}",
         gh.logs()
     );

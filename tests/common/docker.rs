@@ -289,16 +289,21 @@ impl ContainerBuilder<'_> {
 /// checkout) may hold some of them: a taken /24 is skipped.
 pub const TEST_SUBNETS: &str = "10.231.0.0/16";
 
-/// Creates network `name` with `options` on a free /24 of [`TEST_SUBNETS`]: a process-wide
-/// counter, offset by the pid so that parallel test binaries start apart, retried on the next
-/// /24 while the engine answers that the pool overlaps.
-pub fn create_network(name: &str, options: &[(&str, &str)]) {
+/// The next /24 of [`TEST_SUBNETS`] for this process: a process-wide counter, offset by the pid
+/// so that test binaries running at the same time start apart. The engine may still hold it
+/// (another run's network): retry with the next one while it answers "Pool overlaps".
+pub fn next_test_subnet() -> String {
     static NEXT: AtomicU32 = AtomicU32::new(0);
-    let offset = std::process::id() % 256;
+    let n = (std::process::id() + NEXT.fetch_add(1, Ordering::Relaxed)) % 256;
+    format!("10.231.{n}.0/24")
+}
+
+/// Creates network `name` with `options` on a free /24 of [`TEST_SUBNETS`] (see
+/// [`next_test_subnet`]).
+pub fn create_network(name: &str, options: &[(&str, &str)]) {
     let mut last_error = String::new();
     for _ in 0..256 {
-        let n = (offset + NEXT.fetch_add(1, Ordering::Relaxed)) % 256;
-        let subnet = format!("10.231.{n}.0/24");
+        let subnet = next_test_subnet();
         let mut args = vec!["network", "create", "--subnet", &subnet];
         for (k, v) in options {
             args.extend([*k, *v]);
@@ -583,4 +588,38 @@ pub fn conf_exists(cfg: &Path, sub: &str) -> bool {
     cfg.join("nginx/proxy-confs")
         .join(format!("gatehouse.{sub}.subdomain.conf"))
         .exists()
+}
+
+/// The time since the Unix epoch, by this host's clock (the engine's, as it runs here).
+pub fn unix_now() -> Duration {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+}
+
+/// When, by the engine's own clock, `container` last had event `action` (`die`, `start`, ...)
+/// since `since` (Unix time). Panics when the engine reports none.
+pub fn event_time(container: &str, action: &str, since: Duration) -> Duration {
+    let unix = |t: Duration| format!("{}.{:09}", t.as_secs(), t.subsec_nanos());
+    let filter_container = format!("container={container}");
+    let filter_event = format!("event={action}");
+    let out = docker_ok(&[
+        "events",
+        "--since",
+        &unix(since),
+        "--until",
+        &unix(unix_now()),
+        "--filter",
+        &filter_container,
+        "--filter",
+        &filter_event,
+        "--format",
+        "{{.TimeNano}}",
+    ]);
+    let nanos: u64 = out
+        .lines()
+        .last()
+        .and_then(|l| l.trim().parse().ok())
+        .unwrap_or_else(|| panic!("the engine reports no {action} event for {container}: {out:?}"));
+    Duration::from_nanos(nanos)
 }

@@ -15,6 +15,14 @@ use std::time::{Duration, Instant};
 pub const IMAGE: &str = "gatehouse-test-busybox:1";
 
 fn docker(args: &[&str]) -> Output {
+    // GATEHOUSE_TEST_SLOW_DOCKER_MS=N delays every docker CLI call of the tests by N ms: a slow
+    // engine on demand, to check that the tests' deadlines hold (see SLOWDOWN).
+    if let Some(ms) = std::env::var("GATEHOUSE_TEST_SLOW_DOCKER_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        std::thread::sleep(Duration::from_millis(ms));
+    }
     Command::new("docker")
         .args(args)
         .output()

@@ -16,6 +16,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 tag=${1:-gatehouse:local}
+
+# Run from `cargo test` (tests/docker_image.rs), this script inherits the variables cargo sets for
+# the test process (CARGO_MANIFEST_DIR, CARGO_PKG_*, CARGO_BIN_EXE_*, OUT_DIR, ...). Build scripts
+# (ring's, through cc-rs) ask to be rerun when such variables change, so the nested build would
+# compile ring and gatehouse again on every run. Drop them: the build then sees the same
+# environment as from a shell, and a second run reuses target/.
+while IFS= read -r var; do
+    unset "$var"
+done < <(compgen -e | grep -E '^(CARGO_(MANIFEST_|PKG_|CRATE_|BIN_|PRIMARY_PACKAGE|TARGET_TMPDIR|RUSTC_CURRENT_DIR)|OUT_DIR$|CARGO$|__CARGO)' || true)
 musl=x86_64-unknown-linux-musl
 gnu=x86_64-unknown-linux-gnu
 sysroot=$(rustc --print sysroot)

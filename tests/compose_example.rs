@@ -194,7 +194,11 @@ fn docker_compose_example_labels_publish_authentik_through_swags_preset() {
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
-    let name = scope.run("authentik-server", &refs, &["--network", &net]);
+    let name = scope
+        .container("authentik-server")
+        .labels(&refs)
+        .network(&net)
+        .start();
     let swag = swag_config();
     let out = gatehouse_once(&["run", "--once"], &scope.gatehouse_env(swag.path()));
     assert!(

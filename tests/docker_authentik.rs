@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
-use common::docker::{wait_for, Gatehouse, Scope};
+use common::docker::{after, react, wait_for, Gatehouse, Scope, SLOWDOWN};
 use common::fake_authentik::{self, FakeAuthentik};
 use serde_json::Value;
 
@@ -56,6 +56,12 @@ fn docker_authentik_provisions_resyncs_without_writes_patches_and_removes_only_i
     let fake = FakeAuthentik::start();
     let user_pk = fake.add_user_provider("users own provider", true);
     fake.add_user_app("users-own-app");
+    // The label change below recreates the container: it must come back within the removal
+    // grace, or gatehouse rightly deletes and recreates (DELETE + POST, not PATCH). The grace is
+    // SLOWDOWN × a recreate measured now, at least 3 s.
+    let recreate = scope.time_recreate();
+    let grace_secs = (recreate * SLOWDOWN).as_secs().max(2) + 1;
+    let grace = grace_secs.to_string();
     let gh = Gatehouse::start(
         &["run"],
         &env(
@@ -64,21 +70,20 @@ fn docker_authentik_provisions_resyncs_without_writes_patches_and_removes_only_i
             &fake,
             &[
                 ("GATEHOUSE_RESYNC_SECS", "1"),
-                ("GATEHOUSE_REMOVE_GRACE_SECS", "3"),
+                ("GATEHOUSE_REMOVE_GRACE_SECS", grace.as_str()),
             ],
         ),
     );
-    let name = scope.run(
-        "app",
-        &[
+    let name = scope
+        .container("app")
+        .labels(&[
             ("auth.protect", "true"),
             ("auth.subdomain", "jelly"),
             ("auth.bypass", "/api"),
-        ],
-        &[],
-    );
+        ])
+        .start();
     assert!(
-        wait_for(Duration::from_secs(15), || in_outpost(&fake, "jelly")),
+        wait_for(react(), || in_outpost(&fake, "jelly")),
         "provider never reached the outpost; log:\n{}",
         gh.logs()
     );
@@ -114,36 +119,46 @@ fn docker_authentik_provisions_resyncs_without_writes_patches_and_removes_only_i
 
     // resyncs with nothing changed write nothing
     fake.clear_requests();
-    assert!(wait_for(Duration::from_secs(10), || reads_of(
+    assert!(wait_for(after(Duration::from_secs(2)), || reads_of(
         &fake,
         "/api/v3/providers/proxy/"
     ) >= 2));
     assert_eq!(fake.writes().len(), 0, "{:?}", fake.writes());
 
     // a label change (container recreated with other labels) patches in place
+    let recreating = std::time::Instant::now();
     scope.rm(&name);
-    scope.run(
-        "app",
-        &[
+    scope
+        .container("app")
+        .labels(&[
             ("auth.protect", "true"),
             ("auth.subdomain", "jelly"),
             ("auth.bypass", "/hooks"),
             ("auth.name", "Jelly Fin"),
-        ],
-        &[],
+        ])
+        .start();
+    let recreate_took = recreating.elapsed();
+    assert!(
+        recreate_took < Duration::from_secs(grace_secs),
+        "precondition: the recreate took {recreate_took:?}, longer than the {grace_secs} s grace \
+         (a recreate measured {recreate:?} at the start): the machine got more than {SLOWDOWN}x \
+         slower during the test"
     );
     assert!(
-        wait_for(Duration::from_secs(15), || ours(&fake, "jelly")
+        wait_for(react(), || ours(&fake, "jelly")
             .is_some_and(|p| p["skip_path_regex"] == "^/hooks(/|$)")),
         "no patch; log:\n{}",
         gh.logs()
     );
-    assert!(wait_for(Duration::from_secs(5), || fake
+    assert!(wait_for(react(), || fake
         .applications()
         .iter()
         .any(|a| a["name"] == "Jelly Fin")));
     let writes = fake.writes();
-    assert!(writes.iter().all(|w| w.method == "PATCH"), "{writes:?}");
+    assert!(
+        writes.iter().all(|w| w.method == "PATCH"),
+        "{writes:?} (recreate took {recreate_took:?}, grace {grace_secs} s)"
+    );
     assert_eq!(
         ours(&fake, "jelly").unwrap()["pk"].as_i64(),
         Some(pk),
@@ -153,14 +168,14 @@ fn docker_authentik_provisions_resyncs_without_writes_patches_and_removes_only_i
     // removal after the grace period: only gatehouse's objects go
     scope.rm(&scope.name("app"));
     assert!(
-        wait_for(Duration::from_secs(20), || ours(&fake, "jelly").is_none()),
+        wait_for(after(Duration::from_secs(grace_secs)), || ours(
+            &fake, "jelly"
+        )
+        .is_none()),
         "provider not removed; log:\n{}",
         gh.logs()
     );
-    assert!(wait_for(Duration::from_secs(5), || fake
-        .applications()
-        .len()
-        == 1));
+    assert!(wait_for(react(), || fake.applications().len() == 1));
     assert_eq!(fake.applications()[0]["slug"], "users-own-app");
     assert_eq!(fake.embedded_providers(), vec![user_pk]);
     assert_eq!(fake.providers().len(), 1);
@@ -181,29 +196,22 @@ fn docker_authentik_down_then_back_converges_without_a_restart() {
     let swag = common::docker::swag_config();
     let fake = FakeAuthentik::start();
     let gh = Gatehouse::start(&["run"], &env(&scope, swag.path(), &fake, &[]));
-    assert!(wait_for(Duration::from_secs(10), || reads_of(
-        &fake,
-        "/api/v3/outposts/"
-    ) >= 1));
+    assert!(wait_for(react(), || reads_of(&fake, "/api/v3/outposts/") >= 1));
     fake.stop();
-    scope.run(
-        "app",
-        &[("auth.protect", "true"), ("auth.subdomain", "vault")],
-        &[],
-    );
+    let stopped = std::time::Instant::now();
+    scope
+        .container("app")
+        .labels(&[("auth.protect", "true"), ("auth.subdomain", "vault")])
+        .start();
     // the conf is written at once, with the authentik includes (fail closed), authentik or not
     let conf = swag
         .path()
         .join("nginx/proxy-confs/gatehouse.vault.subdomain.conf");
-    assert!(
-        wait_for(Duration::from_secs(10), || conf.exists()),
-        "{}",
-        gh.logs()
-    );
+    assert!(wait_for(react(), || conf.exists()), "{}", gh.logs());
     let text = std::fs::read_to_string(&conf).unwrap();
     assert!(text.contains("authentik-server.conf") && text.contains("authentik-location.conf"));
     assert!(
-        wait_for(Duration::from_secs(10), || gh
+        wait_for(react(), || gh
             .logs()
             .contains("authentik provisioning failed")),
         "{}",
@@ -211,13 +219,16 @@ fn docker_authentik_down_then_back_converges_without_a_restart() {
     );
     std::thread::sleep(Duration::from_millis(500));
     fake.resume();
+    // The worker's retries start at 500 ms and double: the next one comes at most about twice
+    // the time authentik was down (plus the first delay) later.
+    let retry = stopped.elapsed() * 2 + Duration::from_millis(500);
     assert!(
-        wait_for(Duration::from_secs(40), || in_outpost(&fake, "vault")),
+        wait_for(after(retry), || in_outpost(&fake, "vault")),
         "did not converge after authentik came back; log:\n{}",
         gh.logs()
     );
     assert!(
-        wait_for(Duration::from_secs(5), || gh
+        wait_for(react(), || gh
             .logs()
             .contains("authentik is reachable again")),
         "{}",
@@ -233,24 +244,22 @@ fn docker_authentik_unmarked_app_with_the_same_slug_is_a_conflict_for_that_app()
     let fake = FakeAuthentik::start();
     fake.add_user_app("wiki");
     let gh = Gatehouse::start(&["run"], &env(&scope, swag.path(), &fake, &[]));
-    let name = scope.run(
-        "wiki",
-        &[("auth.protect", "true"), ("auth.subdomain", "wiki")],
-        &[],
-    );
-    scope.run(
-        "other",
-        &[("auth.protect", "true"), ("auth.subdomain", "notes")],
-        &[],
-    );
+    let name = scope
+        .container("wiki")
+        .labels(&[("auth.protect", "true"), ("auth.subdomain", "wiki")])
+        .start();
+    scope
+        .container("other")
+        .labels(&[("auth.protect", "true"), ("auth.subdomain", "notes")])
+        .start();
     assert!(
-        wait_for(Duration::from_secs(15), || in_outpost(&fake, "notes")),
+        wait_for(react(), || in_outpost(&fake, "notes")),
         "{}",
         gh.logs()
     );
     let expected = format!("container {name}: application wiki already exists in authentik and was not made by gatehouse");
     assert!(
-        wait_for(Duration::from_secs(5), || gh.logs().contains(&expected)),
+        wait_for(react(), || gh.logs().contains(&expected)),
         "{}",
         gh.logs()
     );
@@ -278,11 +287,10 @@ fn docker_authentik_an_older_server_is_provisioned_without_invalidation_flow() {
     let scope = Scope::new("akold");
     let swag = common::docker::swag_config();
     let fake = FakeAuthentik::start_version("2024.2.3");
-    scope.run(
-        "app",
-        &[("auth.protect", "true"), ("auth.subdomain", "old")],
-        &[],
-    );
+    scope
+        .container("app")
+        .labels(&[("auth.protect", "true"), ("auth.subdomain", "old")])
+        .start();
     let out =
         common::docker::gatehouse_once(&["run", "--once"], &env(&scope, swag.path(), &fake, &[]));
     let log = String::from_utf8_lossy(&out.stderr);
@@ -311,13 +319,12 @@ fn docker_authentik_a_restart_with_nothing_changed_writes_nothing() {
         &[("GATEHOUSE_REMOVE_GRACE_SECS", "0")],
     );
     let gh = Gatehouse::start(&["run"], &e);
-    scope.run(
-        "app",
-        &[("auth.protect", "true"), ("auth.subdomain", "again")],
-        &[],
-    );
+    scope
+        .container("app")
+        .labels(&[("auth.protect", "true"), ("auth.subdomain", "again")])
+        .start();
     assert!(
-        wait_for(Duration::from_secs(15), || in_outpost(&fake, "again")),
+        wait_for(react(), || in_outpost(&fake, "again")),
         "{}",
         gh.logs()
     );
@@ -325,10 +332,7 @@ fn docker_authentik_a_restart_with_nothing_changed_writes_nothing() {
     fake.clear_requests();
     let gh = Gatehouse::start(&["run"], &e);
     assert!(
-        wait_for(Duration::from_secs(10), || reads_of(
-            &fake,
-            "/api/v3/outposts/"
-        ) >= 1),
+        wait_for(react(), || reads_of(&fake, "/api/v3/outposts/") >= 1),
         "{}",
         gh.logs()
     );
@@ -374,16 +378,14 @@ fn docker_authentik_two_instances_share_one_authentik() {
         &["run"],
         &env(&scope_w, swag_w.path(), &fake, &with("west")),
     );
-    let app_e = scope_e.run(
-        "app",
-        &[("auth.protect", "true"), ("auth.subdomain", "films")],
-        &[],
-    );
-    scope_w.run(
-        "app",
-        &[("auth.protect", "true"), ("auth.subdomain", "notes")],
-        &[],
-    );
+    let app_e = scope_e
+        .container("app")
+        .labels(&[("auth.protect", "true"), ("auth.subdomain", "films")])
+        .start();
+    scope_w
+        .container("app")
+        .labels(&[("auth.protect", "true"), ("auth.subdomain", "notes")])
+        .start();
     let both = || {
         let on = fake.embedded_providers();
         ["gatehouse/east:films", "gatehouse/west:notes"]
@@ -391,7 +393,7 @@ fn docker_authentik_two_instances_share_one_authentik() {
             .all(|n| provider_pk(&fake, n).is_some_and(|pk| on.contains(&pk)))
     };
     assert!(
-        wait_for(Duration::from_secs(15), both),
+        wait_for(react(), both),
         "east:\n{}\nwest:\n{}",
         east.logs(),
         west.logs()
@@ -401,20 +403,19 @@ fn docker_authentik_two_instances_share_one_authentik() {
     assert_eq!(publisher(&fake, "notes"), Some("gatehouse/west".into()));
 
     // west publishing east's slug is a conflict for that container, named in west's log
-    let dup = scope_w.run(
-        "dup",
-        &[
+    let dup = scope_w
+        .container("dup")
+        .labels(&[
             ("auth.protect", "true"),
             ("auth.subdomain", "films2"),
             ("auth.slug", "films"),
-        ],
-        &[],
-    );
+        ])
+        .start();
     let expected = format!(
         "container {dup}: application films in authentik is managed by gatehouse instance east"
     );
     assert!(
-        wait_for(Duration::from_secs(10), || west.logs().contains(&expected)),
+        wait_for(react(), || west.logs().contains(&expected)),
         "{}",
         west.logs()
     );
@@ -423,7 +424,7 @@ fn docker_authentik_two_instances_share_one_authentik() {
     // east's app goes: after east's grace period, its objects go, west's stay where they are
     scope_e.rm(&app_e);
     assert!(
-        wait_for(Duration::from_secs(20), || provider_pk(
+        wait_for(after(Duration::from_secs(1)), || provider_pk(
             &fake,
             "gatehouse/east:films"
         )
@@ -434,7 +435,7 @@ fn docker_authentik_two_instances_share_one_authentik() {
     );
     // several resyncs of both, well past the grace period
     fake.clear_requests();
-    assert!(wait_for(Duration::from_secs(10), || fake
+    assert!(wait_for(after(Duration::from_secs(6)), || fake
         .requests()
         .iter()
         .filter(|r| r.method == "GET" && r.path.starts_with("/api/v3/outposts/"))
@@ -476,13 +477,12 @@ fn docker_authentik_naming_an_unnamed_install_leaves_its_objects_alone_and_says_
         ("GATEHOUSE_REMOVE_GRACE_SECS", "0"),
     ];
     let gh = Gatehouse::start(&["run"], &env(&scope, swag.path(), &fake, &fast));
-    let name = scope.run(
-        "app",
-        &[("auth.protect", "true"), ("auth.subdomain", "photos")],
-        &[],
-    );
+    let name = scope
+        .container("app")
+        .labels(&[("auth.protect", "true"), ("auth.subdomain", "photos")])
+        .start();
     assert!(
-        wait_for(Duration::from_secs(15), || in_outpost(&fake, "photos")),
+        wait_for(react(), || in_outpost(&fake, "photos")),
         "{}",
         gh.logs()
     );
@@ -501,12 +501,12 @@ fn docker_authentik_naming_an_unnamed_install_leaves_its_objects_alone_and_says_
         "container {name}: application photos in authentik is managed by the unnamed gatehouse instance"
     );
     assert!(
-        wait_for(Duration::from_secs(10), || gh.logs().contains(&conflict)),
+        wait_for(react(), || gh.logs().contains(&conflict)),
         "{}",
         gh.logs()
     );
     // several rounds
-    assert!(wait_for(Duration::from_secs(10), || reads_of(
+    assert!(wait_for(after(Duration::from_secs(4)), || reads_of(
         &fake,
         "/api/v3/outposts/"
     ) >= 4));

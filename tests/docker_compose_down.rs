@@ -15,8 +15,9 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::docker::{
-    compose, conf_exists, docker_ok, env_with, fetch, network_changes, networks_of, on, state_file,
-    wait_for, Gatehouse, Scope,
+    compose, conf_exists, docker_ok, engine_trouble, env_with, event_time, fetch, network_changes,
+    networks_of, next_test_subnet, on, react, state_file, unix_now, wait_for, Gatehouse, Scope,
+    EVENT_REPLAY,
 };
 
 /// The tests here race the engine's own teardown: they run one at a time.
@@ -41,20 +42,36 @@ fn docker_swag_joins_app_networks_and_lets_go_for_compose_down() {
 
     let net_a = scope.network("a");
     let net_b = scope.network("b");
-    let app_a = scope.run("a", &[("auth.expose", "true")], &["--network", &net_a]);
-    let app_b = scope.run("b", &[("auth.protect", "true")], &["--network", &net_b]);
+    let app_a = scope
+        .container("a")
+        .label("auth.expose", "true")
+        .network(&net_a)
+        .start();
+    let app_b = scope
+        .container("b")
+        .label("auth.protect", "true")
+        .network(&net_b)
+        .start();
     // On the user's network: reachable already, nothing to attach.
-    let app_c = scope.run("c", &[("auth.expose", "true")], &["--network", &user_net]);
+    let app_c = scope
+        .container("c")
+        .label("auth.expose", "true")
+        .network(&user_net)
+        .start();
     // Only on the default bridge: rejected with the fix.
-    let app_d = scope.run("d", &[("auth.expose", "true")], &[]);
+    let app_d = scope.container("d").label("auth.expose", "true").start();
     // Several networks, no label: rejected listing them; with the label: attached.
     let net_e1 = scope.network("e1");
     let net_e2 = scope.network("e2");
-    let app_e = scope.run("e", &[("auth.expose", "true")], &["--network", &net_e1]);
+    let app_e = scope
+        .container("e")
+        .label("auth.expose", "true")
+        .network(&net_e1)
+        .start();
     docker_ok(&["network", "connect", &net_e2, &app_e]);
     // authentik's server on its own stack's network, not published itself.
     let net_ak = scope.network("authentik_default");
-    let authentik = scope.run("authentik-server", &[], &["--network", &net_ak]);
+    let authentik = scope.container("authentik-server").network(&net_ak).start();
 
     let env = env_with(
         &scope,
@@ -66,7 +83,7 @@ fn docker_swag_joins_app_networks_and_lets_go_for_compose_down() {
     );
     let gh = Gatehouse::start(&["run"], &env);
     assert!(
-        wait_for(Duration::from_secs(15), || on(&swag, &net_a)
+        wait_for(react(), || on(&swag, &net_a)
             && on(&swag, &net_b)
             && on(&swag, &net_ak)
             && conf_exists(cfg.path(), &app_a)
@@ -122,16 +139,16 @@ fn docker_swag_joins_app_networks_and_lets_go_for_compose_down() {
 
     // The app is recreated with the label naming one of its networks.
     scope.rm(&app_e);
-    let app_e = scope.run(
-        "e",
-        &[("auth.expose", "true"), ("auth.network", net_e2.as_str())],
-        &["--network", &net_e1],
-    );
+    let app_e = scope
+        .container("e")
+        .labels(&[("auth.expose", "true"), ("auth.network", net_e2.as_str())])
+        .network(&net_e1)
+        .start();
     // The label names a network the container joins only later (compose attaches networks
     // one by one; caddy-docker-proxy#234): rejected first, then the attachment's network event
     // wakes gatehouse (also when it watches a scope label, which network events do not carry).
     assert!(
-        wait_for(Duration::from_secs(15), || gh
+        wait_for(react(), || gh
             .logs()
             .contains("names a network the container is not on")),
         "log:\n{}",
@@ -139,7 +156,7 @@ fn docker_swag_joins_app_networks_and_lets_go_for_compose_down() {
     );
     docker_ok(&["network", "connect", &net_e2, &app_e]);
     assert!(
-        wait_for(Duration::from_secs(15), || on(&swag, &net_e2)
+        wait_for(react(), || on(&swag, &net_e2)
             && conf_exists(cfg.path(), &app_e)),
         "label auth.network not followed; log:\n{}",
         gh.logs()
@@ -153,7 +170,7 @@ fn docker_swag_joins_app_networks_and_lets_go_for_compose_down() {
     docker_ok(&["stop", "-t", "1", &app_a]);
     let gh = Gatehouse::start(&["run"], &env);
     assert!(
-        wait_for(Duration::from_secs(15), || !on(&swag, &net_a)),
+        wait_for(react(), || !on(&swag, &net_a)),
         "SWAG still on a's network after restart; log:\n{}",
         gh.logs()
     );
@@ -223,23 +240,35 @@ fn docker_compose_down_removes_the_app_network_swag_was_attached_to() {
         .expect("scope label is key=value");
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("compose.yml");
-    std::fs::write(
-        &file,
-        format!(
-            "version: \"3.8\"\nservices:\n  web:\n    image: {image}\n    labels:\n      {label_key}: {label_value}\n      auth.expose: \"true\"\n  api:\n    image: {image}\n    labels:\n      {label_key}: {label_value}\n      auth.protect: \"true\"\nnetworks:\n  default:\n    labels:\n      {label_key}: {label_value}\n",
-            image = common::docker::IMAGE
-        ),
-    )
-    .expect("write compose file");
-    let up = compose(&project, &file, &["up", "-d"]);
-    assert!(
-        up.status.success(),
-        "compose up: {}",
-        String::from_utf8_lossy(&up.stderr)
-    );
+    // The stack's network on one of the tests' own /24s (not the engine's default pools).
+    let mut up_errors = Vec::new();
+    loop {
+        std::fs::write(
+            &file,
+            format!(
+                "version: \"3.8\"\nservices:\n  web:\n    image: {image}\n    labels:\n      {label_key}: {label_value}\n      auth.expose: \"true\"\n  api:\n    image: {image}\n    labels:\n      {label_key}: {label_value}\n      auth.protect: \"true\"\nnetworks:\n  default:\n    labels:\n      {label_key}: {label_value}\n    ipam:\n      config:\n        - subnet: {subnet}\n",
+                image = common::docker::IMAGE,
+                subnet = next_test_subnet(),
+            ),
+        )
+        .expect("write compose file");
+        let up = compose(&project, &file, &["up", "-d"]);
+        if up.status.success() {
+            break;
+        }
+        let stderr = String::from_utf8_lossy(&up.stderr).into_owned();
+        let overlaps = stderr.contains("overlaps");
+        up_errors.push(stderr);
+        assert!(
+            overlaps && up_errors.len() < 20,
+            "compose up: {up_errors:#?}{}",
+            engine_trouble(up_errors.last().map_or("", String::as_str))
+        );
+        compose(&project, &file, &["down", "-t", "0"]);
+    }
     let stack_net = format!("{project}_default");
     assert!(
-        wait_for(Duration::from_secs(15), || on(&swag, &stack_net)),
+        wait_for(react(), || on(&swag, &stack_net)),
         "SWAG not attached to {stack_net}; log:\n{}",
         gh.logs()
     );
@@ -277,7 +306,11 @@ fn docker_a_restart_replayed_at_startup_does_not_detach_swag() {
     let cfg = common::docker::swag_config();
     let (swag, _) = scope.swag();
     let net_a = scope.network("a");
-    let app = scope.run("a", &[("auth.expose", "true")], &["--network", &net_a]);
+    let app = scope
+        .container("a")
+        .label("auth.expose", "true")
+        .network(&net_a)
+        .start();
     let env = env_with(
         &scope,
         cfg.path(),
@@ -285,19 +318,55 @@ fn docker_a_restart_replayed_at_startup_does_not_detach_swag() {
     );
     let gh = Gatehouse::start(&["run"], &env);
     assert!(
-        wait_for(Duration::from_secs(15), || on(&swag, &net_a)),
+        wait_for(react(), || on(&swag, &net_a)),
         "SWAG not attached; log:\n{}",
         gh.logs()
     );
     gh.stop();
-    docker_ok(&["restart", "-t", "0", &app]);
-    let gh = Gatehouse::start(&["run"], &env);
+    // Restart the app, then start gatehouse at once: the restart's die must fall inside the
+    // replay window of gatehouse's subscription, checked by the engine's own timestamps. A
+    // machine so slow that it did not is retried, and said plainly if it never is.
+    let mut missed = Vec::new();
+    let gh = loop {
+        let before_restart = unix_now();
+        docker_ok(&["restart", "-t", "0", &app]);
+        let gh = Gatehouse::start(&["run"], &env);
+        assert!(
+            wait_for(react(), || gh.logs().contains("pass done")),
+            "gatehouse made no first pass; log:\n{}",
+            gh.logs()
+        );
+        // gatehouse subscribes before its first pass: by now it has, from 5 s before.
+        let subscribed_by = unix_now();
+        let died = event_time(&app, "die", before_restart);
+        if died + EVENT_REPLAY >= subscribed_by {
+            break gh;
+        }
+        missed.push(subscribed_by - died);
+        gh.stop();
+        assert!(
+            missed.len() < 3,
+            "precondition never held: the restart's die came {missed:?} before gatehouse had \
+             subscribed, outside the {EVENT_REPLAY:?} replay window, 3 times: this machine is \
+             too slow for the test (not a gatehouse failure)"
+        );
+    };
     // The replayed restart reaches gatehouse and wakes it.
     assert!(
-        wait_for(Duration::from_secs(10), || gh
+        wait_for(react(), || gh
             .logs()
             .contains(&format!("action=die name={app}"))),
-        "the restart was not replayed; log:\n{}",
+        "the restart was not replayed although its die was inside the replay window; log:\n{}",
+        gh.logs()
+    );
+    // The pass the replayed die wakes (after the debounce) is where a detach would happen.
+    let die_line = format!("action=die name={app}");
+    assert!(
+        wait_for(react(), || gh
+            .logs()
+            .split_once(&die_line)
+            .is_some_and(|(_, after_die)| after_die.contains("pass done"))),
+        "no pass after the replayed die; log:\n{}",
         gh.logs()
     );
     std::thread::sleep(Duration::from_millis(1500));

@@ -5,7 +5,7 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
-use common::docker::{env_with, gatehouse_once, wait_for, Gatehouse, Scope};
+use common::docker::{after, env_with, gatehouse_once, react, wait_for, Gatehouse, Scope};
 
 fn conf(dir: &Path, sub: &str) -> std::path::PathBuf {
     dir.join("nginx/proxy-confs")
@@ -40,14 +40,13 @@ fn docker_labels_become_confs_live_and_go_after_grace() {
         &["run"],
         &env_with(&scope, cfg.path(), &[("GATEHOUSE_REMOVE_GRACE_SECS", "1")]),
     );
-    let app = scope.run(
-        "web",
-        &[("auth.protect", "true"), ("auth.bypass", "/api")],
-        &[],
-    );
+    let app = scope
+        .container("web")
+        .labels(&[("auth.protect", "true"), ("auth.bypass", "/api")])
+        .start();
     let path = conf(cfg.path(), &sub);
     assert!(
-        wait_for(Duration::from_secs(10), || path.exists()),
+        wait_for(react(), || path.exists()),
         "conf did not appear; log:\n{}",
         gh.logs()
     );
@@ -67,13 +66,12 @@ fn docker_labels_become_confs_live_and_go_after_grace() {
     // Recreated with other labels: the same file changes in place (no grace wait for a rename of
     // content), now exposed on another port.
     scope.rm(&app);
-    scope.run(
-        "web",
-        &[("auth.expose", "true"), ("auth.port", "9090")],
-        &[],
-    );
+    scope
+        .container("web")
+        .labels(&[("auth.expose", "true"), ("auth.port", "9090")])
+        .start();
     assert!(
-        wait_for(Duration::from_secs(10), || {
+        wait_for(react(), || {
             let t = read(&path);
             t.contains("set $upstream_port 9090;") && !t.contains("authentik-server.conf;\n")
         }),
@@ -85,7 +83,7 @@ fn docker_labels_become_confs_live_and_go_after_grace() {
     // Removed: the conf goes after the grace period.
     scope.rm(&app);
     assert!(
-        wait_for(Duration::from_secs(10), || !path.exists()),
+        wait_for(after(Duration::from_secs(1)), || !path.exists()),
         "conf was not removed; log:\n{}",
         gh.logs()
     );
@@ -109,26 +107,29 @@ fn docker_grace_period_survives_a_recreate_without_flapping() {
     let scope = Scope::new("grace");
     let cfg = common::docker::swag_config();
     let sub = scope.name("app");
+    // Longer than the whole test may take (it never waits for the grace to end): the recreate
+    // below must come within it on a slow machine too.
+    let grace = (react() * 2).as_secs().to_string();
     let gh = Gatehouse::start(
         &["run"],
-        &env_with(&scope, cfg.path(), &[("GATEHOUSE_REMOVE_GRACE_SECS", "30")]),
+        &env_with(
+            &scope,
+            cfg.path(),
+            &[("GATEHOUSE_REMOVE_GRACE_SECS", grace.as_str())],
+        ),
     );
-    let app = scope.run("app", &[("auth.protect", "true")], &[]);
+    let app = scope.container("app").label("auth.protect", "true").start();
     let path = conf(cfg.path(), &sub);
-    assert!(
-        wait_for(Duration::from_secs(10), || path.exists()),
-        "{}",
-        gh.logs()
-    );
+    assert!(wait_for(react(), || path.exists()), "{}", gh.logs());
     scope.rm(&app);
     // Within the grace period the conf stays; gatehouse says why.
     assert!(
-        wait_for(Duration::from_secs(5), || gh.logs().contains("removing in")),
+        wait_for(react(), || gh.logs().contains("removing in")),
         "{}",
         gh.logs()
     );
     assert!(path.exists(), "conf removed before the grace period ended");
-    scope.run("app", &[("auth.protect", "true")], &[]);
+    scope.container("app").label("auth.protect", "true").start();
     std::thread::sleep(Duration::from_millis(500));
     assert!(path.exists());
     let logs = gh.stop();
@@ -139,27 +140,25 @@ fn docker_grace_period_survives_a_recreate_without_flapping() {
 fn docker_restart_with_nothing_changed_writes_no_file() {
     let scope = Scope::new("idem");
     let cfg = common::docker::swag_config();
-    scope.run("a", &[("auth.protect", "true")], &[]);
-    scope.run(
-        "b",
-        &[
+    scope.container("a").label("auth.protect", "true").start();
+    scope
+        .container("b")
+        .labels(&[
             ("auth.expose", "true"),
             (
                 "auth.subdomain",
                 &format!("{}-b,{}-bee", scope.prefix, scope.prefix),
             ),
-        ],
-        &[],
-    );
-    scope.run(
-        "c",
-        &[
+        ])
+        .start();
+    scope
+        .container("c")
+        .labels(&[
             ("swag", "enable"),
             ("swag_auth", "authentik"),
             ("swag_port", "8080"),
-        ],
-        &[],
-    );
+        ])
+        .start();
     let env = scope.gatehouse_env(cfg.path());
     let first = gatehouse_once(&["run", "--once"], &env);
     assert!(
@@ -186,7 +185,7 @@ fn docker_restart_with_nothing_changed_writes_no_file() {
     // The watch loop's first pass also writes nothing.
     let gh = Gatehouse::start(&["run"], &env);
     assert!(
-        wait_for(Duration::from_secs(5), || gh.logs().contains("pass done")),
+        wait_for(react(), || gh.logs().contains("pass done")),
         "{}",
         gh.logs()
     );
@@ -198,12 +197,14 @@ fn docker_restart_with_nothing_changed_writes_no_file() {
 fn docker_rejected_labels_skip_that_app_only_and_once_exits_non_zero() {
     let scope = Scope::new("reject");
     let cfg = common::docker::swag_config();
-    scope.run("good", &[("auth.protect", "true")], &[]);
-    let bad = scope.run(
-        "bad",
-        &[("auth.protect", "true"), ("auth.subdomain", "evil;}")],
-        &[],
-    );
+    scope
+        .container("good")
+        .label("auth.protect", "true")
+        .start();
+    let bad = scope
+        .container("bad")
+        .labels(&[("auth.protect", "true"), ("auth.subdomain", "evil;}")])
+        .start();
     let out = gatehouse_once(&["run", "--once"], &scope.gatehouse_env(cfg.path()));
     assert_eq!(out.status.code(), Some(1));
     let log = String::from_utf8_lossy(&out.stderr);
@@ -240,8 +241,14 @@ fn docker_hand_written_confs_are_never_touched() {
     .unwrap();
     let squatter = dir.join(format!("gatehouse.{}.subdomain.conf", scope.name("other")));
     std::fs::write(&squatter, "# written by hand\n").unwrap();
-    scope.run("mine", &[("auth.protect", "true")], &[]);
-    scope.run("other", &[("auth.protect", "true")], &[]);
+    scope
+        .container("mine")
+        .label("auth.protect", "true")
+        .start();
+    scope
+        .container("other")
+        .label("auth.protect", "true")
+        .start();
     let out = gatehouse_once(&["run", "--once"], &scope.gatehouse_env(cfg.path()));
     let log = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{log}");
@@ -265,7 +272,7 @@ fn docker_hand_written_confs_are_never_touched() {
 fn docker_render_is_a_dry_run() {
     let scope = Scope::new("dry");
     let cfg = common::docker::swag_config();
-    scope.run("x", &[("auth.protect", "true")], &[]);
+    scope.container("x").label("auth.protect", "true").start();
     let out = gatehouse_once(&["render"], &scope.gatehouse_env(cfg.path()));
     assert!(
         out.status.success(),

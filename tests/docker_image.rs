@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use common::docker::{docker_ok, swag_config, wait_for, Scope};
+use common::docker::{after, docker_ok, react, swag_config, wait_for, Scope};
 
 /// The image under test; removed when dropped (after the containers using it).
 struct Image(String);
@@ -66,43 +66,29 @@ fn docker_image_from_host_binary_publishes_a_labelled_app_and_reports_healthy() 
         .to_string();
 
     let net = scope.network("net");
-    let gatehouse = scope.name("gatehouse");
-    docker_ok(&[
-        "run",
-        "-d",
-        "--name",
-        &gatehouse,
-        "--label",
-        &scope.scope_label,
-        "--group-add",
-        &socket_gid,
-        "-v",
-        "/var/run/docker.sock:/var/run/docker.sock",
-        "-v",
-        &format!("{}:/config", swag.path().display()),
-        "-e",
-        &format!("GATEHOUSE_SCOPE_LABEL={}", scope.scope_label),
-        "-e",
-        "GATEHOUSE_RESYNC_SECS=2",
-        "-e",
-        "GATEHOUSE_LOG_LEVEL=debug",
-        "--health-interval",
-        "1s",
-        "--health-start-period",
-        "1s",
-        &image.0,
-    ]);
+    let config_volume = format!("{}:/config", swag.path().display());
+    let gatehouse = scope
+        .container("gatehouse")
+        .image(&image.0)
+        .option(["--group-add", &socket_gid])
+        .option(["-v", "/var/run/docker.sock:/var/run/docker.sock"])
+        .option(["-v", &config_volume])
+        .env("GATEHOUSE_SCOPE_LABEL", &scope.scope_label)
+        .env("GATEHOUSE_RESYNC_SECS", "2")
+        .env("GATEHOUSE_LOG_LEVEL", "debug")
+        .option(["--health-interval", "1s", "--health-start-period", "1s"])
+        .start();
 
     let subdomain = format!("img{}", std::process::id());
-    scope.run(
-        "app",
-        &[("auth.expose", "true"), ("auth.subdomain", &subdomain)],
-        &["--network", &net],
-    );
+    scope
+        .container("app")
+        .labels(&[("auth.expose", "true"), ("auth.subdomain", &subdomain)])
+        .network(&net)
+        .start();
 
     let conf = proxy_confs.join(format!("gatehouse.{subdomain}.subdomain.conf"));
     let logs = || docker_ok(&["logs", &gatehouse]);
-    let appeared = wait_for(Duration::from_secs(20), || conf.exists());
+    let appeared = wait_for(react(), || conf.exists());
     assert!(
         appeared,
         "no conf for the labelled app in the mounted volume; gatehouse's log:\n{}",
@@ -121,7 +107,8 @@ fn docker_image_from_host_binary_publishes_a_labelled_app_and_reports_healthy() 
     );
 
     // The command the HEALTHCHECK runs, and Docker's own verdict from it.
-    let healthy = wait_for(Duration::from_secs(20), || {
+    // A good pass comes every GATEHOUSE_RESYNC_SECS (2 s).
+    let healthy = wait_for(after(Duration::from_secs(2)), || {
         let out = Command::new("docker")
             .args(["exec", &gatehouse, "/gatehouse", "health"])
             .output()
@@ -133,7 +120,8 @@ fn docker_image_from_host_binary_publishes_a_labelled_app_and_reports_healthy() 
         "gatehouse health never said healthy; log:\n{}",
         logs()
     );
-    let status = wait_for(Duration::from_secs(20), || {
+    // Docker runs the HEALTHCHECK every --health-interval (1 s); one success flips the status.
+    let status = wait_for(after(Duration::from_secs(1)), || {
         docker_ok(&[
             "inspect",
             "--format",

@@ -8,7 +8,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::docker::{
-    conf_exists, docker_ok, env_with, fetch, network_changes, on, wait_for, Gatehouse, Scope,
+    after, conf_exists, docker_ok, env_with, fetch, network_changes, on, react, wait_for,
+    Gatehouse, Scope,
 };
 
 #[test]
@@ -18,9 +19,13 @@ fn docker_shared_mode_joins_apps_to_one_network() {
     let (swag, _) = scope.swag();
     let shared = scope.name("shared");
     let net_a = scope.network("a");
-    let app_a = scope.run("a", &[("auth.expose", "true")], &["--network", &net_a]);
+    let app_a = scope
+        .container("a")
+        .label("auth.expose", "true")
+        .network(&net_a)
+        .start();
     // Only on the default bridge: fine in shared mode, it joins the shared network.
-    let app_b = scope.run("b", &[("auth.expose", "true")], &[]);
+    let app_b = scope.container("b").label("auth.expose", "true").start();
     // Joined the shared network itself (compose `external: true`): gatehouse leaves it be.
     let env = env_with(
         &scope,
@@ -33,7 +38,7 @@ fn docker_shared_mode_joins_apps_to_one_network() {
     );
     let gh = Gatehouse::start(&["run"], &env);
     assert!(
-        wait_for(Duration::from_secs(15), || {
+        wait_for(react(), || {
             on(&swag, &shared) && on(&app_a, &shared) && on(&app_b, &shared)
         }),
         "shared network not joined; log:\n{}",
@@ -54,17 +59,18 @@ fn docker_shared_mode_joins_apps_to_one_network() {
     assert!(created.contains("gatehouse.managed"), "{created}");
 
     // A user-made member of the shared network.
-    let app_c = scope.run("c", &[("auth.expose", "true")], &["--network", &shared]);
-    assert!(wait_for(Duration::from_secs(10), || conf_exists(
-        cfg.path(),
-        &app_c
-    )));
+    let app_c = scope
+        .container("c")
+        .label("auth.expose", "true")
+        .network(&shared)
+        .start();
+    assert!(wait_for(react(), || conf_exists(cfg.path(), &app_c)));
 
     // Restart: nothing changes.
     gh.stop();
     let gh = Gatehouse::start(&["run"], &env);
     assert!(
-        wait_for(Duration::from_secs(10), || gh.logs().contains("pass done")),
+        wait_for(react(), || gh.logs().contains("pass done")),
         "{}",
         gh.logs()
     );
@@ -76,7 +82,7 @@ fn docker_shared_mode_joins_apps_to_one_network() {
     docker_ok(&["stop", "-t", "1", &app_b]);
     docker_ok(&["stop", "-t", "1", &app_c]);
     assert!(
-        wait_for(Duration::from_secs(10), || !on(&app_b, &shared)),
+        wait_for(react(), || !on(&app_b, &shared)),
         "b still on the shared network; log:\n{}",
         gh.logs()
     );
@@ -99,6 +105,19 @@ struct Proxy {
 }
 
 impl Proxy {
+    /// Sends one command to haproxy's admin socket and returns its answer.
+    fn command(&self, command: &str) -> String {
+        use std::io::{Read as _, Write as _};
+        let admin = self._dir.path().join("admin.sock");
+        let mut conn = std::os::unix::net::UnixStream::connect(&admin)
+            .unwrap_or_else(|e| panic!("haproxy's admin socket {}: {e}", admin.display()));
+        conn.write_all(format!("{command}\n").as_bytes())
+            .expect("write to haproxy's admin socket");
+        let mut answer = String::new();
+        let _ = conn.read_to_string(&mut answer);
+        answer
+    }
+
     fn start(deny: &str) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let socket = dir.path().join("docker.sock");
@@ -106,7 +125,8 @@ impl Proxy {
         std::fs::write(
             &cfg,
             format!(
-                "global\n  maxconn 64\ndefaults\n  mode http\n  timeout connect 5s\n  timeout client 1h\n  timeout server 1h\nfrontend docker\n  bind {} mode 600\n  http-request deny {deny}\n  default_backend engine\nbackend engine\n  server engine /var/run/docker.sock\n",
+                "global\n  maxconn 64\n  stats socket {}/admin.sock level admin\ndefaults\n  mode http\n  timeout connect 5s\n  timeout client 1h\n  timeout server 1h\nfrontend docker\n  bind {} mode 600\n  http-request deny {deny}\n  default_backend engine\nbackend engine\n  server engine /var/run/docker.sock\n",
+                dir.path().display(),
                 socket.display()
             ),
         )
@@ -121,7 +141,7 @@ impl Proxy {
                 panic!("cannot run haproxy ({e}): this test needs it (apt-get install haproxy)")
             });
         assert!(
-            wait_for(Duration::from_secs(5), || socket.exists()),
+            wait_for(react(), || socket.exists()),
             "haproxy did not open its socket"
         );
         Self {
@@ -148,7 +168,11 @@ fn docker_socket_proxy_forbidding_post_turns_network_management_off_once() {
         Proxy::start("deny_status 403 if { method POST } || { path_reg ^(/v[0-9.]+)?/info$ }");
     let (swag, _) = scope.swag();
     let net_a = scope.network("a");
-    let app_a = scope.run("a", &[("auth.expose", "true")], &["--network", &net_a]);
+    let app_a = scope
+        .container("a")
+        .label("auth.expose", "true")
+        .network(&net_a)
+        .start();
     let mut env = env_with(
         &scope,
         cfg.path(),
@@ -160,15 +184,19 @@ fn docker_socket_proxy_forbidding_post_turns_network_management_off_once() {
     ));
     let gh = Gatehouse::start(&["run"], &env);
     assert!(
-        wait_for(Duration::from_secs(15), || conf_exists(cfg.path(), &app_a)),
+        wait_for(react(), || conf_exists(cfg.path(), &app_a)),
         "conf not written behind the proxy; log:\n{}",
         gh.logs()
     );
     // Another app later: its conf is still written, and the message is not repeated.
     let net_b = scope.network("b");
-    let app_b = scope.run("b", &[("auth.expose", "true")], &["--network", &net_b]);
+    let app_b = scope
+        .container("b")
+        .label("auth.expose", "true")
+        .network(&net_b)
+        .start();
     assert!(
-        wait_for(Duration::from_secs(15), || conf_exists(cfg.path(), &app_b)),
+        wait_for(react(), || conf_exists(cfg.path(), &app_b)),
         "second conf not written; log:\n{}",
         gh.logs()
     );
@@ -183,18 +211,22 @@ fn docker_socket_proxy_forbidding_post_turns_network_management_off_once() {
 fn docker_a_failed_attach_is_retried() {
     let scope = Scope::new("retry");
     let cfg = common::docker::swag_config();
-    // The engine answers 500 to every POST for the next few seconds, then works again.
-    let until = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock")
-        .as_secs()
-        + 4;
+    // The engine answers 500 to every POST while failing.acl holds an entry: until the test has
+    // seen an attach fail, then it works (the test switches, not a clock).
+    let dir = tempfile::tempdir().expect("tempdir");
+    let failing = dir.path().join("failing.acl");
+    std::fs::write(&failing, "yes\n").expect("write failing.acl");
     let proxy = Proxy::start(&format!(
-        "deny_status 500 if {{ method POST }} {{ date() lt {until} }}"
+        "deny_status 500 if {{ method POST }} {{ str(yes) -m str -f {} }}",
+        failing.display()
     ));
     let (swag, _) = scope.swag();
     let net_a = scope.network("a");
-    let app_a = scope.run("a", &[("auth.expose", "true")], &["--network", &net_a]);
+    let app_a = scope
+        .container("a")
+        .label("auth.expose", "true")
+        .network(&net_a)
+        .start();
     let mut env = env_with(
         &scope,
         cfg.path(),
@@ -210,15 +242,21 @@ fn docker_a_failed_attach_is_retried() {
     ));
     let gh = Gatehouse::start(&["run"], &env);
     assert!(
-        wait_for(Duration::from_secs(5), || gh
-            .logs()
-            .contains("retrying with backoff")),
+        wait_for(react(), || gh.logs().contains("retrying with backoff")),
         "no failed attach; log:\n{}",
         gh.logs()
     );
     assert!(!on(&swag, &net_a));
+    let cleared = proxy.command(&format!("clear acl {}", failing.display()));
     assert!(
-        wait_for(Duration::from_secs(20), || on(&swag, &net_a)),
+        !proxy
+            .command(&format!("show acl {}", failing.display()))
+            .contains("yes"),
+        "haproxy still fails POSTs: {cleared}"
+    );
+    // The next retry comes within the network step's backoff ceiling (30 s).
+    assert!(
+        wait_for(after(Duration::from_secs(30)), || on(&swag, &net_a)),
         "the failed attach was not retried; log:\n{}",
         gh.logs()
     );
@@ -235,17 +273,17 @@ fn docker_a_rejected_app_keeps_its_network_only_if_it_had_a_conf() {
     let cfg = common::docker::swag_config();
     let (swag, _) = scope.swag();
     let net_new = scope.network("new");
-    let never = scope.run(
-        "never",
-        &[("auth.expose", "true"), ("auth.port", "80;evil")],
-        &["--network", &net_new],
-    );
+    let never = scope
+        .container("never")
+        .labels(&[("auth.expose", "true"), ("auth.port", "80;evil")])
+        .network(&net_new)
+        .start();
     let net_kept = scope.network("kept");
-    let kept = scope.run(
-        "kept",
-        &[("auth.expose", "true")],
-        &["--network", &net_kept],
-    );
+    let kept = scope
+        .container("kept")
+        .label("auth.expose", "true")
+        .network(&net_kept)
+        .start();
     let env = env_with(
         &scope,
         cfg.path(),
@@ -265,11 +303,11 @@ fn docker_a_rejected_app_keeps_its_network_only_if_it_had_a_conf() {
     assert!(!conf_exists(cfg.path(), &never));
     // kept's labels go bad: its last good conf stays, and so does SWAG on its network.
     scope.rm(&kept);
-    scope.run(
-        "kept",
-        &[("auth.expose", "true"), ("auth.port", "80;evil")],
-        &["--network", &net_kept],
-    );
+    scope
+        .container("kept")
+        .labels(&[("auth.expose", "true"), ("auth.port", "80;evil")])
+        .network(&net_kept)
+        .start();
     let second = common::docker::gatehouse_once(&["run", "--once"], &env);
     let log = String::from_utf8_lossy(&second.stderr).into_owned();
     assert!(conf_exists(cfg.path(), &kept), "{log}");

@@ -14,7 +14,9 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
-use common::docker::{wait_for, Gatehouse, Scope};
+use common::docker::{
+    after, event_time, react, unix_now, wait_for, Gatehouse, Scope, EVENT_REPLAY,
+};
 
 /// Relays connections from `path` to the real engine socket until cut.
 struct Relay {
@@ -114,17 +116,16 @@ fn docker_engine_gone_and_back_keeps_confs_and_resyncs() {
     env.push(("GATEHOUSE_REMOVE_GRACE_SECS".into(), "1".into()));
     let gh = Gatehouse::start(&["run"], &env);
     let dir = cfg.path().join("nginx/proxy-confs");
-    let first = scope.run("first", &[("auth.protect", "true")], &[]);
+    let first = scope
+        .container("first")
+        .label("auth.protect", "true")
+        .start();
     let first_conf = dir.join(format!("gatehouse.{first}.subdomain.conf"));
-    assert!(
-        wait_for(Duration::from_secs(10), || first_conf.exists()),
-        "{}",
-        gh.logs()
-    );
+    assert!(wait_for(react(), || first_conf.exists()), "{}", gh.logs());
 
     relay.cut();
     assert!(
-        wait_for(Duration::from_secs(10), || gh
+        wait_for(react(), || gh
             .logs()
             .contains("lost the Docker engine's event stream")),
         "{}",
@@ -132,7 +133,10 @@ fn docker_engine_gone_and_back_keeps_confs_and_resyncs() {
     );
     // While the engine is unreachable: a new app starts and the first one goes. Neither is seen,
     // and the first conf is not removed for want of a snapshot.
-    let second = scope.run("second", &[("auth.expose", "true")], &[]);
+    let second = scope
+        .container("second")
+        .label("auth.expose", "true")
+        .start();
     scope.rm(&first);
     thread::sleep(Duration::from_secs(2));
     assert!(
@@ -143,7 +147,7 @@ fn docker_engine_gone_and_back_keeps_confs_and_resyncs() {
     let _relay = Relay::start(&sock);
     let second_conf = dir.join(format!("gatehouse.{second}.subdomain.conf"));
     assert!(
-        wait_for(Duration::from_secs(40), || second_conf.exists()
+        wait_for(after(Duration::from_secs(30)), || second_conf.exists()
             && !first_conf.exists()),
         "no resync after reconnect:\n{}",
         gh.logs()
@@ -166,7 +170,8 @@ fn docker_events_replay_what_happened_just_before_subscribing() {
     use futures_util::StreamExt;
     use gatehouse::edge::docker::Engine as _;
     let scope = Scope::new("replay");
-    let name = scope.run("app", &[("auth.expose", "true")], &[]);
+    let before_start = unix_now();
+    let name = scope.container("app").label("auth.expose", "true").start();
     let (key, value) = scope
         .scope_label
         .split_once('=')
@@ -177,11 +182,11 @@ fn docker_events_replay_what_happened_just_before_subscribing() {
         .enable_all()
         .build()
         .expect("runtime");
-    let seen = rt.block_on(async {
+    let (seen, since) = rt.block_on(async {
         let now = docker.engine_time().await.expect("engine time");
         let since = now.map(|t| t / 1_000_000_000 - 5);
         let mut events = Box::pin(docker.events(since, now));
-        tokio::time::timeout(Duration::from_secs(5), async {
+        let seen = tokio::time::timeout(react(), async {
             while let Some(ev) = events.next().await {
                 let ev = ev.expect("event");
                 if ev.action == "start" && ev.name == name {
@@ -192,8 +197,19 @@ fn docker_events_replay_what_happened_just_before_subscribing() {
             false
         })
         .await
-        .unwrap_or(false)
+        .unwrap_or(false);
+        (seen, since)
     });
+    // The precondition, by the engine's timestamps: the start fell inside the replay window.
+    let started = event_time(&name, "start", before_start);
+    let window_from = Duration::from_secs(since.and_then(|s| u64::try_from(s).ok()).unwrap_or(0));
+    assert!(
+        started >= window_from,
+        "precondition: {name} started {:?} before the replay window opened (the subscription came \
+         more than {EVENT_REPLAY:?} after the start): this machine is too slow for the test, not a \
+         gatehouse failure",
+        window_from.saturating_sub(started)
+    );
     assert!(
         seen,
         "the start of {name} (before subscribing) was not replayed, or not marked as replayed"

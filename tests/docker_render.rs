@@ -63,7 +63,11 @@ fn docker_render_shows_swag_joining_an_app_network_and_attaches_nothing() {
     let cfg = common::docker::swag_config();
     let (swag, _) = scope.swag();
     let net_a = scope.network("a");
-    let app = scope.run("a", &[("auth.expose", "true")], &["--network", &net_a]);
+    let app = scope
+        .container("a")
+        .label("auth.expose", "true")
+        .network(&net_a)
+        .start();
     let env = env_with(
         &scope,
         cfg.path(),
@@ -126,7 +130,11 @@ fn docker_render_in_shared_mode_shows_the_network_to_create_and_a_detach_and_cha
     let cfg = common::docker::swag_config();
     let (swag, _) = scope.swag();
     let net_a = scope.network("a");
-    let app = scope.run("a", &[("auth.expose", "true")], &["--network", &net_a]);
+    let app = scope
+        .container("a")
+        .label("auth.expose", "true")
+        .network(&net_a)
+        .start();
     // gatehouse attached SWAG to `old` earlier (per the record); nothing needs it any more.
     let old = scope.network("old");
     docker_ok(&["network", "connect", &old, &swag]);
@@ -237,20 +245,18 @@ fn docker_render_shows_authentik_creations_and_deletions_and_sends_only_gets() {
     let cfg = common::docker::swag_config();
     let fake = FakeAuthentik::start();
     fake.add_user_app("wiki");
-    let app = scope.run(
-        "app",
-        &[
+    let app = scope
+        .container("app")
+        .labels(&[
             ("auth.protect", "true"),
             ("auth.subdomain", "jelly"),
             ("auth.bypass", "/api"),
-        ],
-        &[],
-    );
-    let wiki = scope.run(
-        "wiki",
-        &[("auth.protect", "true"), ("auth.subdomain", "wiki")],
-        &[],
-    );
+        ])
+        .start();
+    let wiki = scope
+        .container("wiki")
+        .labels(&[("auth.protect", "true"), ("auth.subdomain", "wiki")])
+        .start();
     let env = authentik_env(&scope, cfg.path(), &fake);
 
     let out = gatehouse_once(&["render"], &env);
@@ -318,11 +324,10 @@ fn docker_render_says_when_authentik_does_not_answer_and_still_shows_the_rest() 
     let cfg = common::docker::swag_config();
     let fake = FakeAuthentik::start();
     fake.stop();
-    let app = scope.run(
-        "app",
-        &[("auth.protect", "true"), ("auth.subdomain", "vault")],
-        &[],
-    );
+    let app = scope
+        .container("app")
+        .labels(&[("auth.protect", "true"), ("auth.subdomain", "vault")])
+        .start();
     let out = gatehouse_once(&["render"], &authentik_env(&scope, cfg.path(), &fake));
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     // Incomplete: exit 1, as `run --once` does when it cannot reach authentik.
@@ -348,7 +353,7 @@ fn docker_render_shows_a_group_cleared_after_its_label_goes_and_writes_no_record
     let labels = [("auth.protect", "true"), ("auth.subdomain", "jelly")];
     let mut with_group = labels.to_vec();
     with_group.push(("auth.group", "Media"));
-    let app = scope.run("app", &with_group, &[]);
+    let app = scope.container("app").labels(&with_group).start();
     let env = authentik_env(&scope, cfg.path(), &fake);
     let once = gatehouse_once(&["run", "--once"], &env);
     assert!(
@@ -362,7 +367,7 @@ fn docker_render_shows_a_group_cleared_after_its_label_goes_and_writes_no_record
 
     // The container is recreated without auth.group.
     scope.rm(&app);
-    scope.run("app", &labels, &[]);
+    scope.container("app").labels(&labels).start();
     let before = snapshot(cfg.path());
     fake.clear_requests();
     let out = gatehouse_once(&["render"], &env);

@@ -15,6 +15,14 @@ use std::time::{Duration, Instant};
 pub const IMAGE: &str = "gatehouse-test-busybox:1";
 
 fn docker(args: &[&str]) -> Output {
+    // GATEHOUSE_TEST_SLOW_DOCKER_MS=N delays every docker CLI call of the tests by N ms: a slow
+    // engine on demand, to check that the tests' deadlines hold (see SLOWDOWN).
+    if let Some(ms) = std::env::var("GATEHOUSE_TEST_SLOW_DOCKER_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        std::thread::sleep(Duration::from_millis(ms));
+    }
     Command::new("docker")
         .args(args)
         .output()
@@ -23,16 +31,49 @@ fn docker(args: &[&str]) -> Output {
         })
 }
 
-/// Runs `docker <args>` and returns stdout, panicking with stderr on failure.
+/// Runs `docker <args>` and returns stdout, panicking with stderr on failure (and saying so when
+/// the engine itself is broken rather than the test).
 pub fn docker_ok(args: &[&str]) -> String {
     let out = docker(args);
-    assert!(
-        out.status.success(),
-        "docker {} failed: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        panic!(
+            "docker {} failed: {}{}",
+            args.join(" "),
+            stderr.trim(),
+            engine_trouble(&stderr)
+        );
+    }
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// A paragraph for an engine error that is the machine's fault, not the test's: the bridge
+/// `docker0` gone, address pools exhausted, iptables or the daemon failing. Empty otherwise.
+pub fn engine_trouble(stderr: &str) -> String {
+    const BROKEN: &[(&str, &str)] = &[
+        ("docker0", "the engine's default bridge docker0 is gone"),
+        (
+            "non-overlapping IPv4 address pool",
+            "the engine's default address pools are exhausted (too many networks on this engine)",
+        ),
+        ("iptables", "the engine cannot program iptables"),
+        (
+            "Cannot connect to the Docker daemon",
+            "the Docker daemon is not running",
+        ),
+        ("no space left on device", "the engine's disk is full"),
+    ];
+    BROKEN
+        .iter()
+        .find(|(needle, _)| stderr.contains(needle))
+        .map(|(_, why)| {
+            format!(
+                "\nTHE DOCKER ENGINE ITSELF IS BROKEN on this machine: {why}. This is not a \
+                 gatehouse failure: repair the engine (e.g. `systemctl restart docker`, \
+                 `docker network prune`) and run the tests again."
+            )
+        })
+        .unwrap_or_default()
 }
 
 /// Panics unless the engine answers, and builds the test image once per test binary.
@@ -40,10 +81,12 @@ pub fn require_docker() {
     static READY: OnceLock<()> = OnceLock::new();
     READY.get_or_init(|| {
         let out = docker(&["version", "--format", "{{.Server.Version}}"]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(
             out.status.success(),
-            "Docker Engine is not reachable: {}",
-            String::from_utf8_lossy(&out.stderr)
+            "Docker Engine is not reachable: {}{}",
+            stderr.trim(),
+            engine_trouble(&stderr)
         );
         build_image();
     });
@@ -99,40 +142,60 @@ impl Scope {
         format!("{}-{short}", self.prefix)
     }
 
-    /// `docker run -d` of the test image with the scope label, the given labels and extra
-    /// arguments (before the image). Returns the container name.
-    pub fn run(&self, short: &str, labels: &[(&str, &str)], extra: &[&str]) -> String {
-        let name = self.name(short);
-        let mut args: Vec<String> = vec!["run".into(), "-d".into(), "--name".into(), name.clone()];
-        args.push("--label".into());
-        args.push(self.scope_label.clone());
-        for (k, v) in labels {
-            args.push("--label".into());
-            args.push(format!("{k}={v}"));
+    /// A test container named `short` (made unique), carrying the scope label: configure it,
+    /// then [`ContainerBuilder::start`] it. The test image unless [`ContainerBuilder::image`].
+    pub fn container(&self, short: &str) -> ContainerBuilder<'_> {
+        ContainerBuilder {
+            scope: self,
+            name: self.name(short),
+            image: IMAGE.to_owned(),
+            labels: Vec::new(),
+            networks: Vec::new(),
+            env: Vec::new(),
+            options: Vec::new(),
         }
-        args.extend(extra.iter().map(|s| s.to_string()));
-        args.push(IMAGE.into());
-        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-        docker_ok(&refs);
-        name
+    }
+
+    /// Shorthand for `container(short).labels(labels).start()`, kept for tests outside the
+    /// Docker suite (tests/cli.rs). `extra` must be empty: use the builder for anything more.
+    pub fn run(&self, short: &str, labels: &[(&str, &str)], extra: &[&str]) -> String {
+        assert!(
+            extra.is_empty(),
+            "use scope.container({short:?}) for options"
+        );
+        self.container(short).labels(labels).start()
     }
 
     /// A SWAG stand-in (the test image) on a network of its own, as SWAG's compose stack puts
     /// it: returns the container's name and its network's.
     pub fn swag(&self) -> (String, String) {
         let net = self.network("swag_default");
-        let swag = self.run("swag", &[], &["--network", &net]);
+        let swag = self.container("swag").network(&net).start();
         (swag, net)
     }
 
+    /// A bridge network named `short` (made unique) with the scope label, on a /24 of the tests'
+    /// own range (see [`TEST_SUBNETS`]), never from the engine's default pools.
     pub fn network(&self, short: &str) -> String {
         let name = self.name(short);
-        docker_ok(&["network", "create", "--label", &self.scope_label, &name]);
+        create_network(&name, &[("--label", self.scope_label.as_str())]);
         self.networks
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(name.clone());
         name
+    }
+
+    /// How long recreating a container takes on this machine now (`docker rm -f`, then create and
+    /// start one with the same name), measured on a throwaway unlabelled container.
+    pub fn time_recreate(&self) -> Duration {
+        let probe = self.container("recreate-probe").start();
+        let started = Instant::now();
+        self.rm(&probe);
+        self.container("recreate-probe").start();
+        let took = started.elapsed();
+        self.rm(&probe);
+        took
     }
 
     pub fn rm(&self, name: &str) {
@@ -151,6 +214,122 @@ impl Scope {
             ("PGID".into(), current_gid().to_string()),
         ]
     }
+}
+
+/// One test container, built up then started by [`ContainerBuilder::start`]: the only way the
+/// tests start containers (SWAG stand-ins, apps, the gatehouse image), so the scope label and
+/// cleanup are never forgotten.
+#[must_use = "a container is started only by .start()"]
+pub struct ContainerBuilder<'a> {
+    scope: &'a Scope,
+    name: String,
+    image: String,
+    labels: Vec<(String, String)>,
+    networks: Vec<String>,
+    env: Vec<(String, String)>,
+    options: Vec<String>,
+}
+
+impl ContainerBuilder<'_> {
+    pub fn label(mut self, key: &str, value: &str) -> Self {
+        self.labels.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    pub fn labels(mut self, labels: &[(&str, &str)]) -> Self {
+        for (k, v) in labels {
+            self = self.label(k, v);
+        }
+        self
+    }
+
+    /// Attaches the container to `network` (the first one at creation, the others before it
+    /// starts). Without any, the container is on the engine's default bridge.
+    pub fn network(mut self, network: &str) -> Self {
+        self.networks.push(network.to_owned());
+        self
+    }
+
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Any other `docker create` option, e.g. `.option(["--group-add", "999"])`.
+    pub fn option<const N: usize>(mut self, words: [&str; N]) -> Self {
+        self.options.extend(words.iter().map(|w| (*w).to_owned()));
+        self
+    }
+
+    pub fn image(mut self, image: &str) -> Self {
+        self.image = image.to_owned();
+        self
+    }
+
+    /// `docker create`, `docker network connect` for each further network, `docker start`.
+    /// Returns the container's name.
+    pub fn start(self) -> String {
+        let mut args: Vec<String> = vec!["create".into(), "--name".into(), self.name.clone()];
+        args.extend(["--label".into(), self.scope.scope_label.clone()]);
+        for (k, v) in &self.labels {
+            args.extend(["--label".into(), format!("{k}={v}")]);
+        }
+        for (k, v) in &self.env {
+            args.extend(["--env".into(), format!("{k}={v}")]);
+        }
+        if let Some(first) = self.networks.first() {
+            args.extend(["--network".into(), first.clone()]);
+        }
+        args.extend(self.options);
+        args.push(self.image);
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        docker_ok(&refs);
+        for net in self.networks.iter().skip(1) {
+            docker_ok(&["network", "connect", net, &self.name]);
+        }
+        docker_ok(&["start", &self.name]);
+        self.name
+    }
+}
+
+/// The tests' own address range: each network they make gets a /24 of it, so they neither
+/// depend on nor exhaust the engine's default pools. Another test run on the same engine (another
+/// checkout) may hold some of them: a taken /24 is skipped.
+pub const TEST_SUBNETS: &str = "10.231.0.0/16";
+
+/// The next /24 of [`TEST_SUBNETS`] for this process: a process-wide counter, offset by the pid
+/// so that test binaries running at the same time start apart. The engine may still hold it
+/// (another run's network): retry with the next one while it answers "Pool overlaps".
+pub fn next_test_subnet() -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let n = (std::process::id() + NEXT.fetch_add(1, Ordering::Relaxed)) % 256;
+    format!("10.231.{n}.0/24")
+}
+
+/// Creates network `name` with `options` on a free /24 of [`TEST_SUBNETS`] (see
+/// [`next_test_subnet`]).
+pub fn create_network(name: &str, options: &[(&str, &str)]) {
+    let mut last_error = String::new();
+    for _ in 0..256 {
+        let subnet = next_test_subnet();
+        let mut args = vec!["network", "create", "--subnet", &subnet];
+        for (k, v) in options {
+            args.extend([*k, *v]);
+        }
+        args.push(name);
+        let out = docker(&args);
+        if out.status.success() {
+            return;
+        }
+        last_error = String::from_utf8_lossy(&out.stderr).trim().to_owned();
+        if !last_error.contains("overlaps") {
+            break;
+        }
+    }
+    panic!(
+        "cannot create network {name} on a /24 of {TEST_SUBNETS}: {last_error}{}",
+        engine_trouble(&last_error)
+    );
 }
 
 impl Drop for Scope {
@@ -280,6 +459,33 @@ pub fn gatehouse_once(args: &[&str], env: &[(String, String)]) -> Output {
         .expect("run gatehouse")
 }
 
+/// The Docker tests must hold on a machine this many times slower than an idle one (engine calls,
+/// process starts, gatehouse's passes).
+pub const SLOWDOWN: u32 = 10;
+
+/// What one engine call or one gatehouse pass takes on an idle machine, at most.
+pub const IDLE_STEP: Duration = Duration::from_secs(1);
+
+/// gatehouse's debounce ceiling (`GATEHOUSE_DEBOUNCE_MAX_MS`' default): in a burst of events a
+/// pass may wait this long.
+pub const DEBOUNCE_MAX: Duration = Duration::from_secs(5);
+
+/// How far back a new event subscription replays (gatehouse's `EVENT_REPLAY_SECS`), at least:
+/// the engine replays from the whole second 5 s before the subscription.
+pub const EVENT_REPLAY: Duration = Duration::from_secs(5);
+
+/// The longest gatehouse may take to act on an engine event (or to start and finish its first
+/// pass): the debounce ceiling, then a few steps at [`SLOWDOWN`]× their idle time.
+pub fn react() -> Duration {
+    DEBOUNCE_MAX + IDLE_STEP * SLOWDOWN * 2
+}
+
+/// A deadline for something gatehouse does `setting` after an event (a removal grace, a resync
+/// interval, a backoff): the setting itself plus [`react`].
+pub fn after(setting: Duration) -> Duration {
+    setting + react()
+}
+
 /// Polls `check` until it returns true or `limit` passes.
 pub fn wait_for(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
     let start = Instant::now();
@@ -390,4 +596,38 @@ pub fn conf_exists(cfg: &Path, sub: &str) -> bool {
     cfg.join("nginx/proxy-confs")
         .join(format!("gatehouse.{sub}.subdomain.conf"))
         .exists()
+}
+
+/// The time since the Unix epoch, by this host's clock (the engine's, as it runs here).
+pub fn unix_now() -> Duration {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+}
+
+/// When, by the engine's own clock, `container` last had event `action` (`die`, `start`, ...)
+/// since `since` (Unix time). Panics when the engine reports none.
+pub fn event_time(container: &str, action: &str, since: Duration) -> Duration {
+    let unix = |t: Duration| format!("{}.{:09}", t.as_secs(), t.subsec_nanos());
+    let filter_container = format!("container={container}");
+    let filter_event = format!("event={action}");
+    let out = docker_ok(&[
+        "events",
+        "--since",
+        &unix(since),
+        "--until",
+        &unix(unix_now()),
+        "--filter",
+        &filter_container,
+        "--filter",
+        &filter_event,
+        "--format",
+        "{{.TimeNano}}",
+    ]);
+    let nanos: u64 = out
+        .lines()
+        .last()
+        .and_then(|l| l.trim().parse().ok())
+        .unwrap_or_else(|| panic!("the engine reports no {action} event for {container}: {out:?}"));
+    Duration::from_nanos(nanos)
 }

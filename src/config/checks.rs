@@ -7,9 +7,9 @@ use super::LogFormat;
 use crate::plan::networks::{self, NetworkMode};
 
 /// The rule a bad value broke, as shown after `VAR=value`.
-pub type Checked<T> = Result<T, String>;
+pub(crate) type Checked<T> = Result<T, String>;
 
-pub fn bool_value(raw: &str) -> Checked<bool> {
+pub(crate) fn bool_value(raw: &str) -> Checked<bool> {
     match raw.to_ascii_lowercase().as_str() {
         "true" | "yes" | "on" | "1" => Ok(true),
         "false" | "no" | "off" | "0" | "" => Ok(false),
@@ -17,19 +17,19 @@ pub fn bool_value(raw: &str) -> Checked<bool> {
     }
 }
 
-pub fn number_in(min: u64, max: u64) -> impl Fn(&str) -> Checked<u64> {
+pub(crate) fn number_in(min: u64, max: u64) -> impl Fn(&str) -> Checked<u64> {
     move |raw| match raw.parse::<u64>() {
         Ok(n) if (min..=max).contains(&n) => Ok(n),
         _ => Err(format!("must be a whole number from {min} to {max}")),
     }
 }
 
-pub fn id(raw: &str) -> Checked<u32> {
+pub(crate) fn id(raw: &str) -> Checked<u32> {
     raw.parse::<u32>()
         .map_err(|_| "must be a numeric user or group id".to_owned())
 }
 
-pub fn swag_config(raw: &str) -> Checked<PathBuf> {
+pub(crate) fn swag_config(raw: &str) -> Checked<PathBuf> {
     if raw.starts_with('/') {
         Ok(PathBuf::from(raw))
     } else {
@@ -37,7 +37,7 @@ pub fn swag_config(raw: &str) -> Checked<PathBuf> {
     }
 }
 
-pub fn absolute_path(raw: &str) -> Checked<PathBuf> {
+pub(crate) fn absolute_path(raw: &str) -> Checked<PathBuf> {
     if raw.starts_with('/') {
         Ok(PathBuf::from(raw))
     } else {
@@ -45,7 +45,7 @@ pub fn absolute_path(raw: &str) -> Checked<PathBuf> {
     }
 }
 
-pub fn label_prefix(raw: &str) -> Checked<String> {
+pub(crate) fn label_prefix(raw: &str) -> Checked<String> {
     let ok = crate::model::spec::is_word(
         raw,
         64,
@@ -67,7 +67,7 @@ const LOG_LEVEL_RULE: &str = "must be error, warn, info, debug or trace, or trac
 /// A level word, or comma-separated directives each a level word or `target=level`. tracing
 /// itself takes any word as a target name (`verbose` would enable only a target nobody logs to,
 /// printing nothing at all, not even errors), so a bare word must be a level.
-pub fn log_level(raw: &str) -> Checked<String> {
+pub(crate) fn log_level(raw: &str) -> Checked<String> {
     let is_level = |s: &str| LEVELS.contains(&s.to_ascii_lowercase().as_str());
     let directive_ok = |d: &str| match d.rsplit_once('=') {
         Some((target, level)) => !target.trim().is_empty() && is_level(level.trim()),
@@ -83,7 +83,7 @@ pub fn log_level(raw: &str) -> Checked<String> {
     }
 }
 
-pub fn log_format(raw: &str) -> Checked<LogFormat> {
+pub(crate) fn log_format(raw: &str) -> Checked<LogFormat> {
     match raw {
         "text" => Ok(LogFormat::Text),
         "json" => Ok(LogFormat::Json),
@@ -91,7 +91,7 @@ pub fn log_format(raw: &str) -> Checked<LogFormat> {
     }
 }
 
-pub fn scope_label(raw: &str) -> Checked<(String, String)> {
+pub(crate) fn scope_label(raw: &str) -> Checked<(String, String)> {
     let (k, v) = raw.split_once('=').unwrap_or((raw, ""));
     let ok = |t: &str| {
         !t.is_empty()
@@ -106,7 +106,7 @@ pub fn scope_label(raw: &str) -> Checked<(String, String)> {
     }
 }
 
-pub fn container_name(raw: &str) -> Checked<String> {
+pub(crate) fn container_name(raw: &str) -> Checked<String> {
     if networks::valid_network_name(raw) {
         Ok(raw.to_owned())
     } else {
@@ -114,7 +114,7 @@ pub fn container_name(raw: &str) -> Checked<String> {
     }
 }
 
-pub fn network_name(raw: &str) -> Checked<String> {
+pub(crate) fn network_name(raw: &str) -> Checked<String> {
     if networks::valid_network_name(raw) {
         Ok(raw.to_owned())
     } else {
@@ -123,7 +123,7 @@ pub fn network_name(raw: &str) -> Checked<String> {
 }
 
 /// The mode; a shared network's name is filled in from `GATEHOUSE_SHARED_NETWORK` afterwards.
-pub fn network_mode(raw: &str) -> Checked<Option<NetworkMode>> {
+pub(crate) fn network_mode(raw: &str) -> Checked<Option<NetworkMode>> {
     match raw {
         "per-app" | "" => Ok(Some(NetworkMode::PerApp)),
         "shared" => Ok(Some(NetworkMode::Shared(String::new()))),
@@ -132,7 +132,7 @@ pub fn network_mode(raw: &str) -> Checked<Option<NetworkMode>> {
     }
 }
 
-pub fn authentik_url(raw: &str) -> Checked<String> {
+pub(crate) fn authentik_url(raw: &str) -> Checked<String> {
     let rest = raw
         .strip_prefix("http://")
         .or_else(|| raw.strip_prefix("https://"));
@@ -151,7 +151,7 @@ pub fn authentik_url(raw: &str) -> Checked<String> {
 }
 
 /// A token is sent as an HTTP header: refuse anything that could break out of it.
-pub fn token(raw: &str) -> Checked<String> {
+pub(crate) fn token(raw: &str) -> Checked<String> {
     if !raw.is_empty() && raw.bytes().all(|c| c.is_ascii_graphic()) {
         Ok(raw.to_owned())
     } else {
@@ -162,7 +162,7 @@ pub fn token(raw: &str) -> Checked<String> {
     }
 }
 
-pub fn domain(raw: &str) -> Checked<String> {
+pub(crate) fn domain(raw: &str) -> Checked<String> {
     crate::model::spec::Subdomain::parse(raw)
         .ok()
         .filter(|d| d.as_str().contains('.'))
@@ -170,18 +170,18 @@ pub fn domain(raw: &str) -> Checked<String> {
         .ok_or_else(|| "must be a domain name such as example.com".to_owned())
 }
 
-pub fn scheme(raw: &str) -> Checked<String> {
+pub(crate) fn scheme(raw: &str) -> Checked<String> {
     match raw {
         "http" | "https" => Ok(raw.to_owned()),
         _ => Err("must be https or http".into()),
     }
 }
 
-pub fn outpost(raw: &str) -> Checked<String> {
+pub(crate) fn outpost(raw: &str) -> Checked<String> {
     crate::labels::authentik::outpost_name(raw).map_err(str::to_owned)
 }
 
-pub fn slug(raw: &str) -> Checked<String> {
+pub(crate) fn slug(raw: &str) -> Checked<String> {
     let ok = !raw.is_empty()
         && raw.len() <= 100
         && raw

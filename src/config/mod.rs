@@ -18,7 +18,7 @@ pub use vars::{Var, KNOWN_VARS, VARS};
 
 /// How log lines are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LogFormat {
+pub(crate) enum LogFormat {
     Text,
     Json,
 }
@@ -30,35 +30,35 @@ pub struct Settings {
     pub swag_config: PathBuf,
     pub labels: LabelRules,
     /// Quiet period after an event before a pass runs.
-    pub debounce: Duration,
+    pub(crate) debounce: Duration,
     /// Quiet period while events keep coming (one came within a second of the last), so a burst
     /// such as `docker compose up` gives few passes.
-    pub debounce_burst: Duration,
+    pub(crate) debounce_burst: Duration,
     /// The longest a pass waits behind a stream of events.
-    pub debounce_max: Duration,
+    pub(crate) debounce_max: Duration,
     /// Time between full passes with no event.
-    pub resync: Duration,
+    pub(crate) resync: Duration,
     /// How long a conf outlives its container.
-    pub remove_grace: Duration,
-    pub log_level: String,
-    pub log_format: LogFormat,
+    pub(crate) remove_grace: Duration,
+    pub(crate) log_level: String,
+    pub(crate) log_format: LogFormat,
     /// SWAG's user and group, given to the confs written.
-    pub puid: u32,
-    pub pgid: u32,
+    pub(crate) puid: u32,
+    pub(crate) pgid: u32,
     /// `key=value`: only containers carrying this label are considered (several gatehouses on one
     /// engine, or tests sharing one).
     pub scope_label: Option<(String, String)>,
     /// SWAG's container name or id (`GATEHOUSE_SWAG_CONTAINER`).
-    pub swag_container: String,
+    pub(crate) swag_container: String,
     /// authentik's server container name or id (`GATEHOUSE_AUTHENTIK_CONTAINER`).
-    pub authentik_container: String,
+    pub(crate) authentik_container: String,
     /// How SWAG reaches the apps (`GATEHOUSE_NETWORK_MODE`, `GATEHOUSE_SHARED_NETWORK`); `None`:
     /// gatehouse leaves networks alone.
-    pub network_mode: Option<NetworkMode>,
+    pub(crate) network_mode: Option<NetworkMode>,
     /// Where `run` records its passes for `gatehouse health` (`GATEHOUSE_HEALTH_FILE`).
     pub health_file: PathBuf,
     /// authentik provisioning; `None` when URL and token are both unset (provisioning off).
-    pub authentik: Option<AuthentikSettings>,
+    pub(crate) authentik: Option<AuthentikSettings>,
 }
 
 /// How gatehouse reaches and provisions authentik.
@@ -111,16 +111,16 @@ impl Default for Settings {
 
 /// One variable with a bad value.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VarError {
-    pub var: String,
-    pub value: String,
-    pub rule: String,
+pub(crate) struct VarError {
+    pub(crate) var: String,
+    pub(crate) value: String,
+    pub(crate) rule: String,
 }
 
 /// Every bad variable found.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub struct ConfigError {
-    pub problems: Vec<VarError>,
+    pub(crate) problems: Vec<VarError>,
 }
 
 impl fmt::Display for ConfigError {
@@ -287,7 +287,7 @@ impl Settings {
 
     /// Reads the settings from the given variables. Returns warnings (unknown `GATEHOUSE_*`
     /// variables, deprecated names) beside the settings, or every bad variable.
-    pub fn from_vars(
+    pub(crate) fn from_vars(
         vars: impl IntoIterator<Item = (String, String)>,
     ) -> Result<(Self, Vec<String>), ConfigError> {
         let env: BTreeMap<String, String> = vars.into_iter().collect();

@@ -15,11 +15,11 @@ pub struct Var {
     /// off (or "not given").
     pub default: Option<&'static str>,
     /// `<name>_FILE` names a file holding the value (a Docker secret); not together with `name`.
-    pub file: bool,
+    pub(crate) file: bool,
     /// An older name still read (with a warning) when `name` is unset.
-    pub deprecated_alias: Option<&'static str>,
+    pub(crate) deprecated_alias: Option<&'static str>,
     /// The value is a secret: never echoed in an error.
-    pub secret: bool,
+    pub(crate) secret: bool,
 }
 
 impl Var {
@@ -40,47 +40,49 @@ impl Var {
     }
 
     /// The `*_FILE` variant's name, when the variable has one.
-    pub fn file_var(&self) -> Option<String> {
+    pub(crate) fn file_var(&self) -> Option<String> {
         self.file.then(|| format!("{}_FILE", self.name))
     }
 }
 
-pub const SWAG_CONFIG: Var = Var::new("GATEHOUSE_SWAG_CONFIG", Some("/config"));
-pub const LABEL_PREFIX: Var = Var::new("GATEHOUSE_LABEL_PREFIX", Some("auth"));
-pub const ALLOW_RAW_DIRECTIVES: Var = Var::new("GATEHOUSE_ALLOW_RAW_DIRECTIVES", Some("false"));
-pub const DEBOUNCE_MS: Var = Var::new("GATEHOUSE_DEBOUNCE_MS", Some("100"));
-pub const DEBOUNCE_BURST_MS: Var = Var::new("GATEHOUSE_DEBOUNCE_BURST_MS", Some("400"));
-pub const DEBOUNCE_MAX_MS: Var = Var::new("GATEHOUSE_DEBOUNCE_MAX_MS", Some("5000"));
-pub const RESYNC_SECS: Var = Var::new("GATEHOUSE_RESYNC_SECS", Some("60"));
-pub const REMOVE_GRACE_SECS: Var = Var::new("GATEHOUSE_REMOVE_GRACE_SECS", Some("30"));
-pub const LOG_LEVEL: Var = Var::new("GATEHOUSE_LOG_LEVEL", Some("info"));
-pub const LOG_FORMAT: Var = Var::new("GATEHOUSE_LOG_FORMAT", Some("text"));
-pub const SCOPE_LABEL: Var = Var::new("GATEHOUSE_SCOPE_LABEL", None);
-pub const SWAG_CONTAINER: Var = Var::new("GATEHOUSE_SWAG_CONTAINER", Some("swag"));
-pub const AUTHENTIK_CONTAINER: Var =
+pub(crate) const SWAG_CONFIG: Var = Var::new("GATEHOUSE_SWAG_CONFIG", Some("/config"));
+pub(crate) const LABEL_PREFIX: Var = Var::new("GATEHOUSE_LABEL_PREFIX", Some("auth"));
+pub(crate) const ALLOW_RAW_DIRECTIVES: Var =
+    Var::new("GATEHOUSE_ALLOW_RAW_DIRECTIVES", Some("false"));
+pub(crate) const DEBOUNCE_MS: Var = Var::new("GATEHOUSE_DEBOUNCE_MS", Some("100"));
+pub(crate) const DEBOUNCE_BURST_MS: Var = Var::new("GATEHOUSE_DEBOUNCE_BURST_MS", Some("400"));
+pub(crate) const DEBOUNCE_MAX_MS: Var = Var::new("GATEHOUSE_DEBOUNCE_MAX_MS", Some("5000"));
+pub(crate) const RESYNC_SECS: Var = Var::new("GATEHOUSE_RESYNC_SECS", Some("60"));
+pub(crate) const REMOVE_GRACE_SECS: Var = Var::new("GATEHOUSE_REMOVE_GRACE_SECS", Some("30"));
+pub(crate) const LOG_LEVEL: Var = Var::new("GATEHOUSE_LOG_LEVEL", Some("info"));
+pub(crate) const LOG_FORMAT: Var = Var::new("GATEHOUSE_LOG_FORMAT", Some("text"));
+pub(crate) const SCOPE_LABEL: Var = Var::new("GATEHOUSE_SCOPE_LABEL", None);
+pub(crate) const SWAG_CONTAINER: Var = Var::new("GATEHOUSE_SWAG_CONTAINER", Some("swag"));
+pub(crate) const AUTHENTIK_CONTAINER: Var =
     Var::new("GATEHOUSE_AUTHENTIK_CONTAINER", Some("authentik-server"));
-pub const NETWORK_MODE: Var = Var::new("GATEHOUSE_NETWORK_MODE", Some("per-app"));
-pub const SHARED_NETWORK: Var = Var::new("GATEHOUSE_SHARED_NETWORK", Some("gatehouse"));
-pub const HEALTH_FILE: Var = Var::new(
+pub(crate) const NETWORK_MODE: Var = Var::new("GATEHOUSE_NETWORK_MODE", Some("per-app"));
+pub(crate) const SHARED_NETWORK: Var = Var::new("GATEHOUSE_SHARED_NETWORK", Some("gatehouse"));
+pub(crate) const HEALTH_FILE: Var = Var::new(
     "GATEHOUSE_HEALTH_FILE",
     Some(crate::status::health::DEFAULT_PATH),
 );
-pub const AUTHENTIK_URL: Var = Var::new("GATEHOUSE_AUTHENTIK_URL", None);
-pub const AUTHENTIK_TOKEN: Var = Var::new("GATEHOUSE_AUTHENTIK_TOKEN", None).secret_with_file();
-pub const DOMAIN: Var = Var::new("GATEHOUSE_DOMAIN", None);
-pub const AUTHENTIK_OUTPOST: Var = Var::new("GATEHOUSE_AUTHENTIK_OUTPOST", None);
-pub const AUTHORIZATION_FLOW: Var = Var::new(
+pub(crate) const AUTHENTIK_URL: Var = Var::new("GATEHOUSE_AUTHENTIK_URL", None);
+pub(crate) const AUTHENTIK_TOKEN: Var =
+    Var::new("GATEHOUSE_AUTHENTIK_TOKEN", None).secret_with_file();
+pub(crate) const DOMAIN: Var = Var::new("GATEHOUSE_DOMAIN", None);
+pub(crate) const AUTHENTIK_OUTPOST: Var = Var::new("GATEHOUSE_AUTHENTIK_OUTPOST", None);
+pub(crate) const AUTHORIZATION_FLOW: Var = Var::new(
     "GATEHOUSE_AUTHENTIK_AUTHORIZATION_FLOW",
     Some(super::DEFAULT_AUTHORIZATION_FLOW),
 );
-pub const INVALIDATION_FLOW: Var = Var::new(
+pub(crate) const INVALIDATION_FLOW: Var = Var::new(
     "GATEHOUSE_AUTHENTIK_INVALIDATION_FLOW",
     Some(super::DEFAULT_INVALIDATION_FLOW),
 );
-pub const EXTERNAL_SCHEME: Var = Var::new("GATEHOUSE_EXTERNAL_SCHEME", Some("https"));
-pub const INSTANCE: Var = Var::new("GATEHOUSE_INSTANCE", None);
-pub const PUID: Var = Var::new("PUID", Some("1000"));
-pub const PGID: Var = Var::new("PGID", Some("1000"));
+pub(crate) const EXTERNAL_SCHEME: Var = Var::new("GATEHOUSE_EXTERNAL_SCHEME", Some("https"));
+pub(crate) const INSTANCE: Var = Var::new("GATEHOUSE_INSTANCE", None);
+pub(crate) const PUID: Var = Var::new("PUID", Some("1000"));
+pub(crate) const PGID: Var = Var::new("PGID", Some("1000"));
 
 /// Every variable gatehouse reads.
 pub const VARS: &[Var] = &[
@@ -129,13 +131,13 @@ pub static KNOWN_VARS: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
 
 /// Reads variables from one snapshot of the environment, collecting every bad value.
 pub(crate) struct Reader<'a> {
-    pub env: &'a BTreeMap<String, String>,
-    pub problems: Vec<VarError>,
-    pub warnings: Vec<String>,
+    pub(crate) env: &'a BTreeMap<String, String>,
+    pub(crate) problems: Vec<VarError>,
+    pub(crate) warnings: Vec<String>,
 }
 
 impl<'a> Reader<'a> {
-    pub fn new(env: &'a BTreeMap<String, String>) -> Self {
+    pub(crate) fn new(env: &'a BTreeMap<String, String>) -> Self {
         Self {
             env,
             problems: Vec::new(),
@@ -143,7 +145,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    pub fn problem(&mut self, var: &str, value: &str, rule: impl Into<String>) {
+    pub(crate) fn problem(&mut self, var: &str, value: &str, rule: impl Into<String>) {
         self.problems.push(VarError {
             var: var.into(),
             value: value.into(),
@@ -152,7 +154,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Whether the user gave the variable (under its name, its `*_FILE` variant or its alias).
-    pub fn is_set(&self, var: &Var) -> bool {
+    pub(crate) fn is_set(&self, var: &Var) -> bool {
         self.env.contains_key(var.name)
             || var.file_var().is_some_and(|f| self.env.contains_key(&f))
             || var
@@ -163,7 +165,7 @@ impl<'a> Reader<'a> {
     /// What the user gave for `var`: the variable, else its `*_FILE` variant (the file's
     /// content), else its deprecated alias (with a warning). Returns the name it came under and
     /// the value as given; `None` when not given, or unusable (a problem is then recorded).
-    pub fn given(&mut self, var: &Var) -> Option<(String, String)> {
+    pub(crate) fn given(&mut self, var: &Var) -> Option<(String, String)> {
         let file_var = var.file_var().unwrap_or_default();
         let file = self.env.get(&file_var).filter(|_| var.file).cloned();
         match (self.env.get(var.name).cloned(), file) {
@@ -194,7 +196,11 @@ impl<'a> Reader<'a> {
 
     /// The variable's value (trimmed) checked by `parse`; when unset or bad (recorded), the
     /// table's default, checked by the same `parse`. `None` when unset without a default.
-    pub fn get<T>(&mut self, var: &Var, parse: impl Fn(&str) -> Result<T, String>) -> Option<T> {
+    pub(crate) fn get<T>(
+        &mut self,
+        var: &Var,
+        parse: impl Fn(&str) -> Result<T, String>,
+    ) -> Option<T> {
         if let Some((name, raw)) = self.given(var) {
             match parse(raw.trim()) {
                 Ok(v) => return Some(v),

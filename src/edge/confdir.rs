@@ -56,7 +56,7 @@ pub enum ConfDirError {
 
 /// The proxy-confs folder and the owner new confs get.
 #[derive(Debug)]
-pub struct ConfDir {
+pub(crate) struct ConfDir {
     proxy_confs: PathBuf,
     site_confs: PathBuf,
     owner: (u32, u32),
@@ -66,7 +66,7 @@ pub struct ConfDir {
 }
 
 /// Whether `name` is one gatehouse gives its confs.
-pub fn is_our_name(name: &str) -> bool {
+pub(crate) fn is_our_name(name: &str) -> bool {
     name.strip_prefix(OUR_PREFIX)
         .and_then(|rest| rest.strip_suffix(".subdomain.conf"))
         .is_some_and(|middle| !middle.is_empty())
@@ -74,7 +74,7 @@ pub fn is_our_name(name: &str) -> bool {
 
 impl ConfDir {
     /// `swag_config` is SWAG's `/config`; new files are owned by `puid:pgid` (SWAG's PUID/PGID).
-    pub fn new(swag_config: &Path, puid: u32, pgid: u32) -> Self {
+    pub(crate) fn new(swag_config: &Path, puid: u32, pgid: u32) -> Self {
         Self {
             proxy_confs: swag_config.join("nginx").join("proxy-confs"),
             site_confs: swag_config.join("nginx").join("site-confs"),
@@ -84,13 +84,9 @@ impl ConfDir {
         }
     }
 
-    pub fn path(&self) -> &Path {
-        &self.proxy_confs
-    }
-
     /// Reads the folder: owned confs with their text, the server names other active confs serve
     /// (proxy-confs and site-confs), and which samples exist.
-    pub fn scan(&self) -> Result<ConfDirState, ConfDirError> {
+    pub(crate) fn scan(&self) -> Result<ConfDirState, ConfDirError> {
         let mut state = ConfDirState::default();
         let names = match names_in(&self.proxy_confs) {
             Ok(n) => n,
@@ -164,7 +160,7 @@ impl ConfDir {
     }
 
     /// The text of the named samples that exist; a sample that cannot be read is left out.
-    pub fn read_samples(&self, names: &BTreeSet<PresetName>) -> BTreeMap<String, String> {
+    pub(crate) fn read_samples(&self, names: &BTreeSet<PresetName>) -> BTreeMap<String, String> {
         let mut out = BTreeMap::new();
         for name in names {
             let path = self.proxy_confs.join(name.sample_file_name());
@@ -187,7 +183,7 @@ impl ConfDir {
     /// Writes `content` to `file` unless it already holds exactly that. Returns whether it wrote.
     /// Refuses to replace a file that is not gatehouse's (name, marker, a regular file small
     /// enough to be one).
-    pub fn write(&self, file: &str, content: &str) -> Result<bool, ConfDirError> {
+    pub(crate) fn write(&self, file: &str, content: &str) -> Result<bool, ConfDirError> {
         let path = self.ours(file)?;
         match self.read_target(&path)? {
             Some(existing) if existing == content.as_bytes() => return Ok(false),
@@ -210,7 +206,7 @@ impl ConfDir {
     }
 
     /// Removes `file` if it is gatehouse's. Returns whether it removed anything.
-    pub fn remove(&self, file: &str) -> Result<bool, ConfDirError> {
+    pub(crate) fn remove(&self, file: &str) -> Result<bool, ConfDirError> {
         let path = self.ours(file)?;
         let Some(text) = self.read_target(&path)? else {
             return Ok(false);

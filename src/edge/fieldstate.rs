@@ -22,7 +22,7 @@ use crate::plan::authentik::marker::Instance;
 const MAX_BYTES: u64 = 4 << 20;
 
 #[derive(Debug, thiserror::Error)]
-pub enum FieldStateError {
+pub(crate) enum FieldStateError {
     #[error("cannot read {path}: {source}")]
     Read { path: PathBuf, source: io::Error },
     #[error("cannot read {path}: it is a {kind}, not a regular file")]
@@ -41,13 +41,13 @@ pub enum FieldStateError {
 
 /// The file's contents: each instance's record, by publisher mark.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FieldState {
-    pub instances: BTreeMap<String, FieldMemory>,
+pub(crate) struct FieldState {
+    pub(crate) instances: BTreeMap<String, FieldMemory>,
 }
 
 impl FieldState {
     /// What `instance` set; nothing when it has no record yet.
-    pub fn of(&self, instance: &Instance) -> FieldMemory {
+    pub(crate) fn of(&self, instance: &Instance) -> FieldMemory {
         self.instances
             .get(&instance.publisher())
             .cloned()
@@ -55,7 +55,7 @@ impl FieldState {
     }
 
     /// Replaces `instance`'s record, leaving the others' as they are.
-    pub fn put(&mut self, instance: &Instance, memory: FieldMemory) {
+    pub(crate) fn put(&mut self, instance: &Instance, memory: FieldMemory) {
         if memory.is_empty() {
             self.instances.remove(&instance.publisher());
         } else {
@@ -83,19 +83,19 @@ impl FieldStateFile {
 
     /// The files (and the state folder, when gatehouse creates it) go to `uid:gid` (SWAG's
     /// PUID/PGID) when gatehouse may give them.
-    pub fn owned_by(self, uid: u32, gid: u32) -> Self {
+    pub(crate) fn owned_by(self, uid: u32, gid: u32) -> Self {
         Self {
             dir: self.dir.with_owner(Some((uid, gid))),
             ..self
         }
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
     /// What was recorded; nothing when the file does not exist yet.
-    pub fn load(&self) -> Result<FieldState, FieldStateError> {
+    pub(crate) fn load(&self) -> Result<FieldState, FieldStateError> {
         if self.dir.checked(false)?.is_none() {
             return Ok(FieldState::default());
         }
@@ -109,12 +109,12 @@ impl FieldStateFile {
     }
 
     /// Where a record that failed to parse is moved before a fresh one is written.
-    pub fn corrupt_path(&self) -> PathBuf {
+    pub(crate) fn corrupt_path(&self) -> PathBuf {
         self.path.with_extension("json.corrupt")
     }
 
     /// The side file whose advisory lock every writer holds around read, merge and write.
-    pub fn lock_path(&self) -> PathBuf {
+    pub(crate) fn lock_path(&self) -> PathBuf {
         self.path.with_extension("json.lock")
     }
 
@@ -126,7 +126,10 @@ impl FieldStateFile {
     ///
     /// Never waits: when another process holds the lock, [`FieldStateError::Busy`] is returned
     /// at once and nothing is written (this runs inside the async authentik round).
-    pub fn update(&self, change: impl FnOnce(&mut FieldState)) -> Result<Updated, FieldStateError> {
+    pub(crate) fn update(
+        &self,
+        change: impl FnOnce(&mut FieldState),
+    ) -> Result<Updated, FieldStateError> {
         let _lock = self.lock()?;
         let mut moved_aside = None;
         let mut state = match self.load() {
@@ -219,7 +222,7 @@ impl FieldStateFile {
     }
 
     /// Stores `state`. Returns whether the file changed.
-    pub fn save(&self, state: &FieldState) -> Result<bool, FieldStateError> {
+    pub(crate) fn save(&self, state: &FieldState) -> Result<bool, FieldStateError> {
         self.dir.checked(true)?;
         let spec = FileSpec::readable(MAX_BYTES).owned_by(self.dir.owner());
         files::write_json(&self.path, state, &spec)
@@ -233,17 +236,17 @@ impl FieldStateFile {
 
 /// What [`FieldStateFile::update`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Updated {
+pub(crate) struct Updated {
     /// The file changed.
-    pub written: bool,
+    pub(crate) written: bool,
     /// The corrupt record was moved here first, and why it was corrupt.
-    pub moved_aside: Option<(PathBuf, String)>,
+    pub(crate) moved_aside: Option<(PathBuf, String)>,
 }
 
 impl FieldStateError {
     /// The file exists but could not be read (as opposed to read and found corrupt): it may be
     /// readable later, and must not be overwritten meanwhile.
-    pub fn is_unreadable(&self) -> bool {
+    pub(crate) fn is_unreadable(&self) -> bool {
         matches!(
             self,
             Self::Read { .. } | Self::NotAFile { .. } | Self::StateDir(_) | Self::Busy { .. }

@@ -39,7 +39,7 @@ pub enum ReadError {
 /// bytes is read: a symlink, FIFO, device or folder is refused (a symlink before anything is
 /// opened through it), the open does not block on a FIFO swapped in meanwhile, and at most
 /// `max + 1` bytes are ever read.
-pub fn read_small(path: &Path, max: u64) -> Result<Option<Vec<u8>>, ReadError> {
+pub(crate) fn read_small(path: &Path, max: u64) -> Result<Option<Vec<u8>>, ReadError> {
     match read_head(path, max)? {
         None => Ok(None),
         Some(Head {
@@ -52,16 +52,16 @@ pub fn read_small(path: &Path, max: u64) -> Result<Option<Vec<u8>>, ReadError> {
 
 /// The first bytes of a regular file.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Head {
+pub(crate) struct Head {
     /// At most the bound asked for.
-    pub bytes: Vec<u8>,
+    pub(crate) bytes: Vec<u8>,
     /// The file ends there (false: it is larger than the bound).
-    pub complete: bool,
+    pub(crate) complete: bool,
 }
 
 /// Like [`read_small`], but a file over `max` bytes gives its first `max` bytes (marked
 /// incomplete) instead of an error.
-pub fn read_head(path: &Path, max: u64) -> Result<Option<Head>, ReadError> {
+pub(crate) fn read_head(path: &Path, max: u64) -> Result<Option<Head>, ReadError> {
     // lstat first, so that a device is refused without even being opened.
     match fs::symlink_metadata(path) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
@@ -93,7 +93,7 @@ pub fn read_head(path: &Path, max: u64) -> Result<Option<Head>, ReadError> {
 }
 
 /// What a file system entry is, in words.
-pub fn kind_of(m: &fs::Metadata) -> String {
+pub(crate) fn kind_of(m: &fs::Metadata) -> String {
     let t = m.file_type();
     let kind = if t.is_symlink() {
         "symlink"
@@ -116,16 +116,16 @@ pub fn kind_of(m: &fs::Metadata) -> String {
 /// How a file is written: its mode, the owner it is given, and the bound used to read the
 /// target back for the "same bytes" check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FileSpec {
-    pub mode: u32,
+pub(crate) struct FileSpec {
+    pub(crate) mode: u32,
     /// `(uid, gid)` given to the file with `fchown`; `None` keeps gatehouse's own.
-    pub owner: Option<(u32, u32)>,
-    pub max: u64,
+    pub(crate) owner: Option<(u32, u32)>,
+    pub(crate) max: u64,
 }
 
 impl FileSpec {
     /// A file SWAG (or anyone) may read: `0644`.
-    pub fn readable(max: u64) -> Self {
+    pub(crate) fn readable(max: u64) -> Self {
         Self {
             mode: 0o644,
             owner: None,
@@ -133,22 +133,22 @@ impl FileSpec {
         }
     }
 
-    pub fn owned_by(self, owner: Option<(u32, u32)>) -> Self {
+    pub(crate) fn owned_by(self, owner: Option<(u32, u32)>) -> Self {
         Self { owner, ..self }
     }
 }
 
 /// What [`write_atomic`] did.
 #[derive(Debug)]
-pub struct Written {
+pub(crate) struct Written {
     /// The file changed (false: it already held the bytes).
-    pub changed: bool,
+    pub(crate) changed: bool,
     /// The owner could not be given (gatehouse is not root): the file keeps gatehouse's user.
-    pub owner_refused: Option<io::Error>,
+    pub(crate) owner_refused: Option<io::Error>,
 }
 
 /// Writes `value` as pretty JSON (with a final newline) through [`write_atomic`].
-pub fn write_json<T: serde::Serialize>(
+pub(crate) fn write_json<T: serde::Serialize>(
     path: &Path,
     value: &T,
     spec: &FileSpec,
@@ -160,7 +160,7 @@ pub fn write_json<T: serde::Serialize>(
 
 /// Writes `bytes` to `path` atomically (see the module's doc); skipped when the file already
 /// holds them. The folder must exist.
-pub fn write_atomic(path: &Path, bytes: &[u8], spec: &FileSpec) -> io::Result<Written> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8], spec: &FileSpec) -> io::Result<Written> {
     if read_small(path, spec.max).ok().flatten().as_deref() == Some(bytes) {
         return Ok(Written {
             changed: false,
@@ -218,7 +218,7 @@ fn create_temp(dir: &Path, mode: u32) -> io::Result<(PathBuf, fs::File)> {
 
 /// `.gatehouse-<32 random hex digits>.tmp`: short (a long target name cannot push it past the
 /// file system's limit), a dot-file that no `*.conf` include matches, and not guessable.
-pub fn temp_name() -> OsString {
+pub(crate) fn temp_name() -> OsString {
     let mut buf = [0u8; 16];
     fill_random(&mut buf);
     let mut name = b".gatehouse-".to_vec();
@@ -289,7 +289,7 @@ fn sync_dir(dir: &Path) {
 
 /// Why the state folder `<SWAG config>/gatehouse/` is refused.
 #[derive(Debug, thiserror::Error)]
-pub enum StateDirError {
+pub(crate) enum StateDirError {
     #[error("the state folder {path} is a symlink; gatehouse writes nothing through it: remove the link (`rm {path}`) and gatehouse creates a real folder")]
     Symlink { path: PathBuf },
     #[error("the state folder {path} is a {kind}, not a folder: remove it and gatehouse creates the folder")]
@@ -308,13 +308,13 @@ pub enum StateDirError {
 /// `<SWAG config>/gatehouse/`, where the state files live, and the owner gatehouse gives what it
 /// writes there (SWAG's PUID/PGID when gatehouse runs as root).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StateDir {
+pub(crate) struct StateDir {
     path: PathBuf,
     owner: Option<(u32, u32)>,
 }
 
 impl StateDir {
-    pub fn new(swag_config: &Path, owner: Option<(u32, u32)>) -> Self {
+    pub(crate) fn new(swag_config: &Path, owner: Option<(u32, u32)>) -> Self {
         Self {
             path: swag_config.join("gatehouse"),
             owner,
@@ -322,22 +322,22 @@ impl StateDir {
     }
 
     /// The same folder, its files given to `owner`.
-    pub fn with_owner(self, owner: Option<(u32, u32)>) -> Self {
+    pub(crate) fn with_owner(self, owner: Option<(u32, u32)>) -> Self {
         Self { owner, ..self }
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
-    pub fn owner(&self) -> Option<(u32, u32)> {
+    pub(crate) fn owner(&self) -> Option<(u32, u32)> {
         self.owner
     }
 
     /// The folder, checked: a real folder (not a symlink) owned by gatehouse's user, root or the
     /// owner gatehouse gives its files. `create`: make it when missing (given to that owner).
     /// `Ok(None)`: missing and not created.
-    pub fn checked(&self, create: bool) -> Result<Option<&Path>, StateDirError> {
+    pub(crate) fn checked(&self, create: bool) -> Result<Option<&Path>, StateDirError> {
         let path = &self.path;
         let m = match fs::symlink_metadata(path) {
             Err(e) if e.kind() == io::ErrorKind::NotFound && !create => return Ok(None),
@@ -408,7 +408,7 @@ impl StateDir {
 }
 
 /// gatehouse's effective user id.
-pub fn effective_uid() -> u32 {
+pub(crate) fn effective_uid() -> u32 {
     // SAFETY: geteuid has no preconditions and cannot fail.
     unsafe { libc::geteuid() }
 }

@@ -13,7 +13,7 @@ use crate::plan::networks::Remembered;
 const MAX_BYTES: u64 = 1 << 20;
 
 #[derive(Debug, thiserror::Error)]
-pub enum NetStateError {
+pub(crate) enum NetStateError {
     #[error("cannot read {path}: {source}")]
     Read { path: PathBuf, source: io::Error },
     #[error("{path} is not gatehouse's network state ({reason})")]
@@ -26,14 +26,14 @@ pub enum NetStateError {
 
 /// Where the state lives.
 #[derive(Debug, Clone)]
-pub struct NetStateFile {
+pub(crate) struct NetStateFile {
     dir: StateDir,
     path: PathBuf,
 }
 
 impl NetStateFile {
     /// `swag_config` is SWAG's `/config`.
-    pub fn new(swag_config: &Path) -> Self {
+    pub(crate) fn new(swag_config: &Path) -> Self {
         let dir = StateDir::new(swag_config, None);
         Self {
             path: dir.path().join("networks.json"),
@@ -43,19 +43,20 @@ impl NetStateFile {
 
     /// The file (and the state folder, when gatehouse creates it) goes to `uid:gid` (SWAG's
     /// PUID/PGID) when gatehouse may give it.
-    pub fn owned_by(self, uid: u32, gid: u32) -> Self {
+    pub(crate) fn owned_by(self, uid: u32, gid: u32) -> Self {
         Self {
             dir: self.dir.with_owner(Some((uid, gid))),
             ..self
         }
     }
 
-    pub fn path(&self) -> &Path {
+    #[cfg(test)]
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
     /// What was remembered; nothing when the file does not exist yet.
-    pub fn load(&self) -> Result<Remembered, NetStateError> {
+    pub(crate) fn load(&self) -> Result<Remembered, NetStateError> {
         if self.dir.checked(false)?.is_none() {
             return Ok(Remembered::default());
         }
@@ -82,7 +83,7 @@ impl NetStateFile {
     }
 
     /// Stores `state`. Returns whether the file changed.
-    pub fn save(&self, state: &Remembered) -> Result<bool, NetStateError> {
+    pub(crate) fn save(&self, state: &Remembered) -> Result<bool, NetStateError> {
         self.dir.checked(true)?;
         let spec = FileSpec::readable(MAX_BYTES).owned_by(self.dir.owner());
         files::write_json(&self.path, state, &spec)

@@ -14,27 +14,27 @@ use crate::model::workload::Workload;
 /// What authentik should hold for one protected app.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppWant {
-    pub container: String,
+    pub(crate) container: String,
     /// The application's slug: its identity in authentik.
-    pub slug: String,
-    pub name: String,
+    pub(crate) slug: String,
+    pub(crate) name: String,
     /// Dashboard group, icon, description and launch URL: set when a label sets them (an empty
     /// label counts as unset); when unset, cleared only if authentik still holds what gatehouse
     /// last set (see `fields`).
-    pub group: Option<String>,
-    pub icon: Option<String>,
-    pub description: Option<String>,
-    pub launch_url: Option<String>,
+    pub(crate) group: Option<String>,
+    pub(crate) icon: Option<String>,
+    pub(crate) description: Option<String>,
+    pub(crate) launch_url: Option<String>,
     /// `https://<first subdomain>.<domain>`.
-    pub external_host: String,
+    pub(crate) external_host: String,
     /// The bypass paths' regexes, one per line.
-    pub skip_path_regex: String,
+    pub(crate) skip_path_regex: String,
     /// Only members of these groups get in (policy bindings); empty: everyone authentik lets in.
-    pub allow_groups: Vec<String>,
+    pub(crate) allow_groups: Vec<String>,
     /// The outpost to serve it; `None`: the configured default.
-    pub outpost: Option<String>,
+    pub(crate) outpost: Option<String>,
     /// Take over an application with this slug that gatehouse did not make.
-    pub adopt: bool,
+    pub(crate) adopt: bool,
 }
 
 const SLUG_RULE: &str = "must be 1 to 50 of a-z, 0-9, '-' and '_' (authentik's application slug)";
@@ -52,7 +52,7 @@ const GROUP_NAME_RULE: &str =
 const OUTPOST_RULE: &str =
     "must be an outpost name: 1 to 100 of letters, digits, spaces, '.', '_', '-', '(' and ')'";
 
-pub fn slug(raw: &str) -> Result<String, &'static str> {
+pub(crate) fn slug(raw: &str) -> Result<String, &'static str> {
     let ok = !raw.is_empty()
         && raw.len() <= 50
         && raw
@@ -166,7 +166,7 @@ fn is_url_byte(c: u8) -> bool {
         )
 }
 
-pub fn url(raw: &str) -> Result<String, &'static str> {
+pub(crate) fn url(raw: &str) -> Result<String, &'static str> {
     is_url(raw).then(|| raw.to_owned()).ok_or(URL_RULE)
 }
 
@@ -212,7 +212,7 @@ fn group_name(raw: &str) -> Result<String, &'static str> {
 }
 
 /// The grammar of an outpost name (label `auth.outpost`, `GATEHOUSE_AUTHENTIK_OUTPOST`).
-pub fn outpost_name(raw: &str) -> Result<String, &'static str> {
+pub(crate) fn outpost_name(raw: &str) -> Result<String, &'static str> {
     let ok = !raw.is_empty()
         && raw.len() <= 100
         && raw.trim() == raw
@@ -223,7 +223,7 @@ pub fn outpost_name(raw: &str) -> Result<String, &'static str> {
 }
 
 /// The slug an app gets without `auth.slug`: its first subdomain, dots turned into dashes.
-pub fn default_slug(first: &ServerName) -> String {
+pub(crate) fn default_slug(first: &ServerName) -> String {
     let s: String = first
         .key()
         .chars()
@@ -235,7 +235,7 @@ pub fn default_slug(first: &ServerName) -> String {
 
 /// The slug a container claims even when its labels are rejected, so gatehouse does not remove
 /// the authentik objects of an app whose labels are merely broken for now.
-pub fn claimed_slug(c: &Workload, rules: &LabelRules) -> Option<String> {
+pub(crate) fn claimed_slug(c: &Workload, rules: &LabelRules) -> Option<String> {
     if let Some(raw) = c.labels.get(&format!("{}.slug", rules.prefix)) {
         return slug(raw).ok();
     }
@@ -284,7 +284,7 @@ fn external_host(name: &ServerName, settings: &AuthentikSettings) -> String {
 }
 
 /// Reads a protected app's authentik labels.
-pub fn read(
+pub(crate) fn read(
     c: &Workload,
     app: &AppSpec,
     rules: &LabelRules,

@@ -77,17 +77,17 @@ pub const KNOWN_KEYS: &[&str] = &[
 pub struct LabelProblem {
     pub label: String,
     pub value: String,
-    pub rule: String,
+    pub(crate) rule: String,
 }
 
 /// Why a container's labels were rejected.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LabelErrors {
-    pub container: String,
+    pub(crate) container: String,
     pub problems: Vec<LabelProblem>,
     /// Whether the labels ask for authentik (or could: an unreadable `protect` counts). A conf
     /// kept from before for this container must then be a protected one, or it goes.
-    pub wants_protection: bool,
+    pub(crate) wants_protection: bool,
 }
 
 impl fmt::Display for LabelErrors {

@@ -4,12 +4,12 @@
 use super::shown;
 
 /// The label's full name under the configured prefix.
-pub fn key(prefix: &str) -> String {
+pub(crate) fn key(prefix: &str) -> String {
     format!("{prefix}.network")
 }
 
 /// The network named by `value`, or the line saying why it cannot be one.
-pub fn parse<'a>(container: &str, key: &str, value: &'a str) -> Result<&'a str, String> {
+pub(crate) fn parse<'a>(container: &str, key: &str, value: &'a str) -> Result<&'a str, String> {
     if crate::model::spec::is_network_name(value) {
         Ok(value)
     } else {

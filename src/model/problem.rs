@@ -6,7 +6,7 @@ use std::fmt;
 
 /// What kind of condition: it decides the log level and whether its end is said.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum ProblemKind {
+pub(crate) enum ProblemKind {
     /// A workload's labels are refused.
     Rejected,
     /// Something could not be done as the labels or settings ask.
@@ -19,37 +19,36 @@ pub enum ProblemKind {
 
 impl ProblemKind {
     /// Whether it is a warning (else it is said at info level).
-    pub fn warns(self) -> bool {
+    pub(crate) fn warns(self) -> bool {
         !matches!(self, Self::Kept)
     }
 }
 
 /// One condition about one subject.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    pub kind: ProblemKind,
+pub(crate) struct Problem {
+    pub(crate) kind: ProblemKind,
     /// What it is about, stable while the condition lasts (a container, a file, an
     /// application slug), and what tells two problems of one kind apart.
-    pub subject: String,
+    pub(crate) subject: String,
     /// The sentence the user reads.
-    pub message: String,
+    pub(crate) message: String,
     /// What to do about it, when there is a fix to name.
-    pub fix: Option<String>,
+    pub(crate) fix: Option<String>,
 }
 
 impl Problem {
-    pub fn new(kind: ProblemKind, subject: impl Into<String>, message: impl Into<String>) -> Self {
+    pub(crate) fn new(
+        kind: ProblemKind,
+        subject: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
         Self {
             kind,
             subject: subject.into(),
             message: message.into(),
             fix: None,
         }
-    }
-
-    pub fn with_fix(mut self, fix: impl Into<String>) -> Self {
-        self.fix = Some(fix.into());
-        self
     }
 }
 

@@ -9,10 +9,10 @@
 use std::fmt;
 
 /// The rule a label value broke, phrased for the user ("must be ...").
-pub type Rule = &'static str;
+pub(crate) type Rule = &'static str;
 
 /// Whether `raw` is 1 to `max` bytes, its first accepted by `first` and all accepted by `rest`.
-pub fn is_word(
+pub(crate) fn is_word(
     raw: &str,
     max: usize,
     first: impl Fn(u8) -> bool,
@@ -33,7 +33,7 @@ fn is_dns_label(s: &str) -> bool {
 }
 
 /// A Docker network (or container) name as a label or setting may give it.
-pub fn is_network_name(s: &str) -> bool {
+pub(crate) fn is_network_name(s: &str) -> bool {
     is_word(
         s,
         128,
@@ -49,7 +49,7 @@ const SUBDOMAIN_RULE: Rule = "must be DNS labels (a-z, 0-9, '-', not starting or
 pub struct Subdomain(String);
 
 impl Subdomain {
-    pub fn parse(raw: &str) -> Result<Self, Rule> {
+    pub(crate) fn parse(raw: &str) -> Result<Self, Rule> {
         let s = raw.to_ascii_lowercase();
         if raw.is_ascii() && s.len() <= 253 && s.split('.').all(is_dns_label) {
             Ok(Self(s))
@@ -57,24 +57,24 @@ impl Subdomain {
             Err(SUBDOMAIN_RULE)
         }
     }
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 }
 
 /// The longest file name Linux file systems take (`NAME_MAX`), in bytes.
-pub const FILE_NAME_MAX: usize = 255;
+pub(crate) const FILE_NAME_MAX: usize = 255;
 /// The most bytes a writer may add to a file's name for its temp file (`.<name>.<pid>.<n>.tmp`
 /// is at most 37). Shared with the atomic writer: a temp name longer than the final name by more
 /// than this could exceed [`FILE_NAME_MAX`] for a name the labels accepted.
-pub const TEMP_NAME_EXTRA: usize = 40;
+pub(crate) const TEMP_NAME_EXTRA: usize = 40;
 /// What gatehouse puts before an app's first server name to name its conf file.
-pub const CONF_FILE_PREFIX: &str = "gatehouse.";
+pub(crate) const CONF_FILE_PREFIX: &str = "gatehouse.";
 /// What gatehouse puts after it: SWAG loads `*.subdomain.conf`.
-pub const CONF_FILE_SUFFIX: &str = ".subdomain.conf";
+pub(crate) const CONF_FILE_SUFFIX: &str = ".subdomain.conf";
 /// The longest server name: `gatehouse.<name>.subdomain.conf` and its temp file must fit a file
 /// name (190 bytes).
-pub const SERVER_NAME_MAX: usize =
+pub(crate) const SERVER_NAME_MAX: usize =
     FILE_NAME_MAX - TEMP_NAME_EXTRA - CONF_FILE_PREFIX.len() - CONF_FILE_SUFFIX.len();
 
 const SERVER_NAME_LENGTH_RULE: Rule = "must be at most 190 characters in all: gatehouse names the conf file gatehouse.<name>.subdomain.conf, and it (with its temp file) must fit the file system's 255-byte file names";
@@ -92,7 +92,7 @@ pub enum ServerName {
 impl ServerName {
     /// Parses `app`, `app.*` (subdomain on any domain) or `app.example.com` (a full host, when
     /// `full_hosts` is true: swag_url gives whole names, auth.subdomain gives subdomains).
-    pub fn parse(raw: &str, full_hosts: bool) -> Result<Self, Rule> {
+    pub(crate) fn parse(raw: &str, full_hosts: bool) -> Result<Self, Rule> {
         let name = match raw.strip_suffix(".*") {
             Some(sub) => Self::Subdomain(Subdomain::parse(sub)?),
             None => {
@@ -137,7 +137,7 @@ impl ServerName {
     }
 
     /// The name part without any wildcard, used for file names and conflict checks.
-    pub fn key(&self) -> &str {
+    pub(crate) fn key(&self) -> &str {
         match self {
             Self::Subdomain(s) | Self::Host(s) => s.as_str(),
         }
@@ -177,7 +177,7 @@ impl fmt::Display for ServerName {
 pub struct Port(u16);
 
 impl Port {
-    pub fn parse(raw: &str) -> Result<Self, Rule> {
+    pub(crate) fn parse(raw: &str) -> Result<Self, Rule> {
         const RULE: Rule = "must be a whole number from 1 to 65535";
         if raw.is_empty() || raw.len() > 5 || !raw.bytes().all(|b| b.is_ascii_digit()) {
             return Err(RULE);
@@ -187,10 +187,11 @@ impl Port {
             Ok(p) => Ok(Self(p)),
         }
     }
-    pub fn new(port: u16) -> Option<Self> {
+    pub(crate) fn new(port: u16) -> Option<Self> {
         (port != 0).then_some(Self(port))
     }
-    pub fn get(self) -> u16 {
+    #[cfg(test)]
+    pub(crate) fn get(self) -> u16 {
         self.0
     }
 }
@@ -210,14 +211,14 @@ pub enum Proto {
 }
 
 impl Proto {
-    pub fn parse(raw: &str) -> Result<Self, Rule> {
+    pub(crate) fn parse(raw: &str) -> Result<Self, Rule> {
         match raw {
             "http" => Ok(Self::Http),
             "https" => Ok(Self::Https),
             _ => Err("must be http or https"),
         }
     }
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Http => "http",
             Self::Https => "https",
@@ -227,10 +228,10 @@ impl Proto {
 
 /// The upstream host SWAG connects to: a container or host name, or an IPv4 address.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Address(String);
+pub(crate) struct Address(String);
 
 impl Address {
-    pub fn parse(raw: &str) -> Result<Self, Rule> {
+    pub(crate) fn parse(raw: &str) -> Result<Self, Rule> {
         const RULE: Rule = "must be a container or host name (letters, digits, '_', '.', '-', starting with a letter or digit, 253 characters at most) or an IPv4 address";
         let ok = is_word(
             raw,
@@ -244,17 +245,17 @@ impl Address {
             Err(RULE)
         }
     }
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 }
 
 /// A path served without authentik, e.g. `/api` (that path and everything below it).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct BypassPath(String);
+pub(crate) struct BypassPath(String);
 
 impl BypassPath {
-    pub fn parse(raw: &str) -> Result<Self, Rule> {
+    pub(crate) fn parse(raw: &str) -> Result<Self, Rule> {
         const RULE: Rule = "must start with '/' and hold only letters, digits and . _ ~ - / (no '//', no '.' or '..' segments, 256 characters at most); '/' alone is refused: use auth.expose to publish without authentik";
         let ok = raw.len() > 1
             && raw.len() <= 256
@@ -271,14 +272,14 @@ impl BypassPath {
         }
     }
 
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 
     /// An anchored regular expression matching this path and everything below it, but not
     /// siblings that merely share the prefix (`/api` matches `/api` and `/api/x`, not `/apis`).
     /// nginx uses it for the bypass `location`; authentik's `skip_path_regex` uses it too.
-    pub fn regex(&self) -> String {
+    pub(crate) fn regex(&self) -> String {
         let mut out = String::from("^");
         for c in self.0.trim_end_matches('/').chars() {
             if matches!(c, '.' | '~' | '-') {
@@ -308,10 +309,10 @@ impl PresetName {
             Err(RULE)
         }
     }
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
-    pub fn sample_file_name(&self) -> String {
+    pub(crate) fn sample_file_name(&self) -> String {
         format!("{}.subdomain.conf.sample", self.0)
     }
 }
@@ -320,10 +321,10 @@ impl PresetName {
 /// Even then it must be one printable ASCII line ending in `;` or `}`, with balanced braces and
 /// quotes, so it cannot close the block it is placed in.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct RawDirective(String);
+pub(crate) struct RawDirective(String);
 
 impl RawDirective {
-    pub fn parse(raw: &str) -> Result<Self, Rule> {
+    pub(crate) fn parse(raw: &str) -> Result<Self, Rule> {
         const RULE: Rule = "must be one line of printable ASCII ending in ';' or '}', with balanced braces and quotes and no '#'";
         let s = raw.trim();
         if s.is_empty()
@@ -362,7 +363,7 @@ impl RawDirective {
         }
         Ok(Self(s.to_owned()))
     }
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 }
@@ -377,7 +378,7 @@ pub enum Access {
 }
 
 impl Access {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Protected => "protected",
             Self::Exposed => "exposed",
@@ -387,7 +388,7 @@ impl Access {
 
 /// Which label set the app was described with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum LabelSet {
+pub(crate) enum LabelSet {
     /// gatehouse's own `auth.*` labels (prefix configurable).
     Gatehouse,
     /// linuxserver's swag-auto-proxy labels (`swag=enable`, `swag_*`).
@@ -396,7 +397,7 @@ pub enum LabelSet {
 
 /// Where the conf's text comes from.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Template {
+pub(crate) enum Template {
     /// gatehouse's built-in template, equivalent to SWAG's `_template.subdomain.conf.sample`.
     BuiltIn,
     /// A sample SWAG ships, named by a label.
@@ -414,16 +415,16 @@ pub struct AppSpec {
     pub access: Access,
     /// At least one; the first names the conf file.
     pub server_names: Vec<ServerName>,
-    pub address: Address,
+    pub(crate) address: Address,
     /// From a label; otherwise resolved from the container's exposed ports or the preset.
-    pub port: Option<Port>,
+    pub(crate) port: Option<Port>,
     /// From a label; otherwise the preset's, else http.
-    pub proto: Option<Proto>,
-    pub bypass: Vec<BypassPath>,
-    pub template: Template,
-    pub server_directives: Vec<RawDirective>,
-    pub location_directives: Vec<RawDirective>,
-    pub label_set: LabelSet,
+    pub(crate) proto: Option<Proto>,
+    pub(crate) bypass: Vec<BypassPath>,
+    pub(crate) template: Template,
+    pub(crate) server_directives: Vec<RawDirective>,
+    pub(crate) location_directives: Vec<RawDirective>,
+    pub(crate) label_set: LabelSet,
 }
 
 #[cfg(test)]

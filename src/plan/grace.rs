@@ -14,7 +14,7 @@ pub struct GraceClock {
 
 /// Where one unwanted thing stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Grace {
+pub(crate) enum Grace {
     /// Still within the grace period; removal is due in `left`.
     Waiting { left: Duration },
     /// The grace period is over: remove it now.
@@ -23,12 +23,12 @@ pub enum Grace {
 
 impl GraceClock {
     /// How many removals are waiting.
-    pub fn pending(&self) -> usize {
+    pub(crate) fn pending(&self) -> usize {
         self.since.len()
     }
 
     /// Starts `key`'s countdown at `now` unless it runs already, and says where it stands.
-    pub fn tick(&mut self, key: &str, now: Instant, grace: Duration) -> Grace {
+    pub(crate) fn tick(&mut self, key: &str, now: Instant, grace: Duration) -> Grace {
         let since = *self.since.entry(key.to_owned()).or_insert(now);
         let waited = now.saturating_duration_since(since);
         if waited >= grace {
@@ -40,26 +40,27 @@ impl GraceClock {
         }
     }
 
+    #[cfg(test)]
     /// Whether `key` is still within its grace period (a countdown not started yet is).
-    pub fn within(&self, key: &str, now: Instant, grace: Duration) -> bool {
+    pub(crate) fn within(&self, key: &str, now: Instant, grace: Duration) -> bool {
         self.since
             .get(key)
             .is_none_or(|since| now.saturating_duration_since(*since) < grace)
     }
 
     /// Stops `key`'s countdown: it is wanted again, held for another reason, or removed.
-    pub fn forget(&mut self, key: &str) {
+    pub(crate) fn forget(&mut self, key: &str) {
         self.since.remove(key);
     }
 
     /// Keeps only the countdowns of keys for which `keep` says yes.
-    pub fn retain(&mut self, mut keep: impl FnMut(&str) -> bool) {
+    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&str) -> bool) {
         self.since.retain(|k, _| keep(k));
     }
 }
 
 /// The earlier of two optional deadlines.
-pub fn sooner(a: Option<Duration>, b: Duration) -> Option<Duration> {
+pub(crate) fn sooner(a: Option<Duration>, b: Duration) -> Option<Duration> {
     Some(a.map_or(b, |a| a.min(b)))
 }
 

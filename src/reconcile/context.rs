@@ -1,55 +1,37 @@
 //! Everything a pass needs, in one place: the settings, the engines by host, the proxy-confs
 //! folder.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::config::Settings;
 use crate::edge::confdir::ConfDir;
 use crate::edge::docker::Engine;
 
-/// The engines gatehouse watches, by host: the local one today; a later issue adds remote
-/// hosts beside it.
+/// The engines gatehouse watches: the local one today (its workloads carry its `host()`); the
+/// remote-hosts issue adds the others, by host, beside it.
 #[derive(Debug, Clone)]
 pub struct Engines {
     local: Arc<dyn Engine>,
-    others: BTreeMap<String, Arc<dyn Engine>>,
 }
 
 impl Engines {
     /// Just the local engine.
-    pub fn local_only(engine: Arc<dyn Engine>) -> Self {
-        Self {
-            local: engine,
-            others: BTreeMap::new(),
-        }
+    pub(crate) fn local_only(engine: Arc<dyn Engine>) -> Self {
+        Self { local: engine }
     }
 
     /// The engine on this host.
     pub fn local(&self) -> &Arc<dyn Engine> {
         &self.local
     }
-
-    /// The engine whose workloads carry `host`.
-    pub fn get(&self, host: &str) -> Option<&Arc<dyn Engine>> {
-        if host == self.local.host() || host.is_empty() {
-            return Some(&self.local);
-        }
-        self.others.get(host)
-    }
-
-    /// Every engine, the local one first.
-    pub fn all(&self) -> impl Iterator<Item = &Arc<dyn Engine>> {
-        std::iter::once(&self.local).chain(self.others.values())
-    }
 }
 
 /// Everything a pass needs.
 #[derive(Debug)]
 pub struct Context {
-    pub settings: Settings,
+    pub(crate) settings: Settings,
     pub engines: Engines,
-    pub confdir: ConfDir,
+    pub(crate) confdir: ConfDir,
 }
 
 impl Context {

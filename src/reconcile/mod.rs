@@ -27,7 +27,7 @@ pub enum ReconcileError {
 
 impl ReconcileError {
     /// A short name for logs and metrics.
-    pub fn label(&self) -> &'static str {
+    pub(crate) fn label(&self) -> &'static str {
         match self {
             Self::Docker(_) => "docker",
             Self::ConfDir(_) => "confdir",
@@ -63,12 +63,12 @@ pub struct PassReport {
     /// Of those, conf writes and removals (the file system's trouble).
     pub conf_failures: usize,
     /// Protected apps whose authentik labels are rejected (their conf is still written).
-    pub authentik_rejected: usize,
+    pub(crate) authentik_rejected: usize,
     /// The authentik round run by this pass (`run --once` only; in watch mode a worker runs it).
-    pub authentik: Option<Result<authentik::SyncReport, String>>,
+    pub(crate) authentik: Option<Result<authentik::SyncReport, String>>,
     /// Network attachments made and undone this pass.
-    pub connected: usize,
-    pub disconnected: usize,
+    pub(crate) connected: usize,
+    pub(crate) disconnected: usize,
     /// What the network and authentik steps would do (dry run only; nothing was applied).
     pub dry_run: Option<DryRun>,
 }

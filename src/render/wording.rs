@@ -15,7 +15,7 @@ pub enum Tense {
 
 impl Tense {
     /// The verb in this tense: `would <base>` or `<past>`.
-    pub fn verb<'a>(self, base: &'a str, past: &'a str) -> Verb<'a> {
+    pub(crate) fn verb<'a>(self, base: &'a str, past: &'a str) -> Verb<'a> {
         Verb {
             tense: self,
             base,
@@ -26,7 +26,7 @@ impl Tense {
 
 /// A verb in a tense, written by its `Display`.
 #[derive(Debug, Clone, Copy)]
-pub struct Verb<'a> {
+pub(crate) struct Verb<'a> {
     tense: Tense,
     base: &'a str,
     past: &'a str,
@@ -42,7 +42,7 @@ impl fmt::Display for Verb<'_> {
 }
 
 /// A change that can be put in words.
-pub trait Describe {
+pub(crate) trait Describe {
     /// Writes the sentence for this change, starting with its verb in `tense`.
     fn describe(&self, tense: Tense, f: &mut fmt::Formatter<'_>) -> fmt::Result;
 
@@ -54,7 +54,7 @@ pub trait Describe {
 
 /// A change with its tense, ready to print.
 #[derive(Debug)]
-pub struct Said<'a, T: ?Sized> {
+pub(crate) struct Said<'a, T: ?Sized> {
     what: &'a T,
     tense: Tense,
 }
@@ -66,7 +66,7 @@ impl<T: Describe + ?Sized> fmt::Display for Said<'_, T> {
 }
 
 /// `a`, `a and b`, `a, b and c`.
-pub fn list<T: fmt::Display>(items: &[T]) -> String {
+pub(crate) fn list<T: fmt::Display>(items: &[T]) -> String {
     match items {
         [] => String::new(),
         [only] => only.to_string(),
@@ -79,7 +79,7 @@ pub fn list<T: fmt::Display>(items: &[T]) -> String {
 
 /// Like [`list`], but names at most `max` items, then how many more: `a, b and 498 more`. A
 /// printout of 500 names on one line helps nobody.
-pub fn list_at_most<T: fmt::Display>(items: &[T], max: usize) -> String {
+pub(crate) fn list_at_most<T: fmt::Display>(items: &[T], max: usize) -> String {
     if items.len() <= max {
         return list(items);
     }

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 #[derive(Debug, Clone)]
-pub struct Backoff {
+pub(crate) struct Backoff {
     first: Duration,
     max: Duration,
     next: Duration,
@@ -12,7 +12,7 @@ pub struct Backoff {
 
 impl Backoff {
     /// The first retry waits `first`; each next one twice as long, at most `max`.
-    pub const fn new(first: Duration, max: Duration) -> Self {
+    pub(crate) const fn new(first: Duration, max: Duration) -> Self {
         Self {
             first,
             max,
@@ -21,14 +21,14 @@ impl Backoff {
     }
 
     /// The delay before the next retry; the one after is doubled.
-    pub fn step(&mut self) -> Duration {
+    pub(crate) fn step(&mut self) -> Duration {
         let d = self.next;
         self.next = (self.next.saturating_mul(2)).min(self.max);
         d
     }
 
     /// After a success: the next failure waits `first` again.
-    pub fn reset(&mut self) {
+    pub(crate) fn reset(&mut self) {
         self.next = self.first;
     }
 }

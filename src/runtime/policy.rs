@@ -9,7 +9,7 @@ use crate::model::problem::Problem;
 
 /// What to do after a round.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
+pub(crate) enum Action {
     /// Run again after this long (a retry, or a removal falling due).
     Requeue(Duration),
     /// Nothing is due: run again when something changes (an event, a resync).
@@ -18,7 +18,7 @@ pub enum Action {
 
 impl Action {
     /// The delay to wait, if any.
-    pub fn delay(self) -> Option<Duration> {
+    pub(crate) fn delay(self) -> Option<Duration> {
         match self {
             Self::Requeue(d) => Some(d),
             Self::AwaitChange => None,
@@ -28,13 +28,13 @@ impl Action {
 
 /// Whether an error may go away by itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Persistence {
+pub(crate) enum Persistence {
     Transient,
     Permanent,
 }
 
 /// An error a round can end with.
-pub trait Classify {
+pub(crate) trait Classify {
     fn persistence(&self) -> Persistence;
     /// A short name for logs and metrics.
     fn label(&self) -> &'static str;
@@ -42,21 +42,21 @@ pub trait Classify {
 
 /// What one round of any kind (confs, networks, authentik) ends with.
 #[derive(Debug, Clone)]
-pub struct Outcome<R> {
-    pub report: R,
-    pub problems: Vec<Problem>,
-    pub action: Action,
+pub(crate) struct Outcome<R> {
+    pub(crate) report: R,
+    pub(crate) problems: Vec<Problem>,
+    pub(crate) action: Action,
 }
 
 /// The error policy, with the backoff it keeps between failures.
 #[derive(Debug, Clone)]
-pub struct ErrorPolicy {
+pub(crate) struct ErrorPolicy {
     backoff: Backoff,
     failing: bool,
 }
 
 impl ErrorPolicy {
-    pub const fn new(backoff: Backoff) -> Self {
+    pub(crate) const fn new(backoff: Backoff) -> Self {
         Self {
             backoff,
             failing: false,
@@ -64,7 +64,7 @@ impl ErrorPolicy {
     }
 
     /// After a round that failed with `e`.
-    pub fn on_error(&mut self, e: &impl Classify) -> Action {
+    pub(crate) fn on_error(&mut self, e: &impl Classify) -> Action {
         self.failing = true;
         match e.persistence() {
             Persistence::Transient => Action::Requeue(self.backoff.step()),
@@ -74,7 +74,7 @@ impl ErrorPolicy {
 
     /// After a round that succeeded; `next_due` is when something it holds falls due. Returns
     /// the action, and whether this success ends a run of failures (to say it recovered).
-    pub fn on_success(&mut self, next_due: Option<Duration>) -> (Action, bool) {
+    pub(crate) fn on_success(&mut self, next_due: Option<Duration>) -> (Action, bool) {
         self.backoff.reset();
         let recovered = std::mem::take(&mut self.failing);
         (
@@ -84,7 +84,7 @@ impl ErrorPolicy {
     }
 
     /// Whether the last round failed.
-    pub fn failing(&self) -> bool {
+    pub(crate) fn failing(&self) -> bool {
         self.failing
     }
 }

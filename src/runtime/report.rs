@@ -7,7 +7,7 @@ use crate::model::problem::{Problem, ProblemKind};
 
 /// What changed since the last round, to be said.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Said<'a> {
+pub(crate) enum Said<'a> {
     /// New, or its message changed.
     Raised(&'a Problem),
     /// Gone since the last round.
@@ -16,14 +16,14 @@ pub enum Said<'a> {
 
 /// The problems said so far, by kind and subject.
 #[derive(Debug, Clone, Default)]
-pub struct ReportOnce {
+pub(crate) struct ReportOnce {
     said: BTreeMap<(ProblemKind, String), Problem>,
 }
 
 impl ReportOnce {
     /// Takes this round's problems and returns what to say: each new or changed one, then each
     /// one that is gone, in a stable order.
-    pub fn update<'a>(&mut self, now: &'a [Problem]) -> Vec<Said<'a>> {
+    pub(crate) fn update<'a>(&mut self, now: &'a [Problem]) -> Vec<Said<'a>> {
         let mut out = Vec::new();
         let mut next = BTreeMap::new();
         for p in now {
@@ -41,11 +41,6 @@ impl ReportOnce {
         }
         out
     }
-
-    /// Whether a problem of this kind about this subject is being reported.
-    pub fn has(&self, kind: ProblemKind, subject: &str) -> bool {
-        self.said.contains_key(&(kind, subject.to_owned()))
-    }
 }
 
 #[cfg(test)]
@@ -62,12 +57,10 @@ mod tests {
         let a = [p(ProblemKind::Rejected, "app", "bad port")];
         assert_eq!(r.update(&a), [Said::Raised(&a[0])]);
         assert!(r.update(&a).is_empty());
-        assert!(r.has(ProblemKind::Rejected, "app"));
         let b = [p(ProblemKind::Rejected, "app", "bad subdomain")];
         assert_eq!(r.update(&b), [Said::Raised(&b[0])]);
         assert_eq!(r.update(&[]), [Said::Cleared(b[0].clone())]);
         assert!(r.update(&[]).is_empty());
-        assert!(!r.has(ProblemKind::Rejected, "app"));
     }
 
     #[test]

@@ -18,13 +18,13 @@ use crate::edge::files;
 const MAX_BYTES: u64 = 64 << 10;
 
 /// Where the health record lives unless `GATEHOUSE_HEALTH_FILE` says otherwise.
-pub const DEFAULT_PATH: &str = "/tmp/gatehouse.health";
+pub(crate) const DEFAULT_PATH: &str = "/tmp/gatehouse.health";
 
 /// Extra time beyond two resync intervals before a quiet process counts as stuck.
 const SLACK: Duration = Duration::from_secs(30);
 
 #[derive(Debug, thiserror::Error)]
-pub enum HealthError {
+pub(crate) enum HealthError {
     #[error("no health record at {path}: gatehouse run has not finished a pass yet (or writes elsewhere: GATEHOUSE_HEALTH_FILE)")]
     Missing { path: PathBuf },
     #[error("cannot read the health record {path}: {source}")]
@@ -35,29 +35,29 @@ pub enum HealthError {
 
 /// What the running process last recorded. Times are seconds since the Unix epoch.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Record {
-    pub pid: u32,
-    pub resync_secs: u64,
+pub(crate) struct Record {
+    pub(crate) pid: u32,
+    pub(crate) resync_secs: u64,
     /// When the last pass (good or bad) finished.
-    pub last_pass: u64,
+    pub(crate) last_pass: u64,
     /// When the last good pass finished; `None` if none has yet.
-    pub last_ok: Option<u64>,
+    pub(crate) last_ok: Option<u64>,
     /// Why the last pass failed; `None` when it succeeded.
-    pub last_error: Option<String>,
+    pub(crate) last_error: Option<String>,
     /// How authentik provisioning goes, when it is on.
-    pub authentik: Option<AuthentikHealth>,
+    pub(crate) authentik: Option<AuthentikHealth>,
 }
 
 /// authentik provisioning's part of the record: its worker runs beside the passes, so a pass
 /// can be good while authentik is unreachable or refuses the token.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuthentikHealth {
+pub(crate) struct AuthentikHealth {
     /// Since when the writer has been provisioning (the grace for the first round).
-    pub since: u64,
+    pub(crate) since: u64,
     /// When the last round that went through ended.
-    pub last_ok: Option<u64>,
+    pub(crate) last_ok: Option<u64>,
     /// Why the last round failed; `None` when it went through (or none has ended yet).
-    pub error: Option<String>,
+    pub(crate) error: Option<String>,
 }
 
 /// The answer `gatehouse health` gives.
@@ -84,12 +84,12 @@ impl fmt::Display for Verdict {
 
 impl Record {
     /// The longest a watching process may go without a good pass.
-    pub fn limit(&self) -> Duration {
+    pub(crate) fn limit(&self) -> Duration {
         Duration::from_secs(self.resync_secs.saturating_mul(2)) + SLACK
     }
 
     /// Judges the record at time `now` (seconds since the epoch): the passes, then authentik.
-    pub fn verdict(&self, now: u64) -> Verdict {
+    pub(crate) fn verdict(&self, now: u64) -> Verdict {
         let passes = self.pass_verdict(now);
         match (&passes, &self.authentik) {
             (Verdict::Healthy { message }, Some(ak)) => ak.verdict(now, self.limit(), message),
@@ -128,7 +128,7 @@ impl Record {
     }
 
     /// The file's text. Error messages are folded onto one line.
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         let mut s = self.render_passes();
         if let Some(ak) = &self.authentik {
             s.push_str(&format!("authentik_since={}\n", ak.since));
@@ -157,7 +157,7 @@ impl Record {
     }
 
     /// Parses what [`Record::render`] wrote. Unknown keys are ignored (a newer writer).
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub(crate) fn parse(text: &str) -> Result<Self, String> {
         let mut pid = None;
         let mut resync = None;
         let mut last_pass = None;
@@ -244,7 +244,7 @@ fn one_line(text: &str) -> String {
 }
 
 /// Seconds since the epoch, now.
-pub fn now_secs() -> u64 {
+pub(crate) fn now_secs() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -252,7 +252,7 @@ pub fn now_secs() -> u64 {
 }
 
 /// Reads the record at `path`.
-pub fn read(path: &Path) -> Result<Record, HealthError> {
+pub(crate) fn read(path: &Path) -> Result<Record, HealthError> {
     let bytes = match files::read_small(path, MAX_BYTES) {
         Ok(Some(b)) => b,
         Ok(None) => {
@@ -314,7 +314,7 @@ fn process_runs(pid: u32) -> bool {
 /// The writer side, held by the watch loop: remembers the last good pass and rewrites the file
 /// after every pass. A file that cannot be written is logged once and never stops the loop.
 #[derive(Debug)]
-pub struct Recorder {
+pub(crate) struct Recorder {
     path: PathBuf,
     resync_secs: u64,
     last_ok: Option<u64>,
@@ -323,7 +323,7 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    pub fn new(path: PathBuf, resync: Duration) -> Self {
+    pub(crate) fn new(path: PathBuf, resync: Duration) -> Self {
         Self {
             path,
             resync_secs: resync.as_secs().max(1),
@@ -334,7 +334,7 @@ impl Recorder {
     }
 
     /// authentik provisioning runs from now on: its rounds count for health too.
-    pub fn with_authentik(mut self) -> Self {
+    pub(crate) fn with_authentik(mut self) -> Self {
         self.authentik = Some(AuthentikHealth {
             since: now_secs(),
             last_ok: None,
@@ -345,7 +345,7 @@ impl Recorder {
 
     /// Notes how the latest authentik round ended (`at`, seconds since the epoch): `None` when
     /// it went through, else why not. Written with the next pass's record.
-    pub fn authentik_round(&mut self, at: u64, error: Option<String>) {
+    pub(crate) fn authentik_round(&mut self, at: u64, error: Option<String>) {
         if let Some(ak) = &mut self.authentik {
             if error.is_none() {
                 ak.last_ok = Some(at);
@@ -355,7 +355,7 @@ impl Recorder {
     }
 
     /// Records a finished pass: `Ok(())` or the error it failed with.
-    pub fn record<E: fmt::Display>(&mut self, outcome: Result<(), E>) {
+    pub(crate) fn record<E: fmt::Display>(&mut self, outcome: Result<(), E>) {
         let now = now_secs();
         let last_error = match outcome {
             Ok(()) => {
@@ -394,7 +394,7 @@ impl Recorder {
 impl Recorder {
     /// On a clean stop: the record goes, so `gatehouse health` does not speak for a process that
     /// has ended.
-    pub fn clear(&self) {
+    pub(crate) fn clear(&self) {
         match std::fs::remove_file(&self.path) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}

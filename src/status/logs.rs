@@ -14,21 +14,21 @@ use tracing_subscriber::fmt::MakeWriter;
 use crate::config::{LogFormat, Settings};
 
 /// What stands in a log line instead of a secret.
-pub const REDACTED: &str = "[redacted]";
+pub(crate) const REDACTED: &str = "[redacted]";
 
 /// Secrets shorter than this are not searched for: they would blank out ordinary words.
 const SHORTEST_SECRET: usize = 6;
 
 /// Knows the secrets to hide, and cleans text.
 #[derive(Debug, Clone, Default)]
-pub struct Redactor {
+pub(crate) struct Redactor {
     secrets: Vec<String>,
     /// Keep the colour codes tracing writes itself to a terminal.
     ansi: bool,
 }
 
 impl Redactor {
-    pub fn new(secrets: impl IntoIterator<Item = String>, ansi: bool) -> Self {
+    pub(crate) fn new(secrets: impl IntoIterator<Item = String>, ansi: bool) -> Self {
         let mut secrets: Vec<String> = secrets
             .into_iter()
             .filter(|s| s.len() >= SHORTEST_SECRET)
@@ -41,7 +41,7 @@ impl Redactor {
 
     /// One formatted event, cleaned: secrets (as they are and as JSON escapes them) replaced,
     /// URL credentials hidden, control characters escaped except the line's final newline.
-    pub fn clean(&self, line: &str) -> String {
+    pub(crate) fn clean(&self, line: &str) -> String {
         let mut text = line.to_owned();
         for s in &self.secrets {
             text = text.replace(s.as_str(), REDACTED);
@@ -58,7 +58,7 @@ impl Redactor {
 }
 
 /// `scheme://user:password@host` → `scheme://[redacted]@host`, wherever it stands in `text`.
-pub fn hide_url_credentials(text: &str) -> String {
+pub(crate) fn hide_url_credentials(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(at) = rest.find("://") {
@@ -81,7 +81,7 @@ pub fn hide_url_credentials(text: &str) -> String {
 
 /// Escapes every control character (`\n`, `\r`, ESC, bidi and zero-width marks, …) as
 /// `\u{…}`, except one final newline; with `ansi`, SGR colour sequences (`ESC [ … m`) stay.
-pub fn escape_controls(text: &str, ansi: bool) -> String {
+pub(crate) fn escape_controls(text: &str, ansi: bool) -> String {
     let (body, newline) = match text.strip_suffix('\n') {
         Some(b) => (b, "\n"),
         None => (text, ""),
@@ -132,13 +132,13 @@ fn sgr_len(s: &str) -> Option<usize> {
 
 /// A [`MakeWriter`] that cleans each event before it reaches `W`.
 #[derive(Clone)]
-pub struct CleanLogs<M> {
+pub(crate) struct CleanLogs<M> {
     inner: M,
     redactor: Arc<Redactor>,
 }
 
 impl<M> CleanLogs<M> {
-    pub fn new(inner: M, redactor: Redactor) -> Self {
+    pub(crate) fn new(inner: M, redactor: Redactor) -> Self {
         Self {
             inner,
             redactor: Arc::new(redactor),
@@ -159,7 +159,7 @@ impl<'a, M: MakeWriter<'a>> MakeWriter<'a> for CleanLogs<M> {
 }
 
 /// Gathers one event and writes it cleaned when dropped.
-pub struct EventWriter<W: Write> {
+pub(crate) struct EventWriter<W: Write> {
     inner: W,
     redactor: Arc<Redactor>,
     buf: Vec<u8>,

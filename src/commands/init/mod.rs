@@ -15,10 +15,10 @@ mod run;
 pub use run::{run, Options};
 
 /// authentik release the example stack runs unless `.env` says otherwise.
-pub const AUTHENTIK_TAG: &str = "2026.8.3";
+pub(crate) const AUTHENTIK_TAG: &str = "2026.8.3";
 
 /// The compose files `docker compose` (or Dockge) would read the `.env` with, the example first.
-pub const COMPOSE_FILES: [&str; 5] = [
+pub(crate) const COMPOSE_FILES: [&str; 5] = [
     "compose.example.yml",
     "compose.yml",
     "compose.yaml",
@@ -28,7 +28,7 @@ pub const COMPOSE_FILES: [&str; 5] = [
 
 /// The warning when no compose file sits next to the `.env` (`dir` is that folder): compose
 /// reads `.env` from the compose file's folder, so this one would be ignored.
-pub fn no_compose_warning(env_path: &Path, dir: &Path) -> String {
+pub(crate) fn no_compose_warning(env_path: &Path, dir: &Path) -> String {
     format!(
         "warning: no compose file next to {}: expected {} (or {}) in {}; docker compose reads .env from the compose file's folder, so copy compose.example.yml there from gatehouse's repository, or run init in the folder that has it (or pass --env-file <that folder>/.env)\n",
         env_path.display(),
@@ -68,43 +68,43 @@ pub struct Answers {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HostFacts {
     /// Group owning the Docker socket (gatehouse's container joins it).
-    pub docker_gid: Option<u32>,
+    pub(crate) docker_gid: Option<u32>,
     /// The host's time zone (`/etc/timezone`).
-    pub tz: Option<String>,
+    pub(crate) tz: Option<String>,
 }
 
 /// One key the stack's `.env` should hold.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
-    pub key: &'static str,
-    pub value: String,
+    pub(crate) key: &'static str,
+    pub(crate) value: String,
     /// Secrets are never printed.
-    pub secret: bool,
+    pub(crate) secret: bool,
     /// Shown above the key when it is added.
-    pub comment: &'static str,
+    pub(crate) comment: &'static str,
 }
 
 /// What [`merge`] decided.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Plan {
     /// The file's new text.
-    pub text: String,
+    pub(crate) text: String,
     /// Keys added (or filled in where the file had `KEY=` with nothing after it).
-    pub added: Vec<Entry>,
+    pub(crate) added: Vec<Entry>,
     /// Keys already set, kept as they were.
-    pub kept: Vec<&'static str>,
+    pub(crate) kept: Vec<&'static str>,
     /// Answers that differ from a value already in the file (which wins).
-    pub ignored: Vec<(&'static str, String)>,
+    pub(crate) ignored: Vec<(&'static str, String)>,
 }
 
 impl Plan {
-    pub fn changed(&self) -> bool {
+    pub(crate) fn changed(&self) -> bool {
         !self.added.is_empty()
     }
 }
 
 /// Checks a domain: lower-case DNS labels, at least two, no scheme or path.
-pub fn valid_domain(raw: &str) -> Result<String, InitError> {
+pub(crate) fn valid_domain(raw: &str) -> Result<String, InitError> {
     let d = raw.trim().trim_end_matches('.').to_ascii_lowercase();
     let label_ok = |l: &str| {
         !l.is_empty()
@@ -127,7 +127,7 @@ pub fn valid_domain(raw: &str) -> Result<String, InitError> {
 
 /// Checks an e-mail address loosely: one `@`, a dot in the domain part, nothing `.env` or a shell
 /// would trip over.
-pub fn valid_email(raw: &str) -> Result<String, InitError> {
+pub(crate) fn valid_email(raw: &str) -> Result<String, InitError> {
     let e = raw.trim();
     let ok = e
         .split_once('@')
@@ -147,7 +147,7 @@ pub fn valid_email(raw: &str) -> Result<String, InitError> {
 }
 
 /// Checks a time zone name such as `Europe/Berlin` or `Etc/UTC` (the tz database's spelling).
-pub fn valid_tz(raw: &str) -> Result<String, InitError> {
+pub(crate) fn valid_tz(raw: &str) -> Result<String, InitError> {
     let t = raw.trim();
     let ok = !t.is_empty()
         && t.len() <= 64
@@ -168,7 +168,7 @@ pub fn valid_tz(raw: &str) -> Result<String, InitError> {
 
 /// `len` characters from `[A-Za-z0-9]`, drawn without bias from the bytes `fill` provides.
 /// Letters and digits only, so the value needs no quoting in `.env`, YAML or a shell.
-pub fn secret(len: usize, fill: &mut dyn FnMut(&mut [u8])) -> String {
+pub(crate) fn secret(len: usize, fill: &mut dyn FnMut(&mut [u8])) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     // 248 = 4 * 62: bytes at or above it would favour the first characters.
     let mut out = String::with_capacity(len);
@@ -291,7 +291,7 @@ fn secrets(existing: &BTreeMap<String, String>, fill: &mut dyn FnMut(&mut [u8]))
 
 /// `KEY=value` pairs in a `.env` text (comments and blank lines skipped, `export ` allowed,
 /// surrounding quotes removed).
-pub fn parse_env(text: &str) -> BTreeMap<String, String> {
+pub(crate) fn parse_env(text: &str) -> BTreeMap<String, String> {
     text.lines().filter_map(parse_line).collect()
 }
 
@@ -318,7 +318,7 @@ fn parse_line(line: &str) -> Option<(String, String)> {
 /// Lays `entries` over the existing text: a key with a value is kept untouched, a key present
 /// but empty is filled in place, a missing key is appended (with its comment). The rest of the
 /// file stays byte for byte. Answers that differ from a kept value are listed in `ignored`.
-pub fn merge(existing: &str, entries: &[Entry], answers: &Answers) -> Plan {
+pub(crate) fn merge(existing: &str, entries: &[Entry], answers: &Answers) -> Plan {
     let values = parse_env(existing);
     let mut plan = Plan::default();
     let mut lines: Vec<String> = existing.lines().map(str::to_owned).collect();
@@ -378,7 +378,7 @@ pub fn merge(existing: &str, entries: &[Entry], answers: &Answers) -> Plan {
 }
 
 /// What the user reads after init: what was written (secrets by name only) and what to do next.
-pub fn summary(plan: &Plan, env_path: &Path, values: &BTreeMap<String, String>) -> String {
+pub(crate) fn summary(plan: &Plan, env_path: &Path, values: &BTreeMap<String, String>) -> String {
     let mut s = String::new();
     if plan.changed() {
         s.push_str(&format!("wrote {}:\n", env_path.display()));

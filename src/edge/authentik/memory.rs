@@ -18,15 +18,15 @@ use crate::plan::authentik::{Actual, Rules, EMBEDDED_OUTPOST};
 /// What the in-memory authentik holds.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct World {
-    pub version: String,
-    pub flows: Vec<Flow>,
-    pub providers: Vec<ProxyProvider>,
-    pub applications: Vec<Application>,
-    pub outposts: Vec<Outpost>,
-    pub groups: Vec<Group>,
-    pub bindings: Vec<PolicyBinding>,
+    pub(crate) version: String,
+    pub(crate) flows: Vec<Flow>,
+    pub(crate) providers: Vec<ProxyProvider>,
+    pub(crate) applications: Vec<Application>,
+    pub(crate) outposts: Vec<Outpost>,
+    pub(crate) groups: Vec<Group>,
+    pub(crate) bindings: Vec<PolicyBinding>,
     /// Every request fails as if authentik could not be reached.
-    pub down: bool,
+    pub(crate) down: bool,
     next_id: i64,
     /// The pks of applications deleted: never given again (authentik's are UUIDs).
     retired: Vec<String>,
@@ -34,7 +34,7 @@ pub(crate) struct World {
 
 impl World {
     /// A current authentik with the default flows and the embedded outpost, nothing else.
-    pub fn current() -> Self {
+    pub(crate) fn current() -> Self {
         Self {
             version: "2026.5.6".into(),
             flows: vec![
@@ -57,7 +57,7 @@ impl World {
 
     /// An authentik holding what the planner read: `actual`'s objects, its version, and its
     /// flows under the slugs of `rules`.
-    pub fn from_actual(actual: &Actual, rules: &Rules) -> Self {
+    pub(crate) fn from_actual(actual: &Actual, rules: &Rules) -> Self {
         let version = actual
             .version
             .map(|v| format!("{}.{}.0", v.year, v.month))
@@ -84,7 +84,7 @@ impl World {
     }
 
     /// What the planner reads of it now: its objects, with the version and flows of `before`.
-    pub fn to_actual(&self, before: &Actual) -> Actual {
+    pub(crate) fn to_actual(&self, before: &Actual) -> Actual {
         Actual {
             providers: self.providers.clone(),
             applications: self.applications.clone(),
@@ -153,7 +153,7 @@ fn set_opt(slot: &mut Option<String>, value: &Option<String>) {
 }
 
 impl MemoryApi {
-    pub fn new(world: World) -> Self {
+    pub(crate) fn new(world: World) -> Self {
         Self {
             world: Arc::new(Mutex::new(world)),
             ..Self::default()
@@ -161,12 +161,12 @@ impl MemoryApi {
     }
 
     /// What it holds now.
-    pub fn world(&self) -> World {
+    pub(crate) fn world(&self) -> World {
         self.lock().clone()
     }
 
     /// Changes what it holds, as the user would in authentik.
-    pub fn with<R>(&self, f: impl FnOnce(&mut World) -> R) -> R {
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&mut World) -> R) -> R {
         f(&mut self.lock())
     }
 

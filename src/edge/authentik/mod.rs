@@ -18,7 +18,7 @@ use crate::model::authentik::{
 };
 
 #[cfg(test)]
-pub(crate) mod memory;
+pub mod memory;
 mod paging;
 mod requests;
 mod transport;

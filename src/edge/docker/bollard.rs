@@ -30,7 +30,10 @@ impl BollardEngine {
     }
 
     /// A client for the engine at `host` (`unix:///…`, `tcp://…`). Nothing is sent yet.
-    pub fn connect(host: &str, scope: Option<(String, String)>) -> Result<Self, EngineError> {
+    pub(crate) fn connect(
+        host: &str,
+        scope: Option<(String, String)>,
+    ) -> Result<Self, EngineError> {
         let endpoint = Endpoint::parse(host);
         let api = bollard::Docker::connect_with_host(host)
             .map_err(|e| EngineError::from_bollard(e, &endpoint))?;

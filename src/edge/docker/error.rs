@@ -58,7 +58,7 @@ pub enum ErrorKind {
 
 impl EngineError {
     /// Classifies a bollard error; `endpoint` is where the request went.
-    pub fn from_bollard(e: bollard::errors::Error, endpoint: &Endpoint) -> Self {
+    pub(crate) fn from_bollard(e: bollard::errors::Error, endpoint: &Endpoint) -> Self {
         use bollard::errors::Error as B;
         match e {
             B::DockerResponseServerError {
@@ -92,7 +92,7 @@ impl EngineError {
     }
 
     /// A connection that could not be made; for a local socket, notes its group for the fix.
-    pub fn connect(endpoint: &Endpoint, io: io::ErrorKind, detail: String) -> Self {
+    pub(crate) fn connect(endpoint: &Endpoint, io: io::ErrorKind, detail: String) -> Self {
         let socket_gid = match (io, endpoint.socket()) {
             (io::ErrorKind::PermissionDenied, Some(path)) => {
                 std::fs::metadata(path).ok().map(|m| m.gid())
@@ -107,7 +107,7 @@ impl EngineError {
         }
     }
 
-    pub fn kind(&self) -> ErrorKind {
+    pub(crate) fn kind(&self) -> ErrorKind {
         match self {
             Self::Api { status: 403, .. } => ErrorKind::Forbidden,
             Self::Api { status: 404, .. } => ErrorKind::NotFound,
@@ -122,7 +122,7 @@ impl EngineError {
     /// Worth retrying as is: the engine may be back, less busy or done restarting. A refusal,
     /// an unreadable answer, a bad `DOCKER_HOST` or a socket gatehouse may not open will fail
     /// the same way until someone changes something.
-    pub fn is_transient(&self) -> bool {
+    pub(crate) fn is_transient(&self) -> bool {
         match self {
             Self::Connect { io, .. } => *io != io::ErrorKind::PermissionDenied,
             Self::Api { status, .. } => *status >= 500 || *status == 408 || *status == 429,
@@ -132,12 +132,12 @@ impl EngineError {
     }
 
     /// The engine (or a socket proxy in front of it) refuses the request.
-    pub fn is_forbidden(&self) -> bool {
+    pub(crate) fn is_forbidden(&self) -> bool {
         self.kind() == ErrorKind::Forbidden
     }
 
     /// The container or network named in the request does not exist.
-    pub fn is_not_found(&self) -> bool {
+    pub(crate) fn is_not_found(&self) -> bool {
         self.kind() == ErrorKind::NotFound
     }
 }

@@ -10,14 +10,14 @@ pub const EVENT_REPLAY_SECS: i64 = 5;
 /// What happened on the engine, from the event stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EngineEvent {
-    pub kind: String,
+    pub(crate) kind: String,
     pub action: String,
     /// The container or network id.
-    pub id: String,
+    pub(crate) id: String,
     /// The container or network name, when the event carries one.
     pub name: String,
     /// The event's attributes: a container's labels; a network event's `container` id.
-    pub attributes: BTreeMap<String, String>,
+    pub(crate) attributes: BTreeMap<String, String>,
     /// The engine replayed it from before the subscription: history, not news. It may wake a
     /// pass, but says nothing of a container's state now (the pass's listing does).
     pub replayed: bool,

@@ -58,7 +58,7 @@ impl FakeEngine {
 
     /// Starts a container `name` (id `id-<name>`) with `labels`, on `networks` (which are
     /// created when new).
-    pub(crate) fn run(&self, name: &str, labels: &[(&str, &str)], networks: &[&str]) {
+    pub fn run(&self, name: &str, labels: &[(&str, &str)], networks: &[&str]) {
         let mut s = self.state();
         let mut attached = BTreeMap::new();
         for n in networks {

@@ -21,17 +21,18 @@ pub mod bollard;
 mod error;
 pub mod events;
 #[cfg(test)]
-pub(crate) mod fake;
+pub mod fake;
 
 pub use self::bollard::BollardEngine;
 pub use error::{EngineError, ErrorKind};
 pub use events::{unix_nanos, EngineEvent, EVENT_REPLAY_SECS};
 
 /// A future an [`Engine`] returns.
-pub type EngineFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, EngineError>> + Send + 'a>>;
+pub(crate) type EngineFuture<'a, T> =
+    Pin<Box<dyn Future<Output = Result<T, EngineError>> + Send + 'a>>;
 
 /// The engine's events, as [`Engine::events`] returns them.
-pub type EventStream = Pin<Box<dyn Stream<Item = Result<EngineEvent, EngineError>> + Send>>;
+pub(crate) type EventStream = Pin<Box<dyn Stream<Item = Result<EngineEvent, EngineError>> + Send>>;
 
 /// How a network connect or disconnect ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,7 +54,7 @@ pub enum Endpoint {
 
 impl Endpoint {
     /// The endpoint `DOCKER_HOST` names (the local socket when unset), as bollard reads it.
-    pub fn parse(docker_host: &str) -> Self {
+    pub(crate) fn parse(docker_host: &str) -> Self {
         match docker_host.strip_prefix("unix://") {
             Some(path) => Self::Unix(PathBuf::from(path)),
             None => Self::Remote(docker_host.to_owned()),
@@ -61,7 +62,7 @@ impl Endpoint {
     }
 
     /// The socket's path, for a local engine.
-    pub fn socket(&self) -> Option<&Path> {
+    pub(crate) fn socket(&self) -> Option<&Path> {
         match self {
             Self::Unix(p) => Some(p),
             Self::Remote(_) => None,

@@ -8,20 +8,20 @@ use super::Application;
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct AppCreate {
-    pub name: String,
-    pub slug: String,
-    pub meta_publisher: String,
+    pub(crate) name: String,
+    pub(crate) slug: String,
+    pub(crate) meta_publisher: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub group: Option<String>,
+    pub(crate) group: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub meta_icon: Option<String>,
+    pub(crate) meta_icon: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub meta_description: Option<String>,
+    pub(crate) meta_description: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub meta_launch_url: Option<String>,
+    pub(crate) meta_launch_url: Option<String>,
     /// Filled in when the request is made (the provider may be made in the same round).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub provider: Option<i64>,
+    pub(crate) provider: Option<i64>,
 }
 
 /// `PATCH /core/applications/{slug}/`: the fields whose wanted value differs from what
@@ -57,7 +57,7 @@ fn differs(current: Option<&str>, wanted: Option<&String>) -> Option<String> {
 
 impl AppPatch {
     /// The changes that turn `current` into `wanted`; the provider is left to the caller.
-    pub fn between(current: &Application, wanted: &AppCreate) -> Self {
+    pub(crate) fn between(current: &Application, wanted: &AppCreate) -> Self {
         Self {
             name: differs(Some(&current.name), Some(&wanted.name)),
             slug: differs(Some(&current.slug), Some(&wanted.slug)),
@@ -80,19 +80,19 @@ impl AppPatch {
     }
 
     /// Nothing differs.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.fields().is_empty()
     }
 
     /// The fields sent, with their values, by name.
-    pub fn fields(&self) -> serde_json::Map<String, serde_json::Value> {
+    pub(crate) fn fields(&self) -> serde_json::Map<String, serde_json::Value> {
         super::to_map(self)
     }
 }
 
 impl AppCreate {
     /// The fields sent, with their values, by name.
-    pub fn fields(&self) -> serde_json::Map<String, serde_json::Value> {
+    pub(crate) fn fields(&self) -> serde_json::Map<String, serde_json::Value> {
         super::to_map(self)
     }
 }

@@ -6,17 +6,17 @@ use serde::Serialize;
 /// of policy, group and user; gatehouse binds groups only.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BindingCreate {
-    pub group: String,
-    pub target: String,
-    pub order: i64,
-    pub enabled: bool,
-    pub negate: bool,
-    pub timeout: i64,
+    pub(crate) group: String,
+    pub(crate) target: String,
+    pub(crate) order: i64,
+    pub(crate) enabled: bool,
+    pub(crate) negate: bool,
+    pub(crate) timeout: i64,
 }
 
 impl BindingCreate {
     /// Members of group `group` (pk) may open application `target` (pk).
-    pub fn group(group: &str, target: &str, order: i64) -> Self {
+    pub(crate) fn group(group: &str, target: &str, order: i64) -> Self {
         Self {
             group: group.to_owned(),
             target: target.to_owned(),

@@ -25,9 +25,9 @@ fn to_map<T: Serialize>(body: &T) -> serde_json::Map<String, serde_json::Value> 
 /// One page of a list endpoint.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
-pub struct Page<T> {
-    pub pagination: Pagination,
-    pub results: Vec<T>,
+pub(crate) struct Page<T> {
+    pub(crate) pagination: Pagination,
+    pub(crate) results: Vec<T>,
 }
 
 impl<T> Default for Page<T> {
@@ -42,95 +42,95 @@ impl<T> Default for Page<T> {
 /// authentik's pagination block; `next` is 0 on the last page.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
-pub struct Pagination {
-    pub next: f64,
-    pub count: f64,
-    pub total_pages: f64,
+pub(crate) struct Pagination {
+    pub(crate) next: f64,
+    pub(crate) count: f64,
+    pub(crate) total_pages: f64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(default)]
 pub struct ProxyProvider {
-    pub pk: i64,
-    pub name: String,
-    pub authorization_flow: Option<String>,
-    pub invalidation_flow: Option<String>,
-    pub external_host: String,
-    pub skip_path_regex: String,
-    pub mode: Option<String>,
-    pub assigned_application_slug: Option<String>,
+    pub(crate) pk: i64,
+    pub(crate) name: String,
+    pub(crate) authorization_flow: Option<String>,
+    pub(crate) invalidation_flow: Option<String>,
+    pub(crate) external_host: String,
+    pub(crate) skip_path_regex: String,
+    pub(crate) mode: Option<String>,
+    pub(crate) assigned_application_slug: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(default)]
 pub struct Application {
-    pub pk: String,
-    pub slug: String,
-    pub name: String,
-    pub provider: Option<i64>,
-    pub group: Option<String>,
-    pub meta_icon: Option<String>,
-    pub meta_description: Option<String>,
-    pub meta_launch_url: Option<String>,
-    pub meta_publisher: Option<String>,
+    pub(crate) pk: String,
+    pub(crate) slug: String,
+    pub(crate) name: String,
+    pub(crate) provider: Option<i64>,
+    pub(crate) group: Option<String>,
+    pub(crate) meta_icon: Option<String>,
+    pub(crate) meta_description: Option<String>,
+    pub(crate) meta_launch_url: Option<String>,
+    pub(crate) meta_publisher: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(default)]
 pub struct Outpost {
-    pub pk: String,
-    pub name: String,
+    pub(crate) pk: String,
+    pub(crate) name: String,
     #[serde(rename = "type")]
-    pub kind: Option<String>,
-    pub providers: Vec<i64>,
-    pub managed: Option<String>,
+    pub(crate) kind: Option<String>,
+    pub(crate) providers: Vec<i64>,
+    pub(crate) managed: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(default)]
 pub struct Flow {
-    pub pk: String,
-    pub slug: String,
+    pub(crate) pk: String,
+    pub(crate) slug: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(default)]
 pub struct Group {
-    pub pk: String,
-    pub name: String,
+    pub(crate) pk: String,
+    pub(crate) name: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(default)]
 pub struct PolicyBinding {
-    pub pk: String,
-    pub policy: Option<String>,
-    pub group: Option<String>,
-    pub user: Option<i64>,
-    pub target: String,
-    pub order: i64,
+    pub(crate) pk: String,
+    pub(crate) policy: Option<String>,
+    pub(crate) group: Option<String>,
+    pub(crate) user: Option<i64>,
+    pub(crate) target: String,
+    pub(crate) order: i64,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct VersionInfo {
-    pub version_current: String,
+    pub(crate) version_current: String,
 }
 
 /// A server version, `year.month` (patch level ignored).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ServerVersion {
-    pub year: u32,
-    pub month: u32,
+    pub(crate) year: u32,
+    pub(crate) month: u32,
 }
 
 impl ServerVersion {
-    pub const fn new(year: u32, month: u32) -> Self {
+    pub(crate) const fn new(year: u32, month: u32) -> Self {
         Self { year, month }
     }
 
     /// Parses `2024.10.3`, `2026.5.6`, `2025.2.0-rc1`; `None` for anything else.
-    pub fn parse(raw: &str) -> Option<Self> {
+    pub(crate) fn parse(raw: &str) -> Option<Self> {
         let mut parts = raw.trim().split('.');
         let year = parts.next()?.parse().ok()?;
         let month: String = parts
@@ -145,7 +145,7 @@ impl ServerVersion {
     }
 
     /// Proxy providers have an invalidation flow (required) from 2024.10 on.
-    pub fn has_invalidation_flow(self) -> bool {
+    pub(crate) fn has_invalidation_flow(self) -> bool {
         self >= Self::new(2024, 10)
     }
 }

@@ -5,5 +5,5 @@ use serde::Serialize;
 /// `PATCH /outposts/instances/{pk}/`: the whole provider list (authentik replaces it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct OutpostPatch {
-    pub providers: Vec<i64>,
+    pub(crate) providers: Vec<i64>,
 }

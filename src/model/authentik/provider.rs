@@ -15,7 +15,8 @@ pub enum ProxyMode {
 }
 
 impl ProxyMode {
-    pub fn as_str(self) -> &'static str {
+    #[cfg(test)]
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Proxy => "proxy",
             Self::ForwardSingle => "forward_single",
@@ -28,14 +29,14 @@ impl ProxyMode {
 #[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ProviderCreate {
-    pub name: String,
-    pub authorization_flow: String,
+    pub(crate) name: String,
+    pub(crate) authorization_flow: String,
     /// Only on servers that have invalidation flows (2024.10 on).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub invalidation_flow: Option<String>,
-    pub external_host: String,
-    pub mode: ProxyMode,
-    pub skip_path_regex: String,
+    pub(crate) invalidation_flow: Option<String>,
+    pub(crate) external_host: String,
+    pub(crate) mode: ProxyMode,
+    pub(crate) skip_path_regex: String,
 }
 
 /// `PATCH /providers/proxy/{pk}/`: the fields whose wanted value differs from what authentik
@@ -44,20 +45,20 @@ pub struct ProviderCreate {
 #[serde(default)]
 pub struct ProviderPatch {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub authorization_flow: Option<String>,
+    pub(crate) authorization_flow: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub invalidation_flow: Option<String>,
+    pub(crate) invalidation_flow: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub external_host: Option<String>,
+    pub(crate) external_host: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub mode: Option<ProxyMode>,
+    pub(crate) mode: Option<ProxyMode>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub skip_path_regex: Option<String>,
+    pub(crate) skip_path_regex: Option<String>,
     /// The mode the provider is to have, sent with every patch (see [`Self::request`]).
     #[serde(skip)]
-    pub wanted_mode: ProxyMode,
+    pub(crate) wanted_mode: ProxyMode,
 }
 
 /// `Some(wanted)` where authentik holds something else.
@@ -66,15 +67,16 @@ fn differs<T: PartialEq + Clone>(current: Option<&T>, wanted: &T) -> Option<T> {
 }
 
 impl ProviderCreate {
+    #[cfg(test)]
     /// The fields sent, with their values, by name.
-    pub fn fields(&self) -> serde_json::Map<String, serde_json::Value> {
+    pub(crate) fn fields(&self) -> serde_json::Map<String, serde_json::Value> {
         super::to_map(self)
     }
 }
 
 impl ProviderPatch {
     /// The changes that turn `current` into `wanted`.
-    pub fn between(current: &ProxyProvider, wanted: &ProviderCreate) -> Self {
+    pub(crate) fn between(current: &ProxyProvider, wanted: &ProviderCreate) -> Self {
         let current_mode = current
             .mode
             .as_deref()
@@ -97,12 +99,12 @@ impl ProviderPatch {
     }
 
     /// Nothing differs.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.fields().is_empty()
     }
 
     /// The fields that change, with their new values, by name.
-    pub fn fields(&self) -> serde_json::Map<String, serde_json::Value> {
+    pub(crate) fn fields(&self) -> serde_json::Map<String, serde_json::Value> {
         super::to_map(self)
     }
 
@@ -110,7 +112,7 @@ impl ProviderPatch {
     /// partial update on their own, and a patch without `mode` as one of a proxy-mode provider,
     /// which needs an internal host: `400 {"internal_host": ["Internal host cannot be empty when
     /// forward auth is disabled."]}` (2026.2 and 2026.5).
-    pub fn request(&self) -> Self {
+    pub(crate) fn request(&self) -> Self {
         Self {
             mode: Some(self.mode.unwrap_or(self.wanted_mode)),
             ..self.clone()

@@ -13,15 +13,15 @@ use crate::model::authentik::{AppCreate, AppPatch, Application};
 
 /// What one application is planned from.
 pub(super) struct AppInputs<'a> {
-    pub want: &'a AppWant,
+    pub(crate) want: &'a AppWant,
     /// The application with the want's slug in authentik.
-    pub existing: Option<&'a Application>,
+    pub(crate) existing: Option<&'a Application>,
     /// `existing` is not this instance's and is taken over.
-    pub adopting: bool,
+    pub(crate) adopting: bool,
     /// The want's provider.
-    pub provider: ProviderRef,
+    pub(crate) provider: ProviderRef,
     /// Optional fields to clear: their label is gone, authentik still holds what gatehouse set.
-    pub clears: &'a [Field],
+    pub(crate) clears: &'a [Field],
 }
 
 /// Whether the application with `want`'s slug is taken over (`Ok(true)`), is this instance's

@@ -18,11 +18,11 @@ const GONE: &str = "no container publishes it any more";
 /// A request with the containers of the applications it concerns, to put it in words.
 #[derive(Debug, Clone, Copy)]
 pub struct OpFor<'a> {
-    pub op: &'a Op,
+    pub(crate) op: &'a Op,
     /// The instance whose marks name the providers.
-    pub instance: &'a Instance,
+    pub(crate) instance: &'a Instance,
     /// The container that wants each application, by slug (see [`super::containers_of`]).
-    pub containers: &'a BTreeMap<String, String>,
+    pub(crate) containers: &'a BTreeMap<String, String>,
 }
 
 impl OpFor<'_> {

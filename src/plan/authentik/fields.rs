@@ -20,7 +20,7 @@ use crate::model::authentik::Application;
 
 /// An optional application field a label may set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Field {
+pub(crate) enum Field {
     Group,
     Icon,
     Description,
@@ -28,10 +28,10 @@ pub enum Field {
 }
 
 impl Field {
-    pub const ALL: [Self; 4] = [Self::Group, Self::Icon, Self::Description, Self::LaunchUrl];
+    pub(crate) const ALL: [Self; 4] = [Self::Group, Self::Icon, Self::Description, Self::LaunchUrl];
 
     /// The field's name in authentik's API (and in the state file).
-    pub fn api(self) -> &'static str {
+    pub(crate) fn api(self) -> &'static str {
         match self {
             Self::Group => "group",
             Self::Icon => "meta_icon",
@@ -41,7 +41,7 @@ impl Field {
     }
 
     /// The label that sets it, without the prefix: `group` for `auth.group`.
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             Self::Group => "group",
             Self::Icon => "icon",
@@ -50,12 +50,12 @@ impl Field {
         }
     }
 
-    pub fn from_api(key: &str) -> Option<Self> {
+    pub(crate) fn from_api(key: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|f| f.api() == key)
     }
 
     /// What authentik holds; unset and empty alike are `""`.
-    pub fn of_app(self, a: &Application) -> &str {
+    pub(crate) fn of_app(self, a: &Application) -> &str {
         let v = match self {
             Self::Group => &a.group,
             Self::Icon => &a.meta_icon,
@@ -66,7 +66,7 @@ impl Field {
     }
 
     /// What the label asks for; `None` when the label is not set.
-    pub fn of_want(self, w: &AppWant) -> Option<&str> {
+    pub(crate) fn of_want(self, w: &AppWant) -> Option<&str> {
         match self {
             Self::Group => w.group.as_deref(),
             Self::Icon => w.icon.as_deref(),
@@ -94,7 +94,7 @@ pub struct FieldMemory(BTreeMap<String, AppFields>);
 
 /// What gatehouse set in one application.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AppFields {
+pub(crate) struct AppFields {
     /// The application's pk; `None` in an entry from before pks were recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pk: Option<String>,
@@ -105,7 +105,7 @@ pub struct AppFields {
 
 impl FieldMemory {
     /// What gatehouse last set in `field` of application `slug`, if that application is `pk`.
-    pub fn get(&self, slug: &str, pk: &str, field: Field) -> Option<&str> {
+    pub(crate) fn get(&self, slug: &str, pk: &str, field: Field) -> Option<&str> {
         self.0
             .get(slug)
             .filter(|e| e.pk.as_deref() == Some(pk))?
@@ -116,7 +116,7 @@ impl FieldMemory {
 
     /// Remembers `value` as set in application `slug` whose pk is `pk` (`""`: cleared,
     /// forgotten). An entry about another application with that slug is dropped first.
-    pub fn set(&mut self, slug: &str, pk: &str, field: Field, value: &str) {
+    pub(crate) fn set(&mut self, slug: &str, pk: &str, field: Field, value: &str) {
         if self
             .0
             .get(slug)
@@ -141,13 +141,13 @@ impl FieldMemory {
     }
 
     /// Forgets application `slug` (it was deleted).
-    pub fn forget(&mut self, slug: &str) {
+    pub(crate) fn forget(&mut self, slug: &str) {
         self.0.remove(slug);
     }
 
     /// Records what authentik accepted in a create or patch of application `slug` (pk `pk`):
     /// the optional fields in `body`, an empty one as cleared. Other fields are not remembered.
-    pub fn record_body(&mut self, slug: &str, pk: &str, body: &Map<String, Value>) {
+    pub(crate) fn record_body(&mut self, slug: &str, pk: &str, body: &Map<String, Value>) {
         for (k, v) in body {
             if let (Some(field), Some(value)) = (Field::from_api(k), v.as_str()) {
                 self.set(slug, pk, field, value);
@@ -161,7 +161,7 @@ impl FieldMemory {
 
     /// Adds the values in `newer`, which win over this one's for the same field; an entry of
     /// `newer` about another application than this one's replaces it.
-    pub fn overlay(&mut self, newer: FieldMemory) {
+    pub(crate) fn overlay(&mut self, newer: FieldMemory) {
         for (slug, e) in newer.0 {
             match self.0.get_mut(&slug) {
                 Some(mine) if mine.pk == e.pk => mine.fields.extend(e.fields),
@@ -175,7 +175,7 @@ impl FieldMemory {
 
 /// What to do with one optional field of an existing application of this instance.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Decision<'a> {
+pub(crate) enum Decision<'a> {
     /// Nothing to send. `keep`: the value to remember (authentik holds it, and gatehouse set it
     /// or the label asks for it).
     Leave { keep: Option<&'a str> },
@@ -192,7 +192,7 @@ pub enum Decision<'a> {
 /// Decides one field: `label` is what the label asks for (`None`: not set), `current` what
 /// authentik holds, `remembered` what gatehouse last set. `writable`: the server takes the
 /// field (icons before 2025.12 do not); if not, nothing is sent.
-pub fn decide<'a>(
+pub(crate) fn decide<'a>(
     label: Option<&'a str>,
     current: &'a str,
     remembered: Option<&'a str>,

@@ -43,16 +43,16 @@ impl Instance {
         ok.then(|| Self(Some(raw.to_owned()))).ok_or(NAME_RULE)
     }
 
-    pub fn name(&self) -> Option<&str> {
+    pub(crate) fn name(&self) -> Option<&str> {
         self.0.as_deref()
     }
 
-    pub fn is_unnamed(&self) -> bool {
+    pub(crate) fn is_unnamed(&self) -> bool {
         self.0.is_none()
     }
 
     /// What its applications carry in `meta_publisher`: `gatehouse` or `gatehouse/<name>`.
-    pub fn publisher(&self) -> String {
+    pub(crate) fn publisher(&self) -> String {
         match &self.0 {
             None => PUBLISHER.to_owned(),
             Some(n) => format!("{PUBLISHER}/{n}"),
@@ -60,16 +60,16 @@ impl Instance {
     }
 
     /// The name of its proxy provider for an application slug: `<publisher>:<slug>`.
-    pub fn provider_name(&self, slug: &str) -> String {
+    pub(crate) fn provider_name(&self, slug: &str) -> String {
         format!("{}:{slug}", self.publisher())
     }
 
-    pub fn owns_app(&self, a: &Application) -> bool {
+    pub(crate) fn owns_app(&self, a: &Application) -> bool {
         app_owner(a).as_ref() == Some(self)
     }
 
     /// The application slug of one of its providers; `None` for anybody else's.
-    pub fn provider_slug<'p>(&self, p: &'p ProxyProvider) -> Option<&'p str> {
+    pub(crate) fn provider_slug<'p>(&self, p: &'p ProxyProvider) -> Option<&'p str> {
         provider_owner(p).and_then(|(i, slug)| (&i == self).then_some(slug))
     }
 }
@@ -92,13 +92,13 @@ fn publisher_owner(publisher: &str) -> Option<Instance> {
 }
 
 /// The gatehouse instance that made an application; `None`: the user's (or another tool's).
-pub fn app_owner(a: &Application) -> Option<Instance> {
+pub(crate) fn app_owner(a: &Application) -> Option<Instance> {
     publisher_owner(a.meta_publisher.as_deref()?)
 }
 
 /// The gatehouse instance that made a proxy provider, and the application slug it is for;
 /// `None`: the user's.
-pub fn provider_owner(p: &ProxyProvider) -> Option<(Instance, &str)> {
+pub(crate) fn provider_owner(p: &ProxyProvider) -> Option<(Instance, &str)> {
     let (publisher, slug) = p.name.split_once(':')?;
     let owner = publisher_owner(publisher)?;
     crate::labels::authentik::slug(slug)

@@ -43,15 +43,15 @@ pub use types::{
 /// What authentik should hold, from one conf pass.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Desired {
-    pub wants: Vec<AppWant>,
+    pub(crate) wants: Vec<AppWant>,
     /// Slugs of protected containers whose labels are rejected: their objects stay as they are.
-    pub held: BTreeSet<String>,
+    pub(crate) held: BTreeSet<String>,
     /// Protected apps whose authentik labels are rejected (their conf is still written).
     pub rejected: Vec<LabelErrors>,
     /// Protected containers whose labels are rejected and whose application slug cannot be told
     /// (a bad `auth.slug` or subdomain): any of gatehouse's objects may be theirs, so no removal
     /// is made while this is not empty.
-    pub hold_removals: Vec<String>,
+    pub(crate) hold_removals: Vec<String>,
 }
 
 /// Reads the authentik labels of every protected app the conf pass published.
@@ -105,7 +105,7 @@ pub fn desired(
 /// warning, and the line. The unnamed instance's objects seen by a named one are most likely
 /// this install's own from before `GATEHOUSE_INSTANCE` was set: they are left alone all the same
 /// (adopting or deleting them silently could take another running gatehouse's apps), with a hint.
-pub fn others_notice(me: &Instance, other: &Instance, objects: &[String]) -> (bool, String) {
+pub(crate) fn others_notice(me: &Instance, other: &Instance, objects: &[String]) -> (bool, String) {
     const SHOWN: usize = 10;
     let mut list = objects
         .iter()
@@ -143,15 +143,15 @@ pub fn others_notice(me: &Instance, other: &Instance, objects: &[String]) -> (bo
 #[derive(Debug, Clone, Default)]
 pub struct Preview {
     /// authentik's version (year.month), when it could be read.
-    pub version: Option<ServerVersion>,
+    pub(crate) version: Option<ServerVersion>,
     pub plan: Plan,
     /// The instance whose marks name the providers.
-    pub instance: Instance,
+    pub(crate) instance: Instance,
     /// The container that wants each application, by slug.
-    pub containers: BTreeMap<String, String>,
+    pub(crate) containers: BTreeMap<String, String>,
     /// What the round would report, one sentence each: rejected labels, conflicts (an
     /// application gatehouse did not make, a missing outpost, flow or group), objects kept.
-    pub problems: Vec<String>,
+    pub(crate) problems: Vec<String>,
 }
 
 impl Preview {
@@ -180,7 +180,7 @@ const REMOVALS_HELD: &str = "removals held";
 /// The plan of one round from what authentik holds, and the problems the round reports, each
 /// with a subject that stays the same while it lasts (pure). They come in a stable order:
 /// removals held back, what is kept, rejected labels, then the other problems of each app.
-pub fn plan_round(
+pub(crate) fn plan_round(
     actual: &Actual,
     desired: &Desired,
     remembered: &FieldMemory,
@@ -252,4 +252,4 @@ fn told_order(p: &Problem) -> (u8, &str, &str) {
 }
 
 #[cfg(test)]
-pub(crate) mod tests;
+pub mod tests;

@@ -16,34 +16,34 @@ use crate::plan::grace::GraceClock;
 /// What one plan is made from.
 #[derive(Debug, Clone, Copy)]
 pub struct Inputs<'a> {
-    pub actual: &'a Actual,
-    pub wants: &'a [AppWant],
+    pub(crate) actual: &'a Actual,
+    pub(crate) wants: &'a [AppWant],
     /// The optional field values gatehouse set before (see [`super::fields`]): a field whose
     /// label is gone is cleared only while authentik holds that value.
-    pub remembered: &'a FieldMemory,
+    pub(crate) remembered: &'a FieldMemory,
     /// Slugs of containers whose labels are rejected right now: their objects stay.
-    pub held: &'a BTreeSet<String>,
+    pub(crate) held: &'a BTreeSet<String>,
     /// A rejected container whose slug cannot be told: no object leaves (no delete, no
     /// removal from an outpost).
-    pub hold_all: bool,
-    pub rules: &'a Rules,
-    pub now: Instant,
+    pub(crate) hold_all: bool,
+    pub(crate) rules: &'a Rules,
+    pub(crate) now: Instant,
     /// Removals wait this long after an app is first seen unwanted.
-    pub grace: Duration,
+    pub(crate) grace: Duration,
 }
 
 /// What authentik holds, looked up once for the planners of each kind.
 pub(super) struct Index<'a> {
-    pub input: Inputs<'a>,
-    pub apps: BTreeMap<&'a str, &'a Application>,
+    pub(crate) input: Inputs<'a>,
+    pub(crate) apps: BTreeMap<&'a str, &'a Application>,
     /// This instance's providers, by application slug.
-    pub owned_providers: BTreeMap<&'a str, &'a ProxyProvider>,
-    pub owned_pks: BTreeMap<i64, &'a str>,
-    pub groups: BTreeMap<&'a str, &'a Group>,
+    pub(crate) owned_providers: BTreeMap<&'a str, &'a ProxyProvider>,
+    pub(crate) owned_pks: BTreeMap<i64, &'a str>,
+    pub(crate) groups: BTreeMap<&'a str, &'a Group>,
     /// Providers take an invalidation flow on this server.
-    pub with_invalidation: bool,
+    pub(crate) with_invalidation: bool,
     /// `meta_icon` is writable on this server.
-    pub icons: bool,
+    pub(crate) icons: bool,
 }
 
 impl<'a> Index<'a> {
@@ -77,14 +77,14 @@ impl<'a> Index<'a> {
 /// The requests planned so far, by kind (sent in this order), and where providers go.
 #[derive(Default)]
 pub(super) struct Draft<'a> {
-    pub providers: Vec<Op>,
-    pub applications: Vec<Op>,
-    pub bindings: Vec<Op>,
-    pub deletes: Vec<Op>,
+    pub(crate) providers: Vec<Op>,
+    pub(crate) applications: Vec<Op>,
+    pub(crate) bindings: Vec<Op>,
+    pub(crate) deletes: Vec<Op>,
     /// Desired outpost membership: outpost pk -> providers gatehouse wants in it.
-    pub membership: BTreeMap<&'a str, Vec<(ProviderRef, String)>>,
+    pub(crate) membership: BTreeMap<&'a str, Vec<(ProviderRef, String)>>,
     /// The slugs wanted (each by its first want; the others are conflicts).
-    pub wanted: BTreeSet<&'a str>,
+    pub(crate) wanted: BTreeSet<&'a str>,
 }
 
 /// A want that passed the checks, with what they found.

@@ -38,27 +38,27 @@ pub const ICON_WRITABLE_SINCE: ServerVersion = ServerVersion::new(2025, 12);
 /// What was read from authentik.
 #[derive(Debug, Clone, Default)]
 pub struct Actual {
-    pub version: Option<ServerVersion>,
+    pub(crate) version: Option<ServerVersion>,
     /// Flow pks, `None` when no flow has the configured slug.
-    pub authorization_flow: Option<String>,
-    pub invalidation_flow: Option<String>,
-    pub providers: Vec<ProxyProvider>,
-    pub applications: Vec<Application>,
-    pub outposts: Vec<Outpost>,
-    pub groups: Vec<Group>,
+    pub(crate) authorization_flow: Option<String>,
+    pub(crate) invalidation_flow: Option<String>,
+    pub(crate) providers: Vec<ProxyProvider>,
+    pub(crate) applications: Vec<Application>,
+    pub(crate) outposts: Vec<Outpost>,
+    pub(crate) groups: Vec<Group>,
     /// Bindings targeting the applications gatehouse owns (or wants to adopt).
-    pub bindings: Vec<PolicyBinding>,
+    pub(crate) bindings: Vec<PolicyBinding>,
 }
 
 /// What the sync needs besides the wants.
 #[derive(Debug, Clone, Default)]
 pub struct Rules {
     /// This gatehouse (`GATEHOUSE_INSTANCE`): it owns only objects carrying its marks.
-    pub instance: Instance,
+    pub(crate) instance: Instance,
     /// `GATEHOUSE_AUTHENTIK_OUTPOST`; `None`: the embedded outpost.
-    pub default_outpost: Option<String>,
-    pub authorization_flow_slug: String,
-    pub invalidation_flow_slug: String,
+    pub(crate) default_outpost: Option<String>,
+    pub(crate) authorization_flow_slug: String,
+    pub(crate) invalidation_flow_slug: String,
 }
 
 /// A provider that exists, or the one created earlier in this pass for a slug.
@@ -129,7 +129,7 @@ pub enum Op {
 
 impl Op {
     /// The application slug the request is for (`None` for outposts, shared by many).
-    pub fn slug(&self) -> Option<&str> {
+    pub(crate) fn slug(&self) -> Option<&str> {
         match self {
             Self::CreateProvider { slug, .. }
             | Self::PatchProvider { slug, .. }
@@ -167,24 +167,24 @@ pub fn concerned(op: &Op) -> Vec<&str> {
 /// A problem with one app, reported once while it lasts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppProblem {
-    pub container: String,
-    pub message: String,
+    pub(crate) container: String,
+    pub(crate) message: String,
 }
 
 /// The requests to make, and what was left alone and why.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Plan {
     pub ops: Vec<Op>,
-    pub problems: Vec<AppProblem>,
+    pub(crate) problems: Vec<AppProblem>,
     /// Gatehouse's objects kept although no app wants them: (slug, why).
-    pub kept: Vec<(String, String)>,
+    pub(crate) kept: Vec<(String, String)>,
     /// When a held removal falls due.
-    pub next_due: Option<Duration>,
+    pub(crate) next_due: Option<Duration>,
     /// Slugs of gatehouse's objects no app wants, not removed because all removals are held.
-    pub held_back: Vec<String>,
+    pub(crate) held_back: Vec<String>,
     /// Optional fields whose label is gone but whose value the user changed in authentik since
     /// gatehouse set it: left alone (and forgotten, so this is said once).
-    pub user_changed: Vec<UserChanged>,
+    pub(crate) user_changed: Vec<UserChanged>,
     /// What to remember of the values gatehouse set, as things stand before this round's
     /// requests: each application create or patch authentik accepts is added to it with
     /// [`FieldMemory::record_body`], each application deleted is forgotten.
@@ -195,13 +195,13 @@ pub struct Plan {
 /// now gone.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserChanged {
-    pub container: String,
-    pub slug: String,
-    pub field: Field,
+    pub(crate) container: String,
+    pub(crate) slug: String,
+    pub(crate) field: Field,
     /// What gatehouse had set.
-    pub set: String,
+    pub(crate) set: String,
     /// What authentik holds now.
-    pub now: String,
+    pub(crate) now: String,
 }
 
 impl fmt::Display for UserChanged {

@@ -105,8 +105,8 @@ impl Describe for Change {
 pub struct ChangeSet {
     pub changes: Vec<Change>,
     /// Confs kept although their app is not desired now: (file, why).
-    pub kept: Vec<(String, String)>,
-    pub next_due: Option<Duration>,
+    pub(crate) kept: Vec<(String, String)>,
+    pub(crate) next_due: Option<Duration>,
 }
 
 /// Compares desired confs with the owned ones on disk.

@@ -36,7 +36,7 @@ pub struct Rejection {
     pub wants_protection: bool,
     /// Whether a conf written earlier for this container stays while the problem lasts (bad input
     /// must not take down what works), or goes (another file now serves the name).
-    pub keep_last_good: bool,
+    pub(crate) keep_last_good: bool,
 }
 
 /// What the world should look like.
@@ -47,14 +47,14 @@ pub struct Desired {
     /// Warnings about valid apps (ignored labels, fallbacks), by container.
     pub warnings: Vec<(String, String)>,
     /// Names of the running containers, to tell a gone container from a relabelled one.
-    pub running: BTreeSet<String>,
+    pub(crate) running: BTreeSet<String>,
     /// Owned confs of gone containers whose name another app waits for: once such a conf is
     /// removed, a pass should follow at once to publish that app.
-    pub waiting_for: BTreeSet<String>,
+    pub(crate) waiting_for: BTreeSet<String>,
 }
 
 /// The presets the containers' labels refer to, so the caller can read just those samples.
-pub fn presets_needed(containers: &[Workload], rules: &LabelRules) -> BTreeSet<PresetName> {
+pub(crate) fn presets_needed(containers: &[Workload], rules: &LabelRules) -> BTreeSet<PresetName> {
     containers
         .iter()
         .filter_map(|c| match labels::parse(c, rules) {

@@ -34,12 +34,12 @@ const BUILT_IN: [&str; 3] = ["bridge", "host", "none"];
 
 /// One attachment gatehouse made: `container` joined `network`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct Joined {
-    pub container_id: String,
+pub(crate) struct Joined {
+    pub(crate) container_id: String,
     /// For logs; the id is what counts.
-    pub container: String,
-    pub network_id: String,
-    pub network: String,
+    pub(crate) container: String,
+    pub(crate) network_id: String,
+    pub(crate) network: String,
 }
 
 impl fmt::Display for Joined {
@@ -53,18 +53,18 @@ impl fmt::Display for Joined {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Remembered {
     #[serde(default)]
-    pub joined: BTreeSet<Joined>,
+    pub(crate) joined: BTreeSet<Joined>,
 }
 
 /// What SWAG must reach: a published app, or authentik.
 #[derive(Debug, Clone)]
 pub struct Target<'a> {
-    pub container: &'a Workload,
-    pub kind: TargetKind,
+    pub(crate) container: &'a Workload,
+    pub(crate) kind: TargetKind,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TargetKind {
+pub(crate) enum TargetKind {
     /// A published app. `network_label` is the raw value of `<prefix>.network`, if set.
     /// `address` is its upstream host. `report` is false when the app is already rejected for
     /// its labels (its kept conf still needs the network, but one rejection is enough).
@@ -79,7 +79,7 @@ pub enum TargetKind {
 
 /// One change to an attachment.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum NetAction {
+pub(crate) enum NetAction {
     /// Attach. An empty `network_id` means the network is known by name only (the shared
     /// network before it exists): the caller looks it up, creating it if missing.
     Connect {
@@ -117,7 +117,7 @@ impl Describe for NetAction {
 /// The shared network of `shared` mode, made when the first attachment needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewNetwork {
-    pub name: String,
+    pub(crate) name: String,
 }
 
 impl Describe for NewNetwork {
@@ -132,11 +132,11 @@ impl Describe for NewNetwork {
 }
 
 /// The label on a network gatehouse created.
-pub const MANAGED_LABEL: &str = "gatehouse.managed";
+pub(crate) const MANAGED_LABEL: &str = "gatehouse.managed";
 
 /// A remembered attachment someone else undid, dropped from the record.
 #[derive(Debug, Clone, Copy)]
-pub struct Forget<'a>(pub &'a Joined);
+pub(crate) struct Forget<'a>(pub &'a Joined);
 
 impl Describe for Forget<'_> {
     fn describe(&self, tense: Tense, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -151,25 +151,25 @@ impl Describe for Forget<'_> {
 
 /// A published app SWAG cannot be brought to reach.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NetRejection {
-    pub container: String,
-    pub reason: String,
+pub(crate) struct NetRejection {
+    pub(crate) container: String,
+    pub(crate) reason: String,
 }
 
 /// What to do about networks this pass.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NetPlan {
-    pub actions: Vec<NetAction>,
-    pub rejections: Vec<NetRejection>,
+    pub(crate) actions: Vec<NetAction>,
+    pub(crate) rejections: Vec<NetRejection>,
     /// Problems that reject nothing, by container.
-    pub warnings: Vec<(String, String)>,
+    pub(crate) warnings: Vec<(String, String)>,
     /// Remembered attachments that no longer exist (someone else undid them): drop them.
-    pub forget: Vec<Joined>,
+    pub(crate) forget: Vec<Joined>,
 }
 
 /// Why SWAG could not be picked.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SwagLookup {
+pub(crate) enum SwagLookup {
     NotFound { wanted: String },
     Several { wanted: String, found: Vec<String> },
 }
@@ -192,7 +192,10 @@ impl fmt::Display for SwagLookup {
 
 /// SWAG's container: the one named (or with the id) `wanted`, else the only running container
 /// of a `linuxserver/swag` image.
-pub fn find_swag<'a>(containers: &'a [Workload], wanted: &str) -> Result<&'a Workload, SwagLookup> {
+pub(crate) fn find_swag<'a>(
+    containers: &'a [Workload],
+    wanted: &str,
+) -> Result<&'a Workload, SwagLookup> {
     if let Some(c) = find_named(containers, wanted) {
         return Ok(c);
     }
@@ -217,7 +220,7 @@ pub fn find_swag<'a>(containers: &'a [Workload], wanted: &str) -> Result<&'a Wor
 }
 
 /// The running container with this name, full id, or id prefix of at least 12 characters.
-pub fn find_named<'a>(containers: &'a [Workload], wanted: &str) -> Option<&'a Workload> {
+pub(crate) fn find_named<'a>(containers: &'a [Workload], wanted: &str) -> Option<&'a Workload> {
     let wanted = wanted.trim_start_matches('/');
     containers.iter().find(|c| c.name == wanted).or_else(|| {
         (wanted.len() >= 12)
@@ -227,7 +230,7 @@ pub fn find_named<'a>(containers: &'a [Workload], wanted: &str) -> Option<&'a Wo
 }
 
 /// Whether an image reference is linuxserver's SWAG, from any registry, with any tag or digest.
-pub fn is_swag_image(image: &str) -> bool {
+pub(crate) fn is_swag_image(image: &str) -> bool {
     let no_digest = image.split('@').next().unwrap_or(image);
     // A ':' after the last '/' starts the tag; one before it belongs to a registry port.
     let repo = match no_digest.rfind(':') {
@@ -238,7 +241,7 @@ pub fn is_swag_image(image: &str) -> bool {
 }
 
 /// A Docker network name as a label may give it (the grammar lives in [`crate::model::spec`]).
-pub fn valid_network_name(s: &str) -> bool {
+pub(crate) fn valid_network_name(s: &str) -> bool {
     crate::model::spec::is_network_name(s)
 }
 

@@ -27,18 +27,18 @@ pub const REFUSED_RETRY: Duration = Duration::from_secs(15 * 60);
 /// [`REFUSED_RETRY`] passes.
 #[derive(Debug, Clone)]
 pub struct Refused {
-    pub at: Instant,
+    pub(crate) at: Instant,
     /// The wanted state, when refused, of the apps the request concerns.
-    pub wants: Vec<Option<AppWant>>,
+    pub(crate) wants: Vec<Option<AppWant>>,
     /// What the round reports while it is held back.
-    pub problem: Problem,
+    pub(crate) problem: Problem,
     /// The slugs whose later requests are skipped with it.
-    pub slugs: Vec<String>,
+    pub(crate) slugs: Vec<String>,
 }
 
 impl Refused {
     /// Whether the identical request is held back now.
-    pub fn holds(&self, wants_now: &[Option<AppWant>], now: Instant) -> bool {
+    pub(crate) fn holds(&self, wants_now: &[Option<AppWant>], now: Instant) -> bool {
         self.wants == wants_now && now.saturating_duration_since(self.at) < REFUSED_RETRY
     }
 }
@@ -77,10 +77,10 @@ impl Applying<'_> {
 
 /// Where a refused request is remembered, and what is reported of it.
 pub(crate) struct Outcomes<'a> {
-    pub refused: &'a mut BTreeMap<String, Refused>,
-    pub problems: &'a mut Vec<Problem>,
+    pub(crate) refused: &'a mut BTreeMap<String, Refused>,
+    pub(crate) problems: &'a mut Vec<Problem>,
     /// Each application write authentik accepts is recorded here.
-    pub memory: &'a mut FieldMemory,
+    pub(crate) memory: &'a mut FieldMemory,
 }
 
 impl<A: Api> Provisioner<A> {

@@ -27,13 +27,13 @@ pub use worker::{run_worker, spawn_worker, RoundStatus, WorkerHandle};
 /// What one provisioning round did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SyncReport {
-    pub reads: u64,
+    pub(crate) reads: u64,
     pub writes: u64,
     /// Requests authentik refused (a 4xx) in this round, or that were not resent because it
     /// refused the identical request before (see [`Refused`]).
     pub failed: usize,
     pub problems: usize,
-    pub next_due: Option<Duration>,
+    pub(crate) next_due: Option<Duration>,
 }
 
 /// Talks to one authentik and remembers what it reported, so a lasting problem is logged once.
@@ -69,7 +69,7 @@ impl Provisioner<Client> {
 
 impl<A: Api> Provisioner<A> {
     /// A provisioner talking to authentik through `api` (`settings.url` and the token unused).
-    pub fn with_api(api: A, settings: &AuthentikSettings) -> Self {
+    pub(crate) fn with_api(api: A, settings: &AuthentikSettings) -> Self {
         Self {
             client: api,
             rules: Rules {
@@ -98,7 +98,7 @@ impl<A: Api> Provisioner<A> {
     }
 
     /// The instance whose marks this provisioner owns.
-    pub fn instance(&self) -> &Instance {
+    pub(crate) fn instance(&self) -> &Instance {
         &self.rules.instance
     }
 
@@ -109,7 +109,7 @@ impl<A: Api> Provisioner<A> {
 
     /// The problems the latest round reported (rejected labels, conflicts, refused requests,
     /// objects kept).
-    pub fn problems(&self) -> &[Problem] {
+    pub(crate) fn problems(&self) -> &[Problem] {
         &self.problems
     }
 

@@ -11,7 +11,7 @@ use crate::plan::authentik::Instance;
 #[derive(Debug, Default)]
 pub(super) struct FieldRecord {
     /// Where the values are kept; `None`: in this process only.
-    pub file: Option<FieldStateFile>,
+    pub(crate) file: Option<FieldStateFile>,
     /// Those values (this instance's), loaded at the first round.
     memory: Option<FieldMemory>,
     /// This instance's values as the file holds them, as far as this process knows (not

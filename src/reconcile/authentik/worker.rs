@@ -24,22 +24,22 @@ const RETRY_MAX: Duration = Duration::from_secs(60);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoundStatus {
     /// When it ended.
-    pub at: SystemTime,
+    pub(crate) at: SystemTime,
     /// `None`: it went through (problems with single apps aside); else why it failed.
-    pub error: Option<String>,
+    pub(crate) error: Option<String>,
     /// How many problems it reported (rejected labels, conflicts, refused requests, kept
     /// objects).
-    pub problems: usize,
+    pub(crate) problems: usize,
 }
 
 /// A worker started with [`spawn_worker`].
 #[derive(Debug)]
 pub struct WorkerHandle {
     /// Ends when the sender of the desired state goes.
-    pub task: JoinHandle<()>,
+    pub(crate) task: JoinHandle<()>,
     /// The latest round's status; `None` until the first round ends (after the first conf
     /// pass). Read it with `borrow()`, or wait for the next with `changed()`.
-    pub status: watch::Receiver<Option<RoundStatus>>,
+    pub(crate) status: watch::Receiver<Option<RoundStatus>>,
 }
 
 /// A round's failure, for the error policy. A round ends with an error only when authentik
@@ -150,12 +150,6 @@ impl Worker {
                     );
                 }
                 let (action, _) = self.policy.on_success(report.next_due);
-                tracing::debug!(
-                    reads = report.reads,
-                    writes = report.writes,
-                    failed = report.failed,
-                    "authentik round done"
-                );
                 (report, action, None)
             }
             Err(e) => {
@@ -166,16 +160,25 @@ impl Worker {
                 (SyncReport::default(), action, Some(e.to_string()))
             }
         };
-        self.status.send_replace(Some(RoundStatus {
-            at: SystemTime::now(),
-            error,
-            problems: problems.len(),
-        }));
-        Outcome {
+        let outcome = Outcome {
             report,
             problems,
             action,
+        };
+        if error.is_none() {
+            tracing::debug!(
+                reads = outcome.report.reads,
+                writes = outcome.report.writes,
+                failed = outcome.report.failed,
+                "authentik round done"
+            );
         }
+        self.status.send_replace(Some(RoundStatus {
+            at: SystemTime::now(),
+            error,
+            problems: outcome.problems.len(),
+        }));
+        outcome
     }
 
     /// Logs a failed round: a warning when authentik starts failing, then at debug level.

@@ -29,7 +29,7 @@ const BYPASS_COMMENT_TAIL: &str = ": served without authentik";
 /// Where SWAG connects to, resolved from labels, the container and the preset.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Upstream {
-    pub address: Address,
+    pub(crate) address: Address,
     pub port: Port,
     pub proto: Proto,
 }
@@ -51,7 +51,7 @@ pub enum RenderError {
 /// The file a conf is written to: prefixed so it cannot collide with SWAG's samples or the user's
 /// own `<app>.subdomain.conf` files, and ending in `.subdomain.conf` so SWAG loads it.
 /// Its length is bounded by [`crate::model::spec::SERVER_NAME_MAX`].
-pub fn conf_file_name(spec: &AppSpec) -> String {
+pub(crate) fn conf_file_name(spec: &AppSpec) -> String {
     use crate::model::spec::{CONF_FILE_PREFIX, CONF_FILE_SUFFIX};
     format!(
         "{CONF_FILE_PREFIX}{}{CONF_FILE_SUFFIX}",
@@ -160,7 +160,7 @@ fn bypass_locations(out: &mut String, spec: &AppSpec, u: &Upstream) {
 }
 
 /// Renders the conf for `spec`. `sample` is the preset's text when the spec names one that exists.
-pub fn render(
+pub(crate) fn render(
     spec: &AppSpec,
     upstream: &Upstream,
     sample: Option<(&PresetName, &str)>,
@@ -224,7 +224,7 @@ fn is_comment_or_blank(line: &str) -> bool {
 }
 
 /// The value of the first active `set $<var> <value>;` line of a sample.
-pub fn sample_set_value<'a>(text: &'a str, var: &str) -> Option<&'a str> {
+pub(crate) fn sample_set_value<'a>(text: &'a str, var: &str) -> Option<&'a str> {
     let prefix = format!("set ${var} ");
     text.lines()
         .filter(|l| !is_comment_or_blank(l))

@@ -82,7 +82,7 @@ pub(crate) fn inputs<'a>(actual: &'a Actual, wants: &'a [AppWant], rules: &'a Ru
     }
 }
 
-pub(crate) fn run(actual: &Actual, wants: &[AppWant]) -> Plan {
+pub fn run(actual: &Actual, wants: &[AppWant]) -> Plan {
     run_as(&Instance::unnamed(), actual, wants)
 }
 

@@ -54,6 +54,17 @@ pub enum ConfDirError {
     Refused { path: PathBuf, reason: ReadError },
 }
 
+impl ConfDirError {
+    /// The file system's trouble (exit 74 for `run --once`), as opposed to a file gatehouse
+    /// refuses to touch because it is not its own.
+    pub(crate) fn is_io(&self) -> bool {
+        matches!(
+            self,
+            Self::Missing { .. } | Self::Read { .. } | Self::Write { .. } | Self::Remove { .. }
+        )
+    }
+}
+
 /// The proxy-confs folder and the owner new confs get.
 #[derive(Debug)]
 pub(crate) struct ConfDir {

@@ -60,7 +60,8 @@ pub struct PassReport {
     pub removed: usize,
     /// Everything that failed: conf writes and removals, network changes, authentik requests.
     pub failed: usize,
-    /// Of those, conf writes and removals (the file system's trouble).
+    /// Of those, conf writes and removals the file system refused (not a file gatehouse left
+    /// alone as not its own).
     pub conf_failures: usize,
     /// Protected apps whose authentik labels are rejected (their conf is still written).
     pub(crate) authentik_rejected: usize,

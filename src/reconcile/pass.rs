@@ -152,16 +152,17 @@ impl Reconciler {
                 }
                 (Ok(false), _) => {}
                 (Err(e), Change::Write { file, .. }) => {
-                    report.conf_failures += 1;
+                    report.failed += 1;
+                    report.conf_failures += usize::from(e.is_io());
                     tracing::error!(file = %file, error = %e, "could not write conf");
                 }
                 (Err(e), Change::Remove { file, .. }) => {
-                    report.conf_failures += 1;
+                    report.failed += 1;
+                    report.conf_failures += usize::from(e.is_io());
                     tracing::error!(file = %file, error = %e, "could not remove conf");
                 }
             }
         }
-        report.failed += report.conf_failures;
     }
 
     /// Logs rejections, warnings and kept confs, each once while it lasts, and says when a

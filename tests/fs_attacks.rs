@@ -75,15 +75,33 @@ fn sparse(at: &Path, len: u64) {
         .expect("sparse file");
 }
 
+/// What the proxy-confs folder is like for a case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Folder {
+    AsIs,
+    /// Read-only.
+    ReadOnly,
+    /// On a file system with no space left.
+    Full,
+}
+
 /// The command that runs gatehouse: as root (whom a `chmod` does not stop) a read-only folder is
-/// a read-only bind mount in a mount namespace of its own.
-fn command(args: &[&str], read_only: Option<&Path>) -> Command {
+/// a read-only bind mount in a mount namespace of its own, and a full one a small tmpfs there,
+/// holding what the folder held, filled up.
+fn command(args: &[&str], special: Option<(&Path, Folder)>) -> Command {
     let bin = env!("CARGO_BIN_EXE_gatehouse");
-    match read_only {
-        Some(dir) if is_root() => {
+    let script = match special {
+        Some((_, Folder::ReadOnly)) => r#"mount --bind -o ro "$1" "$1" && shift && exec "$@""#,
+        Some((_, Folder::Full)) => {
+            r#"d=$(mktemp -d) && cp -a "$1"/. "$d" && mount -t tmpfs -o size=512k tmpfs "$1" && cp -a "$d"/. "$1" && { dd if=/dev/zero of="$1/.fill" bs=4k 2>/dev/null; true; } && shift && exec "$@""#
+        }
+        _ => "",
+    };
+    match special {
+        Some((dir, _)) if is_root() && !script.is_empty() => {
             let mut c = Command::new("unshare");
             c.args(["--mount", "sh", "-c"])
-                .arg(r#"mount --bind -o ro "$1" "$1" && shift && exec "$@""#)
+                .arg(script)
                 .args(["sh", &dir.display().to_string(), bin])
                 .args(args);
             c
@@ -107,13 +125,13 @@ fn is_root() -> bool {
 fn run(
     args: &[&str],
     env: &[(String, String)],
-    read_only: Option<&Path>,
+    special: Option<(&Path, Folder)>,
 ) -> (Option<i32>, String, Duration) {
     let logdir = tempfile::tempdir().expect("tempdir");
     let log = logdir.path().join("log");
     let file = fs::File::create(&log).expect("log file");
     let started = Instant::now();
-    let mut child = command(args, read_only)
+    let mut child = command(args, special)
         .envs(env.iter().cloned())
         .stdout(file.try_clone().expect("log file"))
         .stderr(file)
@@ -141,8 +159,8 @@ fn run(
 struct Case {
     name: &'static str,
     plant: fn(&Ctx),
-    /// The proxy-confs folder is read-only.
-    read_only: bool,
+    /// What the proxy-confs folder is like.
+    folder: Folder,
     /// Words the log must not contain.
     never: &'static [&'static str],
     /// Words the log must contain (any run), naming what was refused.
@@ -169,42 +187,42 @@ fn cases() -> Vec<Case> {
                     link(&c.victim, &c.confs.join(pid_guess));
                 }
             },
-            read_only: false,
+            folder: Folder::AsIs,
             never: &[],
             says: &["wrote"],
         },
         Case {
             name: "none (the conf is written, given to PUID/PGID, 0644)",
             plant: |_| {},
-            read_only: false,
+            folder: Folder::AsIs,
             never: &[],
             says: &["wrote"],
         },
         Case {
             name: "symlink at the conf itself",
             plant: |c| link(&c.victim, &c.conf),
-            read_only: false,
+            folder: Folder::AsIs,
             never: &[],
             says: &["symlink", "leaving it alone"],
         },
         Case {
             name: "symlink to /dev/zero at the conf",
             plant: |c| link(Path::new("/dev/zero"), &c.conf),
-            read_only: false,
+            folder: Folder::AsIs,
             never: &[],
             says: &["symlink", "leaving it alone"],
         },
         Case {
             name: "FIFO at the conf",
             plant: |c| mkfifo(&c.conf),
-            read_only: false,
+            folder: Folder::AsIs,
             never: &[],
             says: &["FIFO"],
         },
         Case {
             name: "huge sparse file at the conf",
             plant: |c| sparse(&c.conf, 1 << 30),
-            read_only: false,
+            folder: Folder::AsIs,
             never: &[],
             says: &["larger than 1048576 bytes"],
         },
@@ -225,14 +243,14 @@ fn cases() -> Vec<Case> {
                     .and_then(|f| f.set_len(2 << 20))
                     .expect("grow");
             },
-            read_only: false,
+            folder: Folder::AsIs,
             never: &["would update", "would write", "wrote"],
             says: &["larger than gatehouse reads", "already"],
         },
         Case {
             name: "directory at the conf",
             plant: |c| fs::create_dir(&c.conf).expect("mkdir"),
-            read_only: false,
+            folder: Folder::AsIs,
             never: &[],
             says: &["directory"],
         },
@@ -247,7 +265,7 @@ fn cases() -> Vec<Case> {
                 link(&c.victim, &c.confs.join("victim.subdomain.conf"));
                 sparse(&c.confs.join("sparse.subdomain.conf"), 1 << 30);
             },
-            read_only: false,
+            folder: Folder::AsIs,
             never: &[],
             says: &[
                 "fifo.subdomain.conf",
@@ -267,7 +285,7 @@ fn cases() -> Vec<Case> {
                 fs::remove_file(&sample).expect("sample");
                 mkfifo(&sample);
             },
-            read_only: false,
+            folder: Folder::AsIs,
             never: &[],
             says: &["dockge.subdomain.conf.sample", "FIFO"],
         },
@@ -278,7 +296,7 @@ fn cases() -> Vec<Case> {
                 fs::remove_file(&sample).expect("sample");
                 link(&c.victim, &sample);
             },
-            read_only: false,
+            folder: Folder::AsIs,
             never: &[],
             says: &["dockge.subdomain.conf.sample", "symlink"],
         },
@@ -289,14 +307,14 @@ fn cases() -> Vec<Case> {
                 fs::create_dir_all(&site).expect("mkdir");
                 mkfifo(&site.join("default.conf"));
             },
-            read_only: false,
+            folder: Folder::AsIs,
             never: &[],
             says: &["default.conf", "FIFO", "wrote"],
         },
         Case {
             name: "the state folder is a symlink",
             plant: |c| link(c.victim.parent().unwrap(), &c.cfg.join("gatehouse")),
-            read_only: false,
+            folder: Folder::AsIs,
             never: &[],
             says: &["state folder", "is a symlink"],
         },
@@ -307,7 +325,7 @@ fn cases() -> Vec<Case> {
                 link(&c.victim, &c.cfg.join("gatehouse/authentik.json"));
                 link(&c.victim, &c.cfg.join("gatehouse/authentik.json.lock"));
             },
-            read_only: false,
+            folder: Folder::AsIs,
             never: &[],
             says: &["networks.json", "symlink"],
         },
@@ -317,16 +335,29 @@ fn cases() -> Vec<Case> {
                 fs::create_dir_all(c.cfg.join("gatehouse")).expect("mkdir");
                 mkfifo(&c.cfg.join("gatehouse/networks.json"));
             },
-            read_only: false,
+            folder: Folder::AsIs,
             never: &[],
             says: &["networks.json", "FIFO"],
+        },
+        Case {
+            name: "proxy-confs folder on a full file system",
+            plant: |_| {},
+            folder: Folder::Full,
+            never: &[],
+            // EX_IOERR, and nothing half-written (checked inside the namespace: the conf is
+            // not there afterwards).
+            says: &[
+                "could not write conf",
+                "No space left on device",
+                r#"gatehouse ["run", "--once"]: exit Some(74)"#,
+            ],
         },
         Case {
             name: "read-only proxy-confs folder",
             plant: |c| {
                 fs::set_permissions(&c.confs, fs::Permissions::from_mode(0o555)).expect("chmod")
             },
-            read_only: true,
+            folder: Folder::ReadOnly,
             never: &[],
             // EX_IOERR, as the README says for file-system trouble.
             says: &[
@@ -395,8 +426,9 @@ fn docker_file_system_attacks_leave_the_victim_alone_and_never_hang() {
         let mut log = String::new();
         let mut hung = Vec::new();
         for args in [&["render"][..], &["run", "--once"][..]] {
-            let ro = Some(ctx.confs.as_path()).filter(|_| case.read_only);
-            let (code, text, took) = run(args, &env, ro);
+            let special =
+                Some((ctx.confs.as_path(), case.folder)).filter(|_| case.folder != Folder::AsIs);
+            let (code, text, took) = run(args, &env, special);
             if code.is_none() {
                 hung.push(format!(
                     "gatehouse {args:?} hung or died (killed after {took:?})"

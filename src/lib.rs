@@ -18,6 +18,37 @@ pub mod render;
 pub mod runtime;
 pub mod status;
 
+/// The exit codes gatehouse returns (sysexits where one fits), one constant each.
+pub mod exit {
+    /// Done, nothing wrong (`health`: healthy).
+    pub const OK: u8 = 0;
+    /// Labels rejected or a change failed (`run --once`, `render`); not healthy (`health`).
+    pub const FAILED: u8 = 1;
+    /// EX_USAGE: a bad setting or `init` answer.
+    pub const USAGE: u8 = 64;
+    /// EX_UNAVAILABLE: the Docker engine cannot be reached.
+    pub const UNAVAILABLE: u8 = 69;
+    /// EX_SOFTWARE: `run`'s event task ended on its own (an internal error).
+    pub const SOFTWARE: u8 = 70;
+    /// EX_OSERR: the system refused what any run needs (the async runtime, `/dev/urandom`).
+    pub const OS: u8 = 71;
+    /// EX_IOERR: the file system refused a read or a write.
+    pub const IO: u8 = 74;
+}
+
+/// Every exit code each command can return (besides clap's 2 for a command line it cannot
+/// parse): README.md's command table names exactly these (tests/readme_complete.rs).
+pub const EXIT_CODES: &[(&str, &[u8])] = {
+    use exit::{FAILED, IO, OK, OS, SOFTWARE, UNAVAILABLE, USAGE};
+    &[
+        ("run", &[OK, USAGE, UNAVAILABLE, SOFTWARE, OS]),
+        ("run --once", &[OK, FAILED, USAGE, UNAVAILABLE, OS, IO]),
+        ("render", &[OK, FAILED, USAGE, UNAVAILABLE, OS, IO]),
+        ("init", &[OK, USAGE, OS, IO]),
+        ("health", &[OK, FAILED, USAGE]),
+    ]
+};
+
 /// The top-level error: what made a command fail, with the exit code it maps to.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -34,9 +65,11 @@ impl Error {
     /// for file-system trouble.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Self::Config(_) => 64,
-            Self::Docker(_) | Self::Reconcile(reconcile::ReconcileError::Docker(_)) => 69,
-            Self::Reconcile(reconcile::ReconcileError::ConfDir(_)) => 74,
+            Self::Config(_) => exit::USAGE,
+            Self::Docker(_) | Self::Reconcile(reconcile::ReconcileError::Docker(_)) => {
+                exit::UNAVAILABLE
+            }
+            Self::Reconcile(reconcile::ReconcileError::ConfDir(_)) => exit::IO,
         }
     }
 }

@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use gatehouse::config::Settings;
 use gatehouse::edge::docker::BollardEngine;
+use gatehouse::exit;
 use gatehouse::reconcile::{self, Context, Mode, PassReport, Reconciler};
 
 #[derive(Parser)]
@@ -70,7 +71,7 @@ fn main() -> ExitCode {
         Ok(s) => s,
         Err(e) => {
             eprintln!("gatehouse: {e}");
-            return ExitCode::from(64);
+            return ExitCode::from(exit::USAGE);
         }
     };
     if let Command::Health = cli.command {
@@ -79,7 +80,7 @@ fn main() -> ExitCode {
         return if verdict.is_healthy() {
             ExitCode::SUCCESS
         } else {
-            ExitCode::from(1)
+            ExitCode::from(exit::FAILED)
         };
     }
     init_logging(&settings);
@@ -93,7 +94,7 @@ fn main() -> ExitCode {
         Ok(r) => r,
         Err(e) => {
             eprintln!("gatehouse: cannot start the runtime: {e}");
-            return ExitCode::from(71);
+            return ExitCode::from(exit::OS);
         }
     };
     match runtime.block_on(run(cli.command, settings)) {
@@ -122,7 +123,7 @@ async fn run(command: Command, settings: Settings) -> Result<ExitCode, gatehouse
             match reconcile::watch(rec, shutdown_signal()).await {
                 reconcile::WatchEnd::Shutdown => Ok(ExitCode::SUCCESS),
                 // EX_SOFTWARE: an internal error; the container's restart policy starts it again.
-                reconcile::WatchEnd::EventsLost => Ok(ExitCode::from(70)),
+                reconcile::WatchEnd::EventsLost => Ok(ExitCode::from(exit::SOFTWARE)),
             }
         }
         Command::Run { once: true } => {
@@ -142,7 +143,7 @@ async fn run(command: Command, settings: Settings) -> Result<ExitCode, gatehouse
             print_dry_run(&report);
             // authentik not answering counts as a failure, as it does for `run --once`.
             if report.dry_run.as_ref().is_some_and(|d| d.incomplete()) {
-                return Ok(ExitCode::from(1));
+                return Ok(ExitCode::from(exit::FAILED));
             }
             Ok(exit_for(&report))
         }
@@ -154,9 +155,9 @@ async fn run(command: Command, settings: Settings) -> Result<ExitCode, gatehouse
 /// were rejected (for the conf or for authentik) or anything else failed, else 0.
 fn exit_for(report: &PassReport) -> ExitCode {
     if report.conf_failures > 0 {
-        ExitCode::from(74)
+        ExitCode::from(exit::IO)
     } else if report.rejected() > 0 || report.failed > 0 {
-        ExitCode::from(1)
+        ExitCode::from(exit::FAILED)
     } else {
         ExitCode::SUCCESS
     }
@@ -207,9 +208,9 @@ fn init(args: &InitArgs) -> ExitCode {
         Err(e) => {
             eprintln!("gatehouse init: {e}");
             ExitCode::from(match e {
-                InitError::Invalid { .. } | InitError::Missing(_) => 64,
-                InitError::Read { .. } | InitError::Write { .. } => 74,
-                InitError::Random(_) => 71,
+                InitError::Invalid { .. } | InitError::Missing(_) => exit::USAGE,
+                InitError::Read { .. } | InitError::Write { .. } => exit::IO,
+                InitError::Random(_) => exit::OS,
             })
         }
     }

@@ -314,3 +314,42 @@ fn docker_a_rejected_app_keeps_its_network_only_if_it_had_a_conf() {
     assert!(on(&swag, &net_kept), "{log}");
     assert!(!on(&swag, &net_new), "{log}");
 }
+
+/// SWAG and authentik's server are not apps: `GATEHOUSE_SCOPE_LABEL` (which picks the apps) does
+/// not hide them (issue 9, item 6). Both run in another scope, without this one's label.
+#[test]
+fn docker_swag_and_authentik_outside_the_scope_are_still_joined() {
+    let scope = Scope::new("scoped");
+    // Dropped first: its containers go before `scope` removes the networks SWAG joined.
+    let elsewhere = Scope::new("unscoped");
+    let cfg = common::docker::swag_config();
+    let (swag, _) = elsewhere.swag();
+    let ak_net = elsewhere.network("authentik");
+    let authentik = elsewhere.container("authentik").network(&ak_net).start();
+    let net_a = scope.network("a");
+    let app_a = scope
+        .container("a")
+        .label("auth.expose", "true")
+        .network(&net_a)
+        .start();
+    let env = env_with(
+        &scope,
+        cfg.path(),
+        &[
+            ("GATEHOUSE_SWAG_CONTAINER", swag.as_str()),
+            ("GATEHOUSE_AUTHENTIK_CONTAINER", authentik.as_str()),
+        ],
+    );
+    let out = common::docker::gatehouse_once(&["run", "--once"], &env);
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{log}");
+    assert!(
+        on(&swag, &net_a),
+        "SWAG not attached to the app's network:\n{log}"
+    );
+    assert!(
+        on(&swag, &ak_net),
+        "SWAG not attached to authentik's network:\n{log}"
+    );
+    assert_eq!(fetch(&swag, &app_a), "hello-from-app");
+}

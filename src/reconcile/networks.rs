@@ -163,7 +163,7 @@ fn reject_unreachable(desired: &mut Desired, plan: &NetPlan) {
 impl Reconciler {
     /// Plans the network attachments, and turns apps SWAG cannot be brought to reach into
     /// rejections (their conf is not written).
-    pub(super) fn plan_networks(
+    pub(super) async fn plan_networks(
         &mut self,
         containers: &[crate::model::workload::Workload],
         desired: &mut Desired,
@@ -176,6 +176,8 @@ impl Reconciler {
         if self.net.off {
             return NetStep::LeftAlone(REFUSED.into());
         }
+        let pool = self.with_outside_scope(containers).await;
+        let containers: &[crate::model::workload::Workload] = &pool;
         let swag = match networks::find_swag(containers, &settings.swag_container) {
             Ok(s) => s,
             Err(e) => {
@@ -231,6 +233,34 @@ impl Reconciler {
             swag,
             plan,
             notes: authentik_note.into_iter().collect(),
+        }
+    }
+
+    /// `containers` (the scoped listing) with SWAG and authentik's server added when the scope
+    /// label hides them: they are not apps. Costs one listing of every running container, only
+    /// in passes where a scope is set and the scoped listing lacks one of the two; a failed
+    /// listing leaves `containers` as they are (the pass says SWAG or authentik is not found).
+    async fn with_outside_scope<'a>(
+        &self,
+        containers: &'a [crate::model::workload::Workload],
+    ) -> std::borrow::Cow<'a, [crate::model::workload::Workload]> {
+        let s = &self.ctx.settings;
+        let (swag, authentik) = (&s.swag_container, &s.authentik_container);
+        if s.scope_label.is_none() || !networks::lacks_infrastructure(containers, swag, authentik) {
+            return containers.into();
+        }
+        match self.ctx.engines.local().running_unscoped().await {
+            Ok(all) => {
+                let outside = networks::outside_scope(all, containers, swag, authentik);
+                if outside.is_empty() {
+                    return containers.into();
+                }
+                [containers, outside.as_slice()].concat().into()
+            }
+            Err(error) => {
+                tracing::debug!(%error, "could not list the containers outside the scope");
+                containers.into()
+            }
         }
     }
 
@@ -457,3 +487,7 @@ impl Reconciler {
 #[cfg(test)]
 #[path = "networks_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "networks_scope_tests.rs"]
+mod scope_tests;

@@ -68,7 +68,7 @@ impl Reconciler {
             .values()
             .filter_map(|o| o.container.as_deref())
             .collect();
-        let net_step = self.plan_networks(&live, &mut desired, &with_conf);
+        let net_step = self.plan_networks(&live, &mut desired, &with_conf).await;
         let grace = match removal {
             Removal::AfterGrace => self.ctx.settings.remove_grace,
             Removal::Now => Duration::ZERO,

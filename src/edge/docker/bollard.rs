@@ -79,11 +79,17 @@ impl BollardEngine {
         Ok(info.system_time.as_deref().and_then(events::unix_nanos))
     }
 
-    async fn running_workloads(&self) -> Result<Vec<Workload>, EngineError> {
+    /// The running containers, only those carrying the scope label when `scoped` (and a scope
+    /// is set).
+    async fn list_running(&self, scoped: bool) -> Result<Vec<Workload>, EngineError> {
         self.negotiate().await?;
         self.count();
         let mut builder = ListContainersOptionsBuilder::new().all(false);
-        let scope = self.scope.as_ref().map(|(k, v)| format!("{k}={v}"));
+        let scope = self
+            .scope
+            .as_ref()
+            .filter(|_| scoped)
+            .map(|(k, v)| format!("{k}={v}"));
         if let Some(scope) = &scope {
             builder = builder.filters(&HashMap::from([("label", vec![scope.as_str()])]));
         }
@@ -241,7 +247,11 @@ impl Engine for BollardEngine {
     }
 
     fn running_workloads(&self) -> EngineFuture<'_, Vec<Workload>> {
-        Box::pin(BollardEngine::running_workloads(self))
+        Box::pin(self.list_running(true))
+    }
+
+    fn running_unscoped(&self) -> EngineFuture<'_, Vec<Workload>> {
+        Box::pin(self.list_running(false))
     }
 
     fn events(&self, since: Option<i64>, live_from: Option<i64>) -> EventStream {

@@ -23,6 +23,8 @@ struct State {
     calls: Vec<String>,
     /// Called with each request's log line before the fake answers it.
     hook: Option<Hook>,
+    /// The scope label (`key`, `value`) `running_workloads` filters by, as the real engine does.
+    scope: Option<(String, String)>,
 }
 
 /// An engine that lives in memory.
@@ -107,6 +109,12 @@ impl FakeEngine {
         self.state().hook = Some(Box::new(f));
     }
 
+    /// Lists only the workloads carrying the label `key`=`value` from now on (the scope label);
+    /// `running_unscoped` still lists all.
+    pub(crate) fn scope_to(&self, key: &str, value: &str) {
+        self.state().scope = Some((key.to_owned(), value.to_owned()));
+    }
+
     /// The networks `container` is attached to, by name.
     pub(crate) fn networks_of(&self, container: &str) -> Vec<String> {
         let s = self.state();
@@ -189,8 +197,19 @@ impl Engine for FakeEngine {
     }
 
     fn running_workloads(&self) -> EngineFuture<'_, Vec<Workload>> {
+        let r = self.begin("list", "list".into()).map(|s| {
+            let in_scope = |w: &&Workload| match &s.scope {
+                Some((k, v)) => w.labels.get(k) == Some(v),
+                None => true,
+            };
+            s.workloads.iter().filter(in_scope).cloned().collect()
+        });
+        Box::pin(async move { r })
+    }
+
+    fn running_unscoped(&self) -> EngineFuture<'_, Vec<Workload>> {
         let r = self
-            .begin("list", "list".into())
+            .begin("list", "list unscoped".into())
             .map(|s| s.workloads.clone());
         Box::pin(async move { r })
     }

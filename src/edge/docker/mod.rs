@@ -100,6 +100,13 @@ pub trait Engine: Send + Sync + std::fmt::Debug {
     /// Every running workload (in the scope, when one is set), in one list request.
     fn running_workloads(&self) -> EngineFuture<'_, Vec<Workload>>;
 
+    /// Every running workload, in or out of the scope, in one list request: for the containers
+    /// gatehouse needs but does not publish (SWAG, authentik's server), which the scope label
+    /// must not hide. Without a scope it is the same listing as [`Engine::running_workloads`].
+    fn running_unscoped(&self) -> EngineFuture<'_, Vec<Workload>> {
+        self.running_workloads()
+    }
+
     /// The engine's events that can change what gatehouse publishes. The stream ends or yields
     /// an error when the connection is lost.
     ///

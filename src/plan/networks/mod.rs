@@ -219,6 +219,38 @@ pub(crate) fn find_swag<'a>(
     }
 }
 
+/// SWAG and authentik's server (`authentik`) out of `all` when the scoped listing `scoped` does
+/// not hold them: they are not apps, so the scope label (which picks the apps) must not hide
+/// them. Only containers missing from `scoped` are returned, and none of them is an app.
+pub(crate) fn outside_scope(
+    all: Vec<Workload>,
+    scoped: &[Workload],
+    swag: &str,
+    authentik: &str,
+) -> Vec<Workload> {
+    let mut wanted: Vec<&str> = Vec::new();
+    if find_swag(scoped, swag).is_err() {
+        if let Ok(s) = find_swag(&all, swag) {
+            wanted.push(&s.id);
+        }
+    }
+    if find_named(scoped, authentik).is_none() {
+        if let Some(a) = find_named(&all, authentik) {
+            wanted.push(&a.id);
+        }
+    }
+    let wanted: BTreeSet<String> = wanted.into_iter().map(str::to_owned).collect();
+    all.into_iter()
+        .filter(|c| wanted.contains(&c.id) && !scoped.iter().any(|s| s.id == c.id))
+        .collect()
+}
+
+/// Whether the scoped listing `scoped` lacks SWAG or authentik's server (so
+/// [`outside_scope`] is worth a listing of every container).
+pub(crate) fn lacks_infrastructure(scoped: &[Workload], swag: &str, authentik: &str) -> bool {
+    find_swag(scoped, swag).is_err() || find_named(scoped, authentik).is_none()
+}
+
 /// The running container with this name, full id, or id prefix of at least 12 characters.
 pub(crate) fn find_named<'a>(containers: &'a [Workload], wanted: &str) -> Option<&'a Workload> {
     let wanted = wanted.trim_start_matches('/');

@@ -58,6 +58,8 @@ pub struct PassReport {
     pub changes: ChangeSet,
     pub written: usize,
     pub removed: usize,
+    /// How many running workloads the pass saw.
+    pub workloads: usize,
     /// Everything that failed: conf writes and removals, network changes, authentik requests.
     pub failed: usize,
     /// Of those, conf writes and removals the file system refused (not a file gatehouse left

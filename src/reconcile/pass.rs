@@ -99,6 +99,7 @@ impl Reconciler {
         self.clock = plan.clock;
         self.report_problems(&plan.workloads, &plan.desired, &plan.changes);
         let mut report = PassReport {
+            workloads: plan.workloads.len(),
             desired: plan.desired,
             changes: plan.changes,
             ..PassReport::default()

@@ -214,6 +214,7 @@ pub async fn watch(
     .await;
     tokio::pin!(shutdown);
     let mut policy = ErrorPolicy::new(retry_backoff(RETRY_AT_MOST));
+    let mut confirmed = false;
     let mut ended = WatchEnd::Shutdown;
     let mut last_event: Option<tokio::time::Instant> = None;
     let mut next_resync = tokio::time::Instant::now() + settings.resync;
@@ -223,6 +224,12 @@ pub async fn watch(
     }
     loop {
         let outcome = rec.pass(Mode::Watch).await;
+        if let Ok(report) = &outcome {
+            if !confirmed {
+                confirm_first_pass(report, &settings.labels.prefix);
+                confirmed = true;
+            }
+        }
         if let Some(w) = &authentik_worker {
             note_authentik(&mut health, &w.status);
         }
@@ -278,6 +285,25 @@ pub async fn watch(
         ),
     }
     ended
+}
+
+/// Says once that the first pass went through, and what it found: a new user whose labels do
+/// not match sees that nothing is labelled, not silence.
+fn confirm_first_pass(report: &super::PassReport, prefix: &str) {
+    let (n, published, rejected) = (
+        report.workloads,
+        report.desired.apps.len(),
+        report.desired.rejected.len(),
+    );
+    if published + rejected == 0 {
+        tracing::info!(
+            "first pass done: watching {n} running container(s), none labelled for gatehouse (label one with {prefix}.protect=true or {prefix}.expose=true)"
+        );
+    } else {
+        tracing::info!(
+            "first pass done: watching {n} running container(s); {published} app(s) published, {rejected} rejected"
+        );
+    }
 }
 
 /// Hands the authentik worker's latest round to the health record.

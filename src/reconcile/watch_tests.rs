@@ -242,3 +242,30 @@ fn a_pass_that_could_not_make_a_change_is_not_a_good_pass_for_health() {
     let e = pass_health(&Ok(report)).expect_err("not healthy");
     assert!(e.contains("2 change(s) could not be made"), "{e}");
 }
+
+#[tokio::test]
+async fn the_first_pass_is_confirmed_even_when_nothing_is_labelled() {
+    let mut report = super::super::PassReport {
+        workloads: 3,
+        ..Default::default()
+    };
+    let logs = crate::reconcile::test_log::logged(async {
+        confirm_first_pass(&report, "auth");
+    })
+    .await;
+    assert!(
+        logs.contains("watching 3 running container(s), none labelled for gatehouse (label one with auth.protect=true"),
+        "{logs}"
+    );
+    report.desired.rejected.push(crate::plan::Rejection {
+        container: "bad".into(),
+        reason: "bad port".into(),
+        wants_protection: false,
+        keep_last_good: false,
+    });
+    let logs = crate::reconcile::test_log::logged(async {
+        confirm_first_pass(&report, "auth");
+    })
+    .await;
+    assert!(logs.contains("0 app(s) published, 1 rejected"), "{logs}");
+}

@@ -203,15 +203,7 @@ pub async fn watch(
     let authentik_worker = rec.start_authentik_worker();
     let (tx, mut rx) = mpsc::channel::<Wake>(1024);
     let pump = tokio::spawn(pump_events(rec.context().engines.local().clone(), tx));
-    // Subscribe before the first listing, so no change slips between the two.
-    let _ = timeout(Duration::from_secs(2), async {
-        while let Some(w) = rx.recv().await {
-            if matches!(w, Wake::Connected) {
-                break;
-            }
-        }
-    })
-    .await;
+    subscribed(&mut rx).await;
     tokio::pin!(shutdown);
     let mut policy = ErrorPolicy::new(retry_backoff(RETRY_AT_MOST));
     let mut confirmed = false;
@@ -224,12 +216,7 @@ pub async fn watch(
     }
     loop {
         let outcome = rec.pass(Mode::Watch).await;
-        if let Ok(report) = &outcome {
-            if !confirmed {
-                confirm_first_pass(report, &settings.labels.prefix);
-                confirmed = true;
-            }
-        }
+        confirm_first_pass(&outcome, &settings.labels.prefix, &mut confirmed);
         if let Some(w) = &authentik_worker {
             note_authentik(&mut health, &w.status);
         }
@@ -287,9 +274,30 @@ pub async fn watch(
     ended
 }
 
+/// Waits (at most 2 s) until the event subscription is in place: subscribe before the first
+/// listing, so no change slips between the two.
+async fn subscribed(rx: &mut mpsc::Receiver<Wake>) {
+    let _ = timeout(Duration::from_secs(2), async {
+        while let Some(w) = rx.recv().await {
+            if matches!(w, Wake::Connected) {
+                break;
+            }
+        }
+    })
+    .await;
+}
+
 /// Says once that the first pass went through, and what it found: a new user whose labels do
 /// not match sees that nothing is labelled, not silence.
-fn confirm_first_pass(report: &super::PassReport, prefix: &str) {
+fn confirm_first_pass(
+    outcome: &Result<super::PassReport, super::ReconcileError>,
+    prefix: &str,
+    confirmed: &mut bool,
+) {
+    let Ok(report) = outcome else { return };
+    if std::mem::replace(confirmed, true) {
+        return;
+    }
     let (n, published, rejected) = (
         report.workloads,
         report.desired.apps.len(),

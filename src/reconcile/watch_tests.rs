@@ -249,10 +249,13 @@ async fn the_first_pass_is_confirmed_even_when_nothing_is_labelled() {
         workloads: 3,
         ..Default::default()
     };
+    let mut confirmed = false;
     let logs = crate::reconcile::test_log::logged(async {
-        confirm_first_pass(&report, "auth");
+        confirm_first_pass(&Ok(report.clone()), "auth", &mut confirmed);
+        confirm_first_pass(&Ok(report.clone()), "auth", &mut confirmed);
     })
     .await;
+    assert_eq!(logs.matches("first pass done").count(), 1, "{logs}");
     assert!(
         logs.contains("watching 3 running container(s), none labelled for gatehouse (label one with auth.protect=true"),
         "{logs}"
@@ -264,7 +267,7 @@ async fn the_first_pass_is_confirmed_even_when_nothing_is_labelled() {
         keep_last_good: false,
     });
     let logs = crate::reconcile::test_log::logged(async {
-        confirm_first_pass(&report, "auth");
+        confirm_first_pass(&Ok(report), "auth", &mut false);
     })
     .await;
     assert!(logs.contains("0 app(s) published, 1 rejected"), "{logs}");

@@ -191,15 +191,23 @@ impl Stack {
         }
     }
 
-    /// Temp files left in the folders gatehouse writes.
+    /// Temp files left in the folders gatehouse writes (folder/name).
     fn temp_files(&self) -> Vec<String> {
-        [self.proxy_confs(), self.cfg.path().join("gatehouse")]
+        let gatehouse = self.cfg.path().join("gatehouse");
+        [self.proxy_confs(), gatehouse]
             .iter()
-            .filter_map(|d| std::fs::read_dir(d).ok())
-            .flatten()
-            .filter_map(Result::ok)
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|n| n.starts_with(".gatehouse"))
+            .filter_map(|d| {
+                Some((
+                    d.file_name()?.to_string_lossy().into_owned(),
+                    d.read_dir().ok()?,
+                ))
+            })
+            .flat_map(|(folder, entries)| {
+                entries
+                    .filter_map(Result::ok)
+                    .map(move |e| format!("{folder}/{}", e.file_name().to_string_lossy()))
+            })
+            .filter(|n| n.contains("/.gatehouse"))
             .collect()
     }
 
@@ -248,6 +256,8 @@ struct Findings {
     leaks: Vec<String>,
     converge: Duration,
     detach: Duration,
+    /// Temp files left behind by kills (not loadable by SWAG, but litter).
+    temps: Vec<String>,
 }
 
 fn crash_loop(test: &str, kills: usize) -> Findings {
@@ -306,15 +316,23 @@ fn crash_loop(test: &str, kills: usize) -> Findings {
     assert_eq!(networks_of(&st.swag), [st.swag_net.clone()]);
     st.check_files();
     st.check_authentik();
-    let temps = st.temp_files();
-    assert!(temps.is_empty(), "temp files left: {temps:?}");
+    // A kill between a temp file's creation and its rename leaves it behind: SWAG loads
+    // `*.conf` only, so it is litter, not a conf; none may be named so SWAG would load it.
+    found.temps = st.temp_files();
+    assert!(
+        !found.temps.iter().any(|t| t.ends_with(".conf")),
+        "a temp file SWAG would load: {:?}",
+        found.temps
+    );
     gh.stop();
     eprintln!(
-        "docker_crash: {} kills, {} leaked attachments, converged {:?} after the last restart, detached {:?} after the apps went",
+        "docker_crash: {} kills, {} leaked attachments, converged {:?} after the last restart, detached {:?} after the apps went, {} temp files left behind {:?}",
         found.kills,
         found.leaks.len(),
         found.converge,
-        found.detach
+        found.detach,
+        found.temps.len(),
+        found.temps
     );
     found
 }

@@ -111,6 +111,7 @@ mod tests {
             }]
             .into_iter()
             .collect(),
+            ..Remembered::default()
         }
     }
 
@@ -130,6 +131,35 @@ mod tests {
             .map(|e| e.file_name())
             .collect();
         assert_eq!(leftovers, ["networks.json"]);
+    }
+
+    #[test]
+    fn a_file_from_before_requested_records_loads_and_new_ones_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = NetStateFile::new(dir.path());
+        fs::create_dir_all(dir.path().join("gatehouse")).unwrap();
+        fs::write(
+            file.path(),
+            r#"{"joined":[{"container_id":"abc","container":"swag","network_id":"n1","network":"app_default"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(file.load().unwrap(), state());
+        let mut s = state();
+        let j = Joined {
+            container_id: "abc".into(),
+            container: "swag".into(),
+            network_id: "n2".into(),
+            network: "b_default".into(),
+        };
+        s.request(&j, 1_700_000_000);
+        assert!(file.save(&s).unwrap());
+        let text = fs::read_to_string(file.path()).unwrap();
+        assert!(text.contains("1700000000"), "{text}");
+        assert_eq!(file.load().unwrap(), s);
+        // A state with nothing requested is written as before.
+        assert!(file.save(&state()).unwrap());
+        let text = fs::read_to_string(file.path()).unwrap();
+        assert!(!text.contains("requested"), "{text}");
     }
 
     #[test]

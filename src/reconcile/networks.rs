@@ -221,6 +221,12 @@ impl Reconciler {
         let remembered = self.net.remembered().clone();
         self.watched
             .extend(remembered.joined.iter().map(|j| j.container_id.clone()));
+        self.watched.extend(
+            remembered
+                .requested
+                .iter()
+                .map(|r| r.join.container_id.clone()),
+        );
         let plan = networks::plan(swag, &targets, containers, &remembered, &mode);
         let swag = swag.name.clone();
         self.net.say("authentik", authentik_note.clone(), false);
@@ -314,7 +320,10 @@ impl Reconciler {
                 tracing::debug!(join = %j, "{}", Forget(j).said(Tense::Done));
             }
         }
-        let mut net_failed = 0;
+        for j in &plan.requests.confirm {
+            state.confirm(j);
+        }
+        let mut net_failed = self.settle_requests(&plan, &mut state, report).await;
         for action in &plan.actions {
             let span = match action {
                 NetAction::Connect { join, needed_by } => {
@@ -383,6 +392,7 @@ impl Reconciler {
         let engine = self.ctx.engines.local();
         let what = || format!("attach {} to network {}", join.container, join.network);
         let mut join = join.clone();
+        let had = state.has(&join);
         if join.network_id.is_empty() {
             let mut labels =
                 BTreeMap::from([(networks::MANAGED_LABEL.to_owned(), "true".to_owned())]);
@@ -401,16 +411,18 @@ impl Reconciler {
             }
             join.network_id = id;
         }
-        // Recorded before the request: a crash once the engine has attached must not leave the
-        // attachment looking like the user's. A record of one that never happened is forgotten
-        // by the next plan (SWAG is not on it).
-        state.joined.insert(join.clone());
+        // Recorded before the request, as requested: a crash once the engine has attached must
+        // not leave the attachment looking like the user's. It stays on record until the
+        // engine confirms either way (see `Remembered`).
+        state.request(&join, unix_now());
         self.save_state(state);
-        match engine
+        let answer = engine
             .connect_network(&join.network_id, &join.container_id)
-            .await
-        {
+            .await;
+        match answer {
             Ok(NetworkChange::Done) => {
+                state.confirm(&join);
+                self.save_state(state);
                 report.connected += 1;
                 tracing::info!(
                     container = %join.container,
@@ -420,18 +432,64 @@ impl Reconciler {
                 );
                 Ok(())
             }
+            // Gatehouse asked for it before (a request that was in flight): still ours.
+            Ok(NetworkChange::AlreadyDone) if had => {
+                state.confirm(&join);
+                self.save_state(state);
+                Ok(())
+            }
             // Someone else attached it meanwhile: theirs, not ours.
             Ok(NetworkChange::AlreadyDone) => {
-                state.joined.remove(&join);
+                state.drop_join(&join);
                 self.save_state(state);
                 Ok(())
             }
             Err(e) => {
-                state.joined.remove(&join);
-                self.save_state(state);
+                // The engine refused this request: it did not attach, unless an earlier
+                // request of gatehouse's (still on record, settled later) did. No answer at all
+                // leaves it on record too: the request may have reached the engine.
+                if !had && answered(&e) {
+                    state.drop_join(&join);
+                    self.save_state(state);
+                }
                 Err((what(), e))
             }
         }
+    }
+
+    /// Requested attachments the engine never confirmed, and no app needs: once no request
+    /// can still be in flight, a disconnect confirms they are absent (or undoes them), and they
+    /// are dropped; until then a pass is planned for when they are due. Returns the failures.
+    async fn settle_requests(
+        &self,
+        plan: &NetPlan,
+        state: &mut Remembered,
+        report: &mut PassReport,
+    ) -> usize {
+        let now = unix_now();
+        let mut failed = 0;
+        for r in &plan.requests.unsettled {
+            let age = now.saturating_sub(r.since);
+            if age < networks::SETTLE_SECS {
+                let due = std::time::Duration::from_secs(networks::SETTLE_SECS - age);
+                report.changes.next_due = Some(report.changes.next_due.map_or(due, |d| d.min(due)));
+                continue;
+            }
+            let action = NetAction::Disconnect {
+                join: r.join.clone(),
+                why: "gatehouse asked to attach it and the engine never confirmed; making sure it is not left attached".into(),
+            };
+            let span = super::workload_span(Some(&r.join.container), None);
+            let result = self
+                .disconnect(&action, &r.join, state, report)
+                .instrument(span)
+                .await;
+            if let Err((what, e)) = result {
+                failed += 1;
+                tracing::warn!(error = %e, "could not {what}; retrying with backoff");
+            }
+        }
+        failed
     }
 
     /// Undoes an attachment gatehouse made, and forgets it.
@@ -461,12 +519,12 @@ impl Reconciler {
                         action.said(Tense::Done)
                     );
                 }
-                state.joined.remove(join);
+                state.drop_join(join);
                 Ok(())
             }
             // The container or the network is gone, and the attachment with it.
             Err(e) if e.is_not_found() => {
-                state.joined.remove(join);
+                state.drop_join(join);
                 Ok(())
             }
             Err(e) => Err((
@@ -482,6 +540,22 @@ impl Reconciler {
             tracing::error!(error = %e, "could not record network attachments; a restart may leave them attached");
         }
     }
+}
+
+/// Whether the engine answered the request (so it did nothing), rather than the answer being
+/// lost on the way (the request may have been carried out).
+fn answered(e: &EngineError) -> bool {
+    !matches!(
+        e,
+        EngineError::Timeout { .. } | EngineError::Transport(_) | EngineError::Decode(_)
+    )
+}
+
+/// Seconds since the Unix epoch.
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 #[cfg(test)]

@@ -25,6 +25,12 @@ struct State {
     hook: Option<Hook>,
     /// The scope label (`key`, `value`) `running_workloads` filters by, as the real engine does.
     scope: Option<(String, String)>,
+    /// Connect requests are held (never answered) while set.
+    hold_connects: bool,
+    /// Held connects (network, container), carried out by [`FakeEngine::complete_held`] or,
+    /// when `complete_on_connect` is set, just before the next connect is answered.
+    held: Vec<(String, String)>,
+    complete_on_connect: bool,
 }
 
 /// An engine that lives in memory.
@@ -88,7 +94,8 @@ impl FakeEngine {
         self.state().workloads.retain(|w| w.name != name);
     }
 
-    /// Answers requests of `op` with `status` and `message` from now on.
+    /// Answers requests of `op` with `status` and `message` from now on (status 0: the
+    /// connection drops, no answer).
     pub(crate) fn refuse(&self, op: &'static str, status: u16, message: &str) {
         self.state().refuse.insert(op, (status, message.to_owned()));
     }
@@ -113,6 +120,24 @@ impl FakeEngine {
     /// `running_unscoped` still lists all.
     pub(crate) fn scope_to(&self, key: &str, value: &str) {
         self.state().scope = Some((key.to_owned(), value.to_owned()));
+    }
+
+    /// Holds connect requests from now on (`true`): they are never answered, as for a process
+    /// killed while waiting; the engine carries them out later ([`FakeEngine::complete_held`]).
+    pub(crate) fn hold_connects(&self, hold: bool) {
+        self.state().hold_connects = hold;
+    }
+
+    /// Carries out the held connect requests now.
+    pub(crate) fn complete_held(&self) {
+        let mut s = self.state();
+        apply_held(&mut s);
+    }
+
+    /// Carries out the held connect requests just before the next connect is answered (after
+    /// a listing that did not show them).
+    pub(crate) fn complete_held_on_next_connect(&self) {
+        self.state().complete_on_connect = true;
     }
 
     /// The networks `container` is attached to, by name.
@@ -141,12 +166,28 @@ impl FakeEngine {
             ));
         }
         if let Some((status, message)) = s.refuse.get(op) {
+            if *status == 0 {
+                // The answer is lost on the way (the request may have been carried out).
+                return Err(EngineError::Transport(message.clone()));
+            }
             return Err(EngineError::Api {
                 status: *status,
                 message: message.clone(),
             });
         }
         Ok(s)
+    }
+}
+
+fn apply_held(s: &mut State) {
+    for (network_key, container) in std::mem::take(&mut s.held) {
+        let Some((name, id)) = network(s, &network_key) else {
+            continue;
+        };
+        if let Some(w) = workload(s, &container) {
+            w.networks
+                .insert(name, NetworkAttachment { network_id: id });
+        }
     }
 }
 
@@ -236,16 +277,29 @@ impl Engine for FakeEngine {
         let r = self
             .begin("connect", format!("connect {network_key} {container}"))
             .and_then(|mut s| {
+                if s.hold_connects {
+                    s.held.push((network_key.to_owned(), container.to_owned()));
+                    return Ok(None);
+                }
+                if std::mem::take(&mut s.complete_on_connect) {
+                    apply_held(&mut s);
+                }
                 let (name, id) = network(&s, network_key).ok_or_else(|| not_found("network"))?;
                 let w = workload(&mut s, container).ok_or_else(|| not_found("container"))?;
                 if w.networks.contains_key(&name) {
-                    return Ok(NetworkChange::AlreadyDone);
+                    return Ok(Some(NetworkChange::AlreadyDone));
                 }
                 w.networks
                     .insert(name, NetworkAttachment { network_id: id });
-                Ok(NetworkChange::Done)
+                Ok(Some(NetworkChange::Done))
             });
-        Box::pin(async move { r })
+        Box::pin(async move {
+            match r {
+                Ok(None) => std::future::pending().await,
+                Ok(Some(change)) => Ok(change),
+                Err(e) => Err(e),
+            }
+        })
     }
 
     fn disconnect_network<'a>(

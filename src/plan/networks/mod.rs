@@ -50,10 +50,64 @@ impl fmt::Display for Joined {
 
 /// The attachments gatehouse made and has not undone yet (kept in a state file, so a restart
 /// neither forgets nor leaks them).
+///
+/// An attachment is recorded in `requested` before the engine is asked for it and moves to
+/// `joined` once the engine confirms it (its answer, or a listing showing it). A requested one
+/// is dropped only once the engine confirms it is absent (a refusal of the request itself, or a
+/// disconnect made after [`SETTLE_SECS`]): until then a request still in flight (a killed
+/// process's, or one a listing raced) may yet attach it, and the attachment stays gatehouse's.
+/// Files written before `requested` existed load with it empty.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Remembered {
     #[serde(default)]
     pub(crate) joined: BTreeSet<Joined>,
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub(crate) requested: BTreeSet<Requested>,
+}
+
+/// How long after its request an unconfirmed attachment may still appear: longer than any
+/// request to the engine lasts (the client gives up after 120 s).
+pub(crate) const SETTLE_SECS: u64 = 150;
+
+/// An attachment gatehouse asked for, the engine's answer not known yet.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub(crate) struct Requested {
+    #[serde(flatten)]
+    pub(crate) join: Joined,
+    /// When it was last asked for (Unix seconds).
+    pub(crate) since: u64,
+}
+
+impl Remembered {
+    /// Whether `join` is on record, confirmed or not.
+    pub(crate) fn has(&self, join: &Joined) -> bool {
+        self.joined.contains(join) || self.requested.iter().any(|r| &r.join == join)
+    }
+
+    /// Records that `join` is being asked for at `now` (a confirmed one stays confirmed).
+    pub(crate) fn request(&mut self, join: &Joined, now: u64) {
+        if self.joined.contains(join) {
+            return;
+        }
+        self.requested.retain(|r| &r.join != join);
+        self.requested.insert(Requested {
+            join: join.clone(),
+            since: now,
+        });
+    }
+
+    /// The engine confirmed `join` exists: gatehouse's.
+    pub(crate) fn confirm(&mut self, join: &Joined) {
+        self.requested.retain(|r| &r.join != join);
+        self.joined.insert(join.clone());
+    }
+
+    /// The engine confirmed `join` does not exist (or it was undone): off the record.
+    pub(crate) fn drop_join(&mut self, join: &Joined) -> bool {
+        let before = self.requested.len();
+        self.requested.retain(|r| &r.join != join);
+        self.joined.remove(join) || self.requested.len() != before
+    }
 }
 
 /// What SWAG must reach: a published app, or authentik.
@@ -165,6 +219,18 @@ pub struct NetPlan {
     pub(crate) warnings: Vec<(String, String)>,
     /// Remembered attachments that no longer exist (someone else undid them): drop them.
     pub(crate) forget: Vec<Joined>,
+    /// What becomes of the requested attachments (boxed: a plan is carried by value).
+    pub(crate) requests: Box<Settle>,
+}
+
+/// What becomes of the attachments gatehouse asked for and the engine has not confirmed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Settle {
+    /// The listing shows them: confirmed, gatehouse's.
+    pub(crate) confirm: Vec<Joined>,
+    /// Neither shown nor needed: the engine must confirm they are absent (a disconnect once
+    /// [`SETTLE_SECS`] have passed) before they are dropped.
+    pub(crate) unsettled: Vec<Requested>,
 }
 
 /// Why SWAG could not be picked.

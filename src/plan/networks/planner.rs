@@ -71,6 +71,7 @@ impl<'a> Planner<'a> {
             ours: remembered
                 .joined
                 .iter()
+                .chain(remembered.requested.iter().map(|r| &r.join))
                 .map(|j| (j.container_id.as_str(), j.network_id.as_str()))
                 .collect(),
             swag_users_own: BTreeMap::new(),
@@ -269,37 +270,63 @@ impl<'a> Planner<'a> {
     }
 
     /// Gatehouse's own attachments: undo those no longer needed (or whose container stopped),
-    /// forget those someone else undid. Returns the needed ones that already exist.
+    /// forget those someone else undid; confirm the requested ones the listing shows, and leave
+    /// the others to be confirmed absent. Returns the needed ones that already exist.
     fn undo_unneeded(&mut self, remembered: &Remembered) -> BTreeSet<NeedKey> {
         let mut keep = BTreeSet::new();
         for j in &remembered.joined {
-            let key = (j.container_id.clone(), j.network_id.clone());
-            let Some(c) = self.by_id.get(j.container_id.as_str()) else {
+            if !self.by_id.contains_key(j.container_id.as_str()) {
                 // Stopped or removed: undo it, so the network is free (a 404 means it went with
                 // the container).
                 self.out.actions.push(NetAction::Disconnect {
                     join: j.clone(),
                     why: format!("container {} is not running", j.container),
                 });
-                continue;
-            };
-            let attached = c.networks.values().any(|a| a.network_id == j.network_id);
-            if !attached {
+            } else if self.attached(j) {
+                self.keep_or_undo(j, &mut keep);
+            } else {
                 self.out.forget.push(j.clone());
-                continue;
             }
-            let by_name = (j.container_id.clone(), format!("name:{}", j.network));
-            if self.needed.contains_key(&key) || self.needed.contains_key(&by_name) {
-                keep.insert(key);
-                keep.insert(by_name);
-                continue;
+        }
+        for r in &remembered.requested {
+            let j = &r.join;
+            let running = self.by_id.contains_key(j.container_id.as_str());
+            if running && self.attached(j) {
+                self.out.requests.confirm.push(j.clone());
+                self.keep_or_undo(j, &mut keep);
+            } else if !(running && self.is_needed(j)) {
+                // Not shown yet is not absent: a request in flight may still attach it.
+                self.out.requests.unsettled.push(r.clone());
             }
+            // Needed and not shown: connected again below, and the answer confirms it.
+        }
+        keep
+    }
+
+    /// Whether the listing shows `j`'s container on `j`'s network.
+    fn attached(&self, j: &Joined) -> bool {
+        self.by_id
+            .get(j.container_id.as_str())
+            .is_some_and(|c| c.networks.values().any(|a| a.network_id == j.network_id))
+    }
+
+    fn is_needed(&self, j: &Joined) -> bool {
+        let key = (j.container_id.clone(), j.network_id.clone());
+        let by_name = (j.container_id.clone(), format!("name:{}", j.network));
+        self.needed.contains_key(&key) || self.needed.contains_key(&by_name)
+    }
+
+    /// An existing attachment of gatehouse's: kept when needed, else undone.
+    fn keep_or_undo(&mut self, j: &Joined, keep: &mut BTreeSet<NeedKey>) {
+        if self.is_needed(j) {
+            keep.insert((j.container_id.clone(), j.network_id.clone()));
+            keep.insert((j.container_id.clone(), format!("name:{}", j.network)));
+        } else {
             self.out.actions.push(NetAction::Disconnect {
                 join: j.clone(),
                 why: "no running published app needs it any more".into(),
             });
         }
-        keep
     }
 
     /// Connects what is needed and missing: SWAG before the apps, so the shared network exists

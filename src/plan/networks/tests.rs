@@ -74,6 +74,7 @@ fn joined(c: &Workload, net: &str) -> Joined {
 fn remembered(js: &[Joined]) -> Remembered {
     Remembered {
         joined: js.iter().cloned().collect(),
+        ..Remembered::default()
     }
 }
 

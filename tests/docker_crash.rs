@@ -21,6 +21,10 @@ use serde_json::Value;
 
 /// The removal grace the test runs with (short, so the loop is quick).
 const GRACE: Duration = Duration::from_secs(2);
+/// A resync this often sweeps temp files a kill left behind soon after they are old enough.
+const RESYNC_SECS: &str = "3";
+/// How old a temp file must be before gatehouse takes it for litter (`files::TEMP_LEFT_BEHIND`).
+const TEMP_LEFT_BEHIND: Duration = Duration::from_secs(10);
 /// App slots that come and go: each has its own network.
 const SLOTS: usize = 4;
 /// The user's own conf, which gatehouse must never touch.
@@ -88,6 +92,7 @@ impl Stack {
         for (k, v) in [
             ("GATEHOUSE_SWAG_CONTAINER", swag.as_str()),
             ("GATEHOUSE_REMOVE_GRACE_SECS", grace.as_str()),
+            ("GATEHOUSE_RESYNC_SECS", RESYNC_SECS),
             ("GATEHOUSE_AUTHENTIK_URL", fake.url().as_str()),
             ("GATEHOUSE_AUTHENTIK_TOKEN", fake_authentik::TOKEN),
             ("GATEHOUSE_DOMAIN", "example.com"),
@@ -316,13 +321,22 @@ fn crash_loop(test: &str, kills: usize) -> Findings {
     assert_eq!(networks_of(&st.swag), [st.swag_net.clone()]);
     st.check_files();
     st.check_authentik();
-    // A kill between a temp file's creation and its rename leaves it behind: SWAG loads
-    // `*.conf` only, so it is litter, not a conf; none may be named so SWAG would load it.
+    // A kill between a temp file's creation and its rename leaves it behind (SWAG loads
+    // `*.conf` only, so it is litter, not a conf); the passes sweep it once it is old enough.
     found.temps = st.temp_files();
     assert!(
         !found.temps.iter().any(|t| t.ends_with(".conf")),
         "a temp file SWAG would load: {:?}",
         found.temps
+    );
+    let resync = Duration::from_secs(RESYNC_SECS.parse().expect("resync"));
+    let swept = wait_for(after(TEMP_LEFT_BEHIND + resync * 2) + react(), || {
+        st.temp_files().is_empty()
+    });
+    assert!(
+        swept,
+        "temp files left behind were not swept: {:?}",
+        st.temp_files()
     );
     gh.stop();
     eprintln!(

@@ -68,6 +68,8 @@ impl ConfDirError {
 /// The proxy-confs folder and the owner new confs get.
 #[derive(Debug)]
 pub(crate) struct ConfDir {
+    /// `<SWAG config>/gatehouse`, where the state files are written (swept with the confs).
+    state_dir: PathBuf,
     proxy_confs: PathBuf,
     site_confs: PathBuf,
     owner: (u32, u32),
@@ -87,11 +89,23 @@ impl ConfDir {
     /// `swag_config` is SWAG's `/config`; new files are owned by `puid:pgid` (SWAG's PUID/PGID).
     pub(crate) fn new(swag_config: &Path, puid: u32, pgid: u32) -> Self {
         Self {
+            state_dir: swag_config.join("gatehouse"),
             proxy_confs: swag_config.join("nginx").join("proxy-confs"),
             site_confs: swag_config.join("nginx").join("site-confs"),
             owner: (puid, pgid),
             chown_warned: AtomicBool::new(false),
             warned: Mutex::new(BTreeSet::new()),
+        }
+    }
+
+    /// Removes the temp files a crash left behind in the folders gatehouse writes, one line
+    /// each.
+    fn sweep(&self) {
+        for dir in [&self.proxy_confs, &self.state_dir] {
+            for name in files::sweep_temps(dir, files::TEMP_LEFT_BEHIND) {
+                let path = dir.join(&name);
+                tracing::info!(path = %path.display(), "removed a temp file an interrupted write left behind");
+            }
         }
     }
 
@@ -113,6 +127,7 @@ impl ConfDir {
                 })
             }
         };
+        self.sweep();
         for name in names {
             if let Some(sample) = name.to_str().and_then(|n| n.strip_suffix(SAMPLE_SUFFIX)) {
                 state.samples.insert(sample.to_owned());

@@ -15,7 +15,7 @@
 use std::ffi::OsString;
 use std::fs;
 use std::io::{self, Read as _, Write as _};
-use std::os::unix::ffi::OsStringExt as _;
+use std::os::unix::ffi::{OsStrExt as _, OsStringExt as _};
 use std::os::unix::fs::{FileTypeExt as _, MetadataExt as _, OpenOptionsExt as _};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -214,6 +214,48 @@ fn create_temp(dir: &Path, mode: u32) -> io::Result<(PathBuf, fs::File)> {
         }
     }
     Err(last.unwrap_or_else(|| io::Error::other("no free temp name")))
+}
+
+/// How old a temp file must be before [`sweep_temps`] takes it for one a crash left behind: a
+/// write takes milliseconds, and another gatehouse sharing the folder may be mid-write.
+pub(crate) const TEMP_LEFT_BEHIND: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Whether `name` is one of [`temp_name`]'s.
+fn is_temp_name(name: &[u8]) -> bool {
+    name.strip_prefix(b".gatehouse-")
+        .and_then(|rest| rest.strip_suffix(b".tmp"))
+        .is_some_and(|hex| hex.len() == 32 && hex.iter().all(u8::is_ascii_hexdigit))
+}
+
+/// Removes the temp files in `dir` that a crash (`kill -9` between a temp file's creation and
+/// its rename) left behind: only names [`temp_name`] gives, only regular files or links (the
+/// link is removed, never what it points to), only when older than `age`. Returns the names
+/// removed.
+pub(crate) fn sweep_temps(dir: &Path, age: std::time::Duration) -> Vec<OsString> {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let now = std::time::SystemTime::now();
+    let mut removed = Vec::new();
+    for e in entries.filter_map(Result::ok) {
+        let name = e.file_name();
+        if !is_temp_name(name.as_bytes()) {
+            continue;
+        }
+        let Ok(meta) = fs::symlink_metadata(e.path()) else {
+            continue;
+        };
+        let old = meta
+            .modified()
+            .ok()
+            .and_then(|m| now.duration_since(m).ok())
+            .is_some_and(|d| d >= age);
+        let plain = meta.file_type().is_file() || meta.file_type().is_symlink();
+        if old && plain && fs::remove_file(e.path()).is_ok() {
+            removed.push(name);
+        }
+    }
+    removed
 }
 
 /// `.gatehouse-<32 random hex digits>.tmp`: short (a long target name cannot push it past the

@@ -207,3 +207,45 @@ fn read_head_gives_the_first_bytes_of_a_large_file() {
     std::os::unix::fs::symlink("/dev/zero", &link).unwrap();
     assert!(read_head(&link, 4).is_err());
 }
+
+#[test]
+fn only_old_temp_files_of_gatehouse_s_own_names_are_swept() {
+    use std::time::{Duration, SystemTime};
+    let dir = tempfile::tempdir().unwrap();
+    let victim_dir = tempfile::tempdir().unwrap();
+    let victim = victim_dir.path().join("victim");
+    fs::write(&victim, "keep").unwrap();
+    let old = dir
+        .path()
+        .join(".gatehouse-0123456789abcdef0123456789abcdef.tmp");
+    let fresh = dir
+        .path()
+        .join(".gatehouse-ffffffffffffffffffffffffffffffff.tmp");
+    let link = dir
+        .path()
+        .join(".gatehouse-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.tmp");
+    let other = dir.path().join(".gatehouse-notours.tmp");
+    let conf = dir.path().join("app.subdomain.conf");
+    for p in [&old, &fresh, &other, &conf] {
+        fs::write(p, "x").unwrap();
+    }
+    std::os::unix::fs::symlink(&victim, &link).unwrap();
+    let long_ago = SystemTime::now() - Duration::from_secs(3600);
+    for p in [&old, &other, &conf] {
+        fs::File::options()
+            .write(true)
+            .open(p)
+            .unwrap()
+            .set_modified(long_ago)
+            .unwrap();
+    }
+    // The link's own time is now: sweep with no age to take it too.
+    let removed = sweep_temps(dir.path(), TEMP_LEFT_BEHIND);
+    assert_eq!(removed.len(), 1, "{removed:?}");
+    assert!(!old.exists() && fresh.exists() && other.exists() && conf.exists());
+    let removed = sweep_temps(dir.path(), Duration::ZERO);
+    assert_eq!(removed.len(), 2, "{removed:?}");
+    assert!(fs::symlink_metadata(&link).is_err());
+    assert_eq!(fs::read_to_string(&victim).unwrap(), "keep");
+    assert!(other.exists() && conf.exists());
+}

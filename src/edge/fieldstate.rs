@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::edge::files::{self, FileSpec, StateDir, StateDirError};
+use crate::edge::files::{self, StateDir, StateDirError, StateFileError};
 use crate::plan::authentik::fields::FieldMemory;
 use crate::plan::authentik::marker::Instance;
 
@@ -96,10 +96,11 @@ impl FieldStateFile {
 
     /// What was recorded; nothing when the file does not exist yet.
     pub(crate) fn load(&self) -> Result<FieldState, FieldStateError> {
-        if self.dir.checked(false)?.is_none() {
-            return Ok(FieldState::default());
-        }
-        let Some(bytes) = self.read()? else {
+        let Some(bytes) = self
+            .dir
+            .read(&self.path, MAX_BYTES)
+            .map_err(|e| self.error(e))?
+        else {
             return Ok(FieldState::default());
         };
         serde_json::from_slice(&bytes).map_err(|e| FieldStateError::Corrupt {
@@ -202,35 +203,32 @@ impl FieldStateFile {
         Ok(f)
     }
 
-    /// The file's bytes, at most [`MAX_BYTES`]; `None` when it does not exist. Only a regular
-    /// file is read (see [`files::read_small`]).
-    fn read(&self) -> Result<Option<Vec<u8>>, FieldStateError> {
-        files::read_small(&self.path, MAX_BYTES).map_err(|e| match e {
-            files::ReadError::Io(source) => FieldStateError::Read {
-                path: self.path.clone(),
-                source,
-            },
-            files::ReadError::NotAFile(kind) => FieldStateError::NotAFile {
-                path: self.path.clone(),
-                kind,
-            },
-            files::ReadError::TooLarge(_) => FieldStateError::Corrupt {
-                path: self.path.clone(),
-                reason: e.to_string(),
-            },
-        })
+    /// The state file's trouble in this file's words.
+    fn error(&self, e: StateFileError) -> FieldStateError {
+        let path = self.path.clone();
+        match e {
+            StateFileError::Dir(e) => FieldStateError::StateDir(e),
+            StateFileError::Read(files::ReadError::Io(source)) => {
+                FieldStateError::Read { path, source }
+            }
+            StateFileError::Read(files::ReadError::NotAFile(kind)) => {
+                FieldStateError::NotAFile { path, kind }
+            }
+            StateFileError::Read(other @ files::ReadError::TooLarge(_)) => {
+                FieldStateError::Corrupt {
+                    path,
+                    reason: other.to_string(),
+                }
+            }
+            StateFileError::Write(source) => FieldStateError::Write { path, source },
+        }
     }
 
     /// Stores `state`. Returns whether the file changed.
     pub(crate) fn save(&self, state: &FieldState) -> Result<bool, FieldStateError> {
-        self.dir.checked(true)?;
-        let spec = FileSpec::readable(MAX_BYTES).owned_by(self.dir.owner());
-        files::write_json(&self.path, state, &spec)
-            .map(|w| w.changed)
-            .map_err(|source| FieldStateError::Write {
-                path: self.path.clone(),
-                source,
-            })
+        self.dir
+            .write_json(&self.path, state, MAX_BYTES)
+            .map_err(|e| self.error(e))
     }
 }
 

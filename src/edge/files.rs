@@ -347,6 +347,14 @@ pub(crate) enum StateDirError {
     Create { path: PathBuf, source: io::Error },
 }
 
+/// Why a state file in [`StateDir`] could not be read or written.
+#[derive(Debug)]
+pub(crate) enum StateFileError {
+    Dir(StateDirError),
+    Read(ReadError),
+    Write(io::Error),
+}
+
 /// `<SWAG config>/gatehouse/`, where the state files live, and the owner gatehouse gives what it
 /// writes there (SWAG's PUID/PGID when gatehouse runs as root).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -374,6 +382,30 @@ impl StateDir {
 
     pub(crate) fn owner(&self) -> Option<(u32, u32)> {
         self.owner
+    }
+
+    /// The state file `file` in this folder, read whole (bounded by `max`); `Ok(None)` when it,
+    /// or the folder, does not exist yet.
+    pub(crate) fn read(&self, file: &Path, max: u64) -> Result<Option<Vec<u8>>, StateFileError> {
+        if self.checked(false).map_err(StateFileError::Dir)?.is_none() {
+            return Ok(None);
+        }
+        read_small(file, max).map_err(StateFileError::Read)
+    }
+
+    /// Writes `value` as JSON to the state file `file` in this folder (the folder made when
+    /// missing; both given to the owner); whether the bytes changed.
+    pub(crate) fn write_json<T: serde::Serialize>(
+        &self,
+        file: &Path,
+        value: &T,
+        max: u64,
+    ) -> Result<bool, StateFileError> {
+        self.checked(true).map_err(StateFileError::Dir)?;
+        let spec = FileSpec::readable(max).owned_by(self.owner);
+        write_json(file, value, &spec)
+            .map(|w| w.changed)
+            .map_err(StateFileError::Write)
     }
 
     /// The folder, checked: a real folder (not a symlink) owned by gatehouse's user, root or the

@@ -6,7 +6,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::edge::files::{self, FileSpec, StateDir, StateDirError};
+use crate::edge::files::{ReadError, StateDir, StateDirError, StateFileError};
 use crate::plan::networks::Remembered;
 
 /// The file is small; anything larger is not ours.
@@ -57,24 +57,12 @@ impl NetStateFile {
 
     /// What was remembered; nothing when the file does not exist yet.
     pub(crate) fn load(&self) -> Result<Remembered, NetStateError> {
-        if self.dir.checked(false)?.is_none() {
+        let Some(bytes) = self
+            .dir
+            .read(&self.path, MAX_BYTES)
+            .map_err(|e| self.error(e))?
+        else {
             return Ok(Remembered::default());
-        }
-        let bytes = match files::read_small(&self.path, MAX_BYTES) {
-            Ok(None) => return Ok(Remembered::default()),
-            Ok(Some(bytes)) => bytes,
-            Err(files::ReadError::Io(source)) => {
-                return Err(NetStateError::Read {
-                    path: self.path.clone(),
-                    source,
-                })
-            }
-            Err(e) => {
-                return Err(NetStateError::Corrupt {
-                    path: self.path.clone(),
-                    reason: e.to_string(),
-                })
-            }
         };
         serde_json::from_slice(&bytes).map_err(|e| NetStateError::Corrupt {
             path: self.path.clone(),
@@ -84,14 +72,24 @@ impl NetStateFile {
 
     /// Stores `state`. Returns whether the file changed.
     pub(crate) fn save(&self, state: &Remembered) -> Result<bool, NetStateError> {
-        self.dir.checked(true)?;
-        let spec = FileSpec::readable(MAX_BYTES).owned_by(self.dir.owner());
-        files::write_json(&self.path, state, &spec)
-            .map(|w| w.changed)
-            .map_err(|source| NetStateError::Write {
-                path: self.path.clone(),
-                source,
-            })
+        self.dir
+            .write_json(&self.path, state, MAX_BYTES)
+            .map_err(|e| self.error(e))
+    }
+
+    /// The state file's trouble in this file's words: anything but a plain read error makes
+    /// the file unusable as gatehouse's record.
+    fn error(&self, e: StateFileError) -> NetStateError {
+        let path = self.path.clone();
+        match e {
+            StateFileError::Dir(e) => NetStateError::StateDir(e),
+            StateFileError::Read(ReadError::Io(source)) => NetStateError::Read { path, source },
+            StateFileError::Read(other) => NetStateError::Corrupt {
+                path,
+                reason: other.to_string(),
+            },
+            StateFileError::Write(source) => NetStateError::Write { path, source },
+        }
     }
 }
 
@@ -191,7 +189,7 @@ mod tests {
     #[test]
     fn as_root_the_record_and_its_folder_go_to_puid_pgid() {
         use std::os::unix::fs::MetadataExt as _;
-        if files::effective_uid() != 0 {
+        if crate::edge::files::effective_uid() != 0 {
             return;
         }
         let dir = tempfile::tempdir().unwrap();

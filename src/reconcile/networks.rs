@@ -166,6 +166,7 @@ impl Reconciler {
     pub(super) async fn plan_networks(
         &mut self,
         containers: &[crate::model::workload::Workload],
+        outside_scope: &[crate::model::workload::Workload],
         desired: &mut Desired,
         with_conf: &BTreeSet<&str>,
     ) -> NetStep {
@@ -176,7 +177,12 @@ impl Reconciler {
         if self.net.off {
             return NetStep::LeftAlone(REFUSED.into());
         }
-        let pool = self.with_outside_scope(containers).await;
+        let pool: std::borrow::Cow<'_, [crate::model::workload::Workload]> =
+            if outside_scope.is_empty() {
+                containers.into()
+            } else {
+                [containers, outside_scope].concat().into()
+            };
         let containers: &[crate::model::workload::Workload] = &pool;
         let swag = match networks::find_swag(containers, &settings.swag_container) {
             Ok(s) => s,
@@ -239,34 +245,6 @@ impl Reconciler {
             swag,
             plan,
             notes: authentik_note.into_iter().collect(),
-        }
-    }
-
-    /// `containers` (the scoped listing) with SWAG and authentik's server added when the scope
-    /// label hides them: they are not apps. Costs one listing of every running container, only
-    /// in passes where a scope is set and the scoped listing lacks one of the two; a failed
-    /// listing leaves `containers` as they are (the pass says SWAG or authentik is not found).
-    async fn with_outside_scope<'a>(
-        &self,
-        containers: &'a [crate::model::workload::Workload],
-    ) -> std::borrow::Cow<'a, [crate::model::workload::Workload]> {
-        let s = &self.ctx.settings;
-        let (swag, authentik) = (&s.swag_container, &s.authentik_container);
-        if s.scope_label.is_none() || !networks::lacks_infrastructure(containers, swag, authentik) {
-            return containers.into();
-        }
-        match self.ctx.engines.local().running_unscoped().await {
-            Ok(all) => {
-                let outside = networks::outside_scope(all, containers, swag, authentik);
-                if outside.is_empty() {
-                    return containers.into();
-                }
-                [containers, outside.as_slice()].concat().into()
-            }
-            Err(error) => {
-                tracing::debug!(%error, "could not list the containers outside the scope");
-                containers.into()
-            }
         }
     }
 

@@ -29,8 +29,12 @@ fn unscoped_lists(engine: &FakeEngine) -> usize {
         .count()
 }
 
+fn scoped_lists(engine: &FakeEngine) -> usize {
+    engine.calls().iter().filter(|c| *c == "list").count()
+}
+
 #[tokio::test]
-async fn swag_and_authentik_outside_the_scope_are_found_at_one_listing_more_per_pass() {
+async fn swag_and_authentik_outside_the_scope_are_found_in_the_one_listing_of_a_pass() {
     let (mut rec, engine, _dir) = scoped(&[]);
     let report = rec.pass(Mode::Watch).await.expect("pass");
     assert_eq!(report.connected, 2, "{:?}", engine.calls());
@@ -42,15 +46,22 @@ async fn swag_and_authentik_outside_the_scope_are_found_at_one_listing_more_per_
     assert_eq!(unscoped_lists(&engine), 1);
     let again = rec.pass(Mode::Watch).await.expect("pass");
     assert_eq!(again.connected, 0);
-    assert_eq!(unscoped_lists(&engine), 2, "one more listing per pass");
+    assert_eq!(unscoped_lists(&engine), 2, "one listing per pass");
+    assert_eq!(scoped_lists(&engine), 0, "{:?}", engine.calls());
 }
 
 #[tokio::test]
-async fn swag_and_authentik_inside_the_scope_cost_no_listing_more() {
+async fn swag_and_authentik_inside_the_scope_are_found_in_the_same_one_listing() {
     let (mut rec, engine, _dir) = scoped(&[SCOPE]);
     let report = rec.pass(Mode::Watch).await.expect("pass");
     assert_eq!(report.connected, 2, "{:?}", engine.calls());
-    assert_eq!(unscoped_lists(&engine), 0);
+    assert_eq!(report.desired.apps.len(), 1, "only the app in the scope");
+    assert_eq!(
+        (unscoped_lists(&engine), scoped_lists(&engine)),
+        (1, 0),
+        "{:?}",
+        engine.calls()
+    );
 }
 
 #[tokio::test]

@@ -53,7 +53,7 @@ impl Reconciler {
         &mut self,
         removal: Removal,
     ) -> Result<PassPlan, ReconcileError> {
-        let workloads = self.ctx.engines.local().running_workloads().await?;
+        let (workloads, outside) = self.list_workloads().await?;
         let (live, recheck) = self.not_stopping(&workloads);
         let state = self.ctx.confdir.scan()?;
         let rules = &self.ctx.settings.labels;
@@ -68,7 +68,9 @@ impl Reconciler {
             .values()
             .filter_map(|o| o.container.as_deref())
             .collect();
-        let net_step = self.plan_networks(&live, &mut desired, &with_conf).await;
+        let net_step = self
+            .plan_networks(&live, &outside, &mut desired, &with_conf)
+            .await;
         let grace = match removal {
             Removal::AfterGrace => self.ctx.settings.remove_grace,
             Removal::Now => Duration::ZERO,
@@ -91,6 +93,30 @@ impl Reconciler {
             authentik,
             clock,
         })
+    }
+
+    /// The running workloads in the scope (all of them without `GATEHOUSE_SCOPE_LABEL`), and
+    /// SWAG and authentik's server when the scope label leaves them out: they are not apps, but
+    /// the network step needs them. One listing either way; with a scope, the label is checked
+    /// here rather than by the engine, so the infrastructure comes with it.
+    async fn list_workloads(&self) -> Result<(Vec<Workload>, Vec<Workload>), ReconcileError> {
+        let engine = self.ctx.engines.local();
+        let s = &self.ctx.settings;
+        let Some((key, value)) = &s.scope_label else {
+            return Ok((engine.running_workloads().await?, Vec::new()));
+        };
+        let (inside, rest): (Vec<Workload>, Vec<Workload>) = engine
+            .running_unscoped()
+            .await?
+            .into_iter()
+            .partition(|w| w.labels.get(key) == Some(value));
+        let outside = crate::plan::networks::outside_scope(
+            rest,
+            &inside,
+            &s.swag_container,
+            &s.authentik_container,
+        );
+        Ok((inside, outside))
     }
 
     /// Applies a plan: networks first (so SWAG can resolve an app by the time it loads the

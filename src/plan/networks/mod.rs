@@ -311,12 +311,6 @@ pub(crate) fn outside_scope(
         .collect()
 }
 
-/// Whether the scoped listing `scoped` lacks SWAG or authentik's server (so
-/// [`outside_scope`] is worth a listing of every container).
-pub(crate) fn lacks_infrastructure(scoped: &[Workload], swag: &str, authentik: &str) -> bool {
-    find_swag(scoped, swag).is_err() || find_named(scoped, authentik).is_none()
-}
-
 /// The running container with this name, full id, or id prefix of at least 12 characters.
 pub(crate) fn find_named<'a>(containers: &'a [Workload], wanted: &str) -> Option<&'a Workload> {
     let wanted = wanted.trim_start_matches('/');

@@ -4,6 +4,9 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+/// How many providers an outpost change names before it counts the rest.
+const SHOWN: usize = 10;
+
 use serde_json::{Map, Value};
 
 use super::fields::Field;
@@ -145,7 +148,7 @@ impl OpFor<'_> {
                 f,
                 "{} provider {} to authentik outpost {name:?}",
                 tense.verb("add", "added"),
-                wording::list(&list)
+                wording::list_at_most(&list, SHOWN)
             )?;
             if !removed.is_empty() {
                 f.write_str("; ")?;
@@ -166,7 +169,7 @@ impl OpFor<'_> {
                 f,
                 "{} provider {} out of authentik outpost {name:?}",
                 tense.verb("take", "took"),
-                wording::list(&list)
+                wording::list_at_most(&list, SHOWN)
             )?;
         }
         Ok(())

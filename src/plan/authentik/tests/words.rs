@@ -195,3 +195,26 @@ fn requests_name_the_provider_by_this_instances_marks() {
     .to_string();
     assert!(said.contains("provider gatehouse/edge:jf"), "{said}");
 }
+
+#[test]
+fn an_outpost_change_of_many_providers_names_ten_and_counts_the_rest() {
+    use crate::render::wording::{Describe, Tense};
+    let added: Vec<(String, ProviderRef)> = (0..500)
+        .map(|i| (format!("app{i:03}"), ProviderRef::New(format!("app{i:03}"))))
+        .collect();
+    let op = Op::SetOutpostProviders {
+        pk: EMBEDDED.into(),
+        name: "o".into(),
+        added,
+        removed: Vec::new(),
+    };
+    let text = OpFor {
+        op: &op,
+        instance: &Instance::unnamed(),
+        containers: &BTreeMap::new(),
+    }
+    .said(Tense::Planned)
+    .to_string();
+    assert!(text.contains("gatehouse:app009 and 490 more"), "{text}");
+    assert!(!text.contains("app010"), "{text}");
+}

@@ -100,9 +100,18 @@ impl ConfDir {
 
     /// Removes the temp files a crash left behind in the folders gatehouse writes, one line
     /// each.
-    fn sweep(&self) {
-        for dir in [&self.proxy_confs, &self.state_dir] {
-            for name in files::sweep_temps(dir, files::TEMP_LEFT_BEHIND) {
+    /// `confs` are proxy-confs' entries as the scan listed them.
+    fn sweep(&self, confs: &[OsString]) {
+        let age = files::TEMP_LEFT_BEHIND;
+        let swept = [
+            (
+                &self.proxy_confs,
+                files::sweep_temps_among(&self.proxy_confs, confs, age),
+            ),
+            (&self.state_dir, files::sweep_temps(&self.state_dir, age)),
+        ];
+        for (dir, names) in swept {
+            for name in names {
                 let path = dir.join(&name);
                 tracing::info!(path = %path.display(), "removed a temp file an interrupted write left behind");
             }
@@ -127,7 +136,7 @@ impl ConfDir {
                 })
             }
         };
-        self.sweep();
+        self.sweep(&names);
         for name in names {
             if let Some(sample) = name.to_str().and_then(|n| n.strip_suffix(SAMPLE_SUFFIX)) {
                 state.samples.insert(sample.to_owned());

@@ -241,3 +241,31 @@ fn crate_uid() -> u32 {
 fn crate_gid() -> u32 {
     fs::metadata("/proc/self").map(|m| m.gid()).unwrap_or(0)
 }
+
+#[test]
+fn a_scan_sweeps_old_temp_files_from_the_folder_and_the_state_folder() {
+    let (dir, confs) = setup();
+    let state_dir = dir.path().join("gatehouse");
+    fs::create_dir_all(&state_dir).unwrap();
+    let long_ago = std::time::SystemTime::now() - Duration::from_secs(3600);
+    let old_conf_tmp = confs.join(".gatehouse-0123456789abcdef0123456789abcdef.tmp");
+    let old_state_tmp = state_dir.join(".gatehouse-fedcba9876543210fedcba9876543210.tmp");
+    let fresh = confs.join(".gatehouse-ffffffffffffffffffffffffffffffff.tmp");
+    for p in [&old_conf_tmp, &old_state_tmp, &fresh] {
+        fs::write(p, "half a conf").unwrap();
+    }
+    for p in [&old_conf_tmp, &old_state_tmp] {
+        fs::File::options()
+            .write(true)
+            .open(p)
+            .unwrap()
+            .set_modified(long_ago)
+            .unwrap();
+    }
+    ConfDir::new(dir.path(), 0, 0).scan().unwrap();
+    assert!(!old_conf_tmp.exists() && !old_state_tmp.exists());
+    assert!(
+        fresh.exists(),
+        "a write in flight (another gatehouse's) is left alone"
+    );
+}

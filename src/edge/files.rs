@@ -235,14 +235,27 @@ pub(crate) fn sweep_temps(dir: &Path, age: std::time::Duration) -> Vec<OsString>
     let Ok(entries) = fs::read_dir(dir) else {
         return Vec::new();
     };
+    let names: Vec<OsString> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.file_name())
+        .collect();
+    sweep_temps_among(dir, &names, age)
+}
+
+/// [`sweep_temps`] among `names`, the folder's entries as a caller already listed them.
+pub(crate) fn sweep_temps_among(
+    dir: &Path,
+    names: &[OsString],
+    age: std::time::Duration,
+) -> Vec<OsString> {
     let now = std::time::SystemTime::now();
     let mut removed = Vec::new();
-    for e in entries.filter_map(Result::ok) {
-        let name = e.file_name();
+    for name in names {
         if !is_temp_name(name.as_bytes()) {
             continue;
         }
-        let Ok(meta) = fs::symlink_metadata(e.path()) else {
+        let path = dir.join(name);
+        let Ok(meta) = fs::symlink_metadata(&path) else {
             continue;
         };
         let old = meta
@@ -251,8 +264,8 @@ pub(crate) fn sweep_temps(dir: &Path, age: std::time::Duration) -> Vec<OsString>
             .and_then(|m| now.duration_since(m).ok())
             .is_some_and(|d| d >= age);
         let plain = meta.file_type().is_file() || meta.file_type().is_symlink();
-        if old && plain && fs::remove_file(e.path()).is_ok() {
-            removed.push(name);
+        if old && plain && fs::remove_file(&path).is_ok() {
+            removed.push(name.clone());
         }
     }
     removed

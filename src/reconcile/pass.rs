@@ -97,17 +97,15 @@ impl Reconciler {
 
     /// The running workloads in the scope (all of them without `GATEHOUSE_SCOPE_LABEL`), and
     /// SWAG and authentik's server when the scope label leaves them out: they are not apps, but
-    /// the network step needs them. One listing either way; with a scope, the label is checked
-    /// here rather than by the engine, so the infrastructure comes with it.
+    /// the network step needs them. One listing; the scope label is checked here rather than by
+    /// the engine, so the infrastructure comes with it.
     async fn list_workloads(&self) -> Result<(Vec<Workload>, Vec<Workload>), ReconcileError> {
-        let engine = self.ctx.engines.local();
+        let all = self.ctx.engines.local().running_workloads().await?;
         let s = &self.ctx.settings;
         let Some((key, value)) = &s.scope_label else {
-            return Ok((engine.running_workloads().await?, Vec::new()));
+            return Ok((all, Vec::new()));
         };
-        let (inside, rest): (Vec<Workload>, Vec<Workload>) = engine
-            .running_unscoped()
-            .await?
+        let (inside, rest): (Vec<Workload>, Vec<Workload>) = all
             .into_iter()
             .partition(|w| w.labels.get(key) == Some(value));
         let outside = crate::plan::networks::outside_scope(

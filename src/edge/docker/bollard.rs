@@ -79,21 +79,12 @@ impl BollardEngine {
         Ok(info.system_time.as_deref().and_then(events::unix_nanos))
     }
 
-    /// The running containers, only those carrying the scope label when `scoped` (and a scope
-    /// is set).
-    async fn list_running(&self, scoped: bool) -> Result<Vec<Workload>, EngineError> {
+    /// Every running container. The scope label is checked by the pass, not here: SWAG and
+    /// authentik's server must be found whether or not they carry it.
+    async fn list_running(&self) -> Result<Vec<Workload>, EngineError> {
         self.negotiate().await?;
         self.count();
-        let mut builder = ListContainersOptionsBuilder::new().all(false);
-        let scope = self
-            .scope
-            .as_ref()
-            .filter(|_| scoped)
-            .map(|(k, v)| format!("{k}={v}"));
-        if let Some(scope) = &scope {
-            builder = builder.filters(&HashMap::from([("label", vec![scope.as_str()])]));
-        }
-        let options = builder.build();
+        let options = ListContainersOptionsBuilder::new().all(false).build();
         let list = self
             .api
             .list_containers(Some(options))
@@ -247,11 +238,7 @@ impl Engine for BollardEngine {
     }
 
     fn running_workloads(&self) -> EngineFuture<'_, Vec<Workload>> {
-        Box::pin(self.list_running(true))
-    }
-
-    fn running_unscoped(&self) -> EngineFuture<'_, Vec<Workload>> {
-        Box::pin(self.list_running(false))
+        Box::pin(self.list_running())
     }
 
     fn events(&self, since: Option<i64>, live_from: Option<i64>) -> EventStream {

@@ -23,8 +23,6 @@ struct State {
     calls: Vec<String>,
     /// Called with each request's log line before the fake answers it.
     hook: Option<Hook>,
-    /// The scope label (`key`, `value`) `running_workloads` filters by, as the real engine does.
-    scope: Option<(String, String)>,
     /// Connect requests are held (never answered) while set.
     hold_connects: bool,
     /// Held connects (network, container), carried out by [`FakeEngine::complete_held`] or,
@@ -114,12 +112,6 @@ impl FakeEngine {
     /// Calls `f` with each request's line, before answering it.
     pub(crate) fn on_request(&self, f: impl Fn(&str) + Send + Sync + 'static) {
         self.state().hook = Some(Box::new(f));
-    }
-
-    /// Lists only the workloads carrying the label `key`=`value` from now on (the scope label);
-    /// `running_unscoped` still lists all.
-    pub(crate) fn scope_to(&self, key: &str, value: &str) {
-        self.state().scope = Some((key.to_owned(), value.to_owned()));
     }
 
     /// Holds connect requests from now on (`true`): they are never answered, as for a process
@@ -238,19 +230,8 @@ impl Engine for FakeEngine {
     }
 
     fn running_workloads(&self) -> EngineFuture<'_, Vec<Workload>> {
-        let r = self.begin("list", "list".into()).map(|s| {
-            let in_scope = |w: &&Workload| match &s.scope {
-                Some((k, v)) => w.labels.get(k) == Some(v),
-                None => true,
-            };
-            s.workloads.iter().filter(in_scope).cloned().collect()
-        });
-        Box::pin(async move { r })
-    }
-
-    fn running_unscoped(&self) -> EngineFuture<'_, Vec<Workload>> {
         let r = self
-            .begin("list", "list unscoped".into())
+            .begin("list", "list".into())
             .map(|s| s.workloads.clone());
         Box::pin(async move { r })
     }

@@ -97,15 +97,10 @@ pub trait Engine: Send + Sync + std::fmt::Debug {
     /// engine does not say or says something unreadable.
     fn engine_time(&self) -> EngineFuture<'_, Option<i64>>;
 
-    /// Every running workload (in the scope, when one is set), in one list request.
+    /// Every running workload, in one list request. The scope label is the pass's to check:
+    /// the containers gatehouse needs but does not publish (SWAG, authentik's server) must not
+    /// be hidden by it.
     fn running_workloads(&self) -> EngineFuture<'_, Vec<Workload>>;
-
-    /// Every running workload, in or out of the scope, in one list request: for the containers
-    /// gatehouse needs but does not publish (SWAG, authentik's server), which the scope label
-    /// must not hide. Without a scope it is the same listing as [`Engine::running_workloads`].
-    fn running_unscoped(&self) -> EngineFuture<'_, Vec<Workload>> {
-        self.running_workloads()
-    }
 
     /// The engine's events that can change what gatehouse publishes. The stream ends or yields
     /// an error when the connection is lost.

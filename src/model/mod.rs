@@ -3,6 +3,7 @@
 //! the authentik objects gatehouse reads and writes ([`authentik`]).
 
 pub mod authentik;
+pub mod check;
 pub mod problem;
 pub mod spec;
 pub mod workload;

@@ -10,8 +10,9 @@ use std::sync::{Arc, Mutex};
 
 use super::{Api, ApiError};
 use crate::model::authentik::{
-    AppCreate, AppPatch, Application, BindingCreate, Flow, Group, Outpost, PolicyBinding,
-    ProviderCreate, ProviderPatch, ProxyProvider, VersionInfo,
+    AppCreate, AppPatch, Application, BindingCreate, CertificateKeyPair, Flow, Group, OAuth2Create,
+    OAuth2Patch, OAuth2Provider, Outpost, PolicyBinding, ProviderCreate, ProviderPatch,
+    ProxyProvider, ScopeMapping, ServerVersion, VersionInfo,
 };
 use crate::plan::authentik::{Actual, Rules, EMBEDDED_OUTPOST};
 
@@ -30,6 +31,9 @@ pub(crate) struct World {
     next_id: i64,
     /// The pks of applications deleted: never given again (authentik's are UUIDs).
     retired: Vec<String>,
+    pub(crate) oauth2: Vec<OAuth2Provider>,
+    pub(crate) scope_mappings: Vec<ScopeMapping>,
+    pub(crate) certificates: Vec<CertificateKeyPair>,
 }
 
 impl World {
@@ -50,6 +54,19 @@ impl World {
                 kind: Some("proxy".into()),
                 providers: Vec::new(),
                 managed: Some(EMBEDDED_OUTPOST.into()),
+            }],
+            scope_mappings: ["openid", "email", "profile", "offline_access"]
+                .iter()
+                .map(|s| ScopeMapping {
+                    pk: format!("scope-{s}"),
+                    managed: Some(crate::plan::authentik::managed_scope(s)),
+                    name: format!("authentik default OAuth Mapping: {s}"),
+                    scope_name: (*s).into(),
+                })
+                .collect(),
+            certificates: vec![CertificateKeyPair {
+                pk: "cert-self-signed".into(),
+                name: crate::plan::authentik::SIGNING_KEY_NAME.into(),
             }],
             ..Self::default()
         }
@@ -78,8 +95,24 @@ impl World {
             groups: actual.groups.clone(),
             bindings: actual.bindings.clone(),
             down: false,
-            next_id: actual.providers.iter().map(|p| p.pk).max().unwrap_or(0),
+            next_id: actual
+                .providers
+                .iter()
+                .map(|p| p.pk)
+                .chain(actual.oauth2_providers.iter().map(|p| p.pk))
+                .max()
+                .unwrap_or(0),
             retired: Vec::new(),
+            oauth2: actual.oauth2_providers.clone(),
+            scope_mappings: actual.scope_mappings.clone(),
+            certificates: actual
+                .signing_key
+                .iter()
+                .map(|pk| CertificateKeyPair {
+                    pk: pk.clone(),
+                    name: crate::plan::authentik::SIGNING_KEY_NAME.into(),
+                })
+                .collect(),
         }
     }
 
@@ -91,6 +124,7 @@ impl World {
             outposts: self.outposts.clone(),
             groups: self.groups.clone(),
             bindings: self.bindings.clone(),
+            oauth2_providers: self.oauth2.clone(),
             ..before.clone()
         }
     }
@@ -463,6 +497,85 @@ impl Api for MemoryApi {
             w.bindings.retain(|b| b.pk != pk);
             if w.bindings.len() == before {
                 return Err(refused(404, "DELETE", "/policies/bindings/", "Not found."));
+            }
+            Ok(())
+        })
+    }
+
+    async fn oauth2_providers(&self) -> Result<Vec<OAuth2Provider>, ApiError> {
+        self.read(|w| Ok(w.oauth2.clone()))
+    }
+
+    async fn scope_mappings(&self, _: ServerVersion) -> Result<Vec<ScopeMapping>, ApiError> {
+        self.read(|w| Ok(w.scope_mappings.clone()))
+    }
+
+    async fn certificate_by_name(&self, name: &str) -> Result<Option<CertificateKeyPair>, ApiError> {
+        self.read(|w| Ok(w.certificates.iter().find(|c| c.name == name).cloned()))
+    }
+
+    async fn create_oauth2_provider(&self, body: &OAuth2Create) -> Result<OAuth2Provider, ApiError> {
+        self.write(|w| {
+            if w.oauth2.iter().any(|p| p.name == body.name) {
+                let m = "name: Provider with this name already exists.";
+                return Err(refused(400, "POST", "/providers/oauth2/", m));
+            }
+            let p = OAuth2Provider {
+                pk: w.id(),
+                name: body.name.clone(),
+                authorization_flow: Some(body.authorization_flow.clone()),
+                invalidation_flow: body.invalidation_flow.clone(),
+                property_mappings: body.property_mappings.clone(),
+                client_type: Some(body.client_type.clone()),
+                client_id: body.client_id.clone(),
+                client_secret: body.client_secret.clone().unwrap_or_default(),
+                signing_key: body.signing_key.clone(),
+                redirect_uris: body.redirect_uris.clone(),
+                grant_types: body.grant_types.clone(),
+                assigned_application_slug: None,
+            };
+            w.oauth2.push(p.clone());
+            Ok(p)
+        })
+    }
+
+    async fn patch_oauth2_provider(
+        &self,
+        pk: i64,
+        body: &OAuth2Patch,
+    ) -> Result<OAuth2Provider, ApiError> {
+        self.write(|w| {
+            let p = w
+                .oauth2
+                .iter_mut()
+                .find(|p| p.pk == pk)
+                .ok_or_else(|| refused(404, "PATCH", "/providers/oauth2/", "Not found."))?;
+            set(&mut p.name, &body.name);
+            set_opt(&mut p.authorization_flow, &body.authorization_flow);
+            set_opt(&mut p.invalidation_flow, &body.invalidation_flow);
+            set(&mut p.property_mappings, &body.property_mappings);
+            set_opt(&mut p.client_type, &body.client_type);
+            set(&mut p.client_id, &body.client_id);
+            set_opt(&mut p.signing_key, &body.signing_key);
+            set(&mut p.redirect_uris, &body.redirect_uris);
+            if body.grant_types.is_some() {
+                p.grant_types = body.grant_types.clone();
+            }
+            Ok(p.clone())
+        })
+    }
+
+    async fn delete_oauth2_provider(&self, pk: i64) -> Result<(), ApiError> {
+        self.write(|w| {
+            let before = w.oauth2.len();
+            w.oauth2.retain(|p| p.pk != pk);
+            if w.oauth2.len() == before {
+                return Err(refused(404, "DELETE", "/providers/oauth2/", "Not found."));
+            }
+            for a in &mut w.applications {
+                if a.provider == Some(pk) {
+                    a.provider = None;
+                }
             }
             Ok(())
         })

@@ -272,6 +272,17 @@ impl Engine for BollardEngine {
     ) -> EngineFuture<'a, (String, bool)> {
         Box::pin(BollardEngine::ensure_network(self, name, labels))
     }
+
+    fn restart_container<'a>(&'a self, container: &'a str) -> EngineFuture<'a, ()> {
+        Box::pin(async move {
+            self.negotiate().await?;
+            self.count();
+            self.api
+                .restart_container(container, None)
+                .await
+                .map_err(|e| self.error(e))
+        })
+    }
 }
 
 fn container_info(c: bollard::models::ContainerSummary) -> Option<Workload> {

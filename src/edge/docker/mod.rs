@@ -137,4 +137,8 @@ pub trait Engine: Send + Sync + std::fmt::Debug {
         name: &'a str,
         labels: &'a BTreeMap<String, String>,
     ) -> EngineFuture<'a, (String, bool)>;
+
+    /// Restarts `container` (name or id), so it reads files it reads only at start (single
+    /// sign-on credentials, `auth.oidc.restart`).
+    fn restart_container<'a>(&'a self, container: &'a str) -> EngineFuture<'a, ()>;
 }

@@ -290,7 +290,12 @@ pub(crate) fn read(
     let email_verified = p.bool("oidc.email_verified");
     for key in ["oidc.client_secret", "oidc.secret"] {
         if p.raw(key).is_some() {
-            p.push(key, if public { SECRET_PUBLIC_RULE } else { SECRET_RULE });
+            // The value may be a real secret: it is not repeated.
+            p.list.push(LabelProblem {
+                label: p.label(key),
+                value: "(hidden)".into(),
+                rule: if public { SECRET_PUBLIC_RULE } else { SECRET_RULE }.into(),
+            });
         }
     }
     let app = authentik::read_for(c, first, String::new(), rules, settings);

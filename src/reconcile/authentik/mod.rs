@@ -280,3 +280,5 @@ impl<A: Api> Provisioner<A> {
 mod plan_tests;
 #[cfg(test)]
 mod round_tests;
+#[cfg(test)]
+mod sso_tests;

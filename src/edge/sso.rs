@@ -35,7 +35,10 @@ impl std::fmt::Debug for Creds {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Creds")
             .field("client_id", &self.client_id)
-            .field("client_secret", &self.client_secret.as_ref().map(|_| "(hidden)"))
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| "(hidden)"),
+            )
             .field("issuer", &self.issuer)
             .finish()
     }
@@ -196,7 +199,12 @@ impl SsoDir {
             }
             Ok(m) if !m.is_dir() => return Ok(0),
             Ok(_) => {}
-            Err(source) => return Err(SsoDirError::Io { path: folder, source }),
+            Err(source) => {
+                return Err(SsoDirError::Io {
+                    path: folder,
+                    source,
+                })
+            }
         }
         let mut gone = 0;
         for name in FILES {

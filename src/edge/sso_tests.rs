@@ -27,7 +27,10 @@ fn the_files_are_written_with_mode_0640_and_not_again_when_unchanged() {
         assert_eq!(m.permissions().mode() & 0o777, 0o640, "{name}");
         assert_eq!(m.uid(), me().0);
     }
-    assert_eq!(fs::read_to_string(folder.join("client_secret")).unwrap(), "s3cret");
+    assert_eq!(
+        fs::read_to_string(folder.join("client_secret")).unwrap(),
+        "s3cret"
+    );
     assert_eq!(
         fs::read_to_string(folder.join("discovery_url")).unwrap(),
         "https://auth.example.com/application/o/grafana/.well-known/openid-configuration"
@@ -41,7 +44,9 @@ fn the_files_are_written_with_mode_0640_and_not_again_when_unchanged() {
     let public = dir.write("grafana", &creds(None), me()).unwrap();
     assert!(public.changed >= 2);
     assert!(!folder.join("client_secret").exists());
-    assert!(!fs::read_to_string(folder.join("oidc.env")).unwrap().contains("SECRET"));
+    assert!(!fs::read_to_string(folder.join("oidc.env"))
+        .unwrap()
+        .contains("SECRET"));
 }
 
 #[test]
@@ -55,7 +60,10 @@ fn a_symlinked_folder_is_refused_and_nothing_is_written_through_it() {
     let e = dir.write("grafana", &creds(Some("s")), me()).unwrap_err();
     assert!(matches!(e, SsoDirError::Symlink { .. }), "{e}");
     assert_eq!(fs::read_dir(&outside).unwrap().count(), 0);
-    assert!(matches!(dir.remove("grafana"), Err(SsoDirError::Symlink { .. })));
+    assert!(matches!(
+        dir.remove("grafana"),
+        Err(SsoDirError::Symlink { .. })
+    ));
     // a symlinked root too
     std::os::unix::fs::symlink(&outside, t.path().join("root")).unwrap();
     let dir = SsoDir::new(t.path().join("root"));

@@ -296,7 +296,13 @@ pub(crate) fn read(
         .map(|b| b.regex())
         .collect::<Vec<_>>()
         .join("\n");
-    read_for(c, app.server_names.first(), skip_path_regex, rules, settings)
+    read_for(
+        c,
+        app.server_names.first(),
+        skip_path_regex,
+        rules,
+        settings,
+    )
 }
 
 /// Reads the authentik labels of an app whose first server name is `first` (`None`: not

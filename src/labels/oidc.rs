@@ -61,7 +61,8 @@ const SCOPES_RULE: &str =
     "must be scope names: 1 to 64 of a-z, 0-9, '_', '-', ':' and '.', comma-separated";
 const OWNER_RULE: &str = "must be uid:gid, two numbers (e.g. 1000:1000)";
 const SECRET_RULE: &str = "is not read: a client secret never goes into a label (docker inspect shows labels); gatehouse makes one and writes it into the app's credentials folder (remove the label)";
-const SECRET_PUBLIC_RULE: &str = "cannot be set with auth.oidc.public=true: a public client has no secret (remove one of them)";
+const SECRET_PUBLIC_RULE: &str =
+    "cannot be set with auth.oidc.public=true: a public client has no secret (remove one of them)";
 /// Slugs authentik's OpenID endpoints take: an application with one cannot be reached by its
 /// issuer (`/application/o/<slug>/`), and authentik 2025.8 on refuses them outright.
 pub const RESERVED_SLUGS: [&str; 6] = [
@@ -294,7 +295,12 @@ pub(crate) fn read(
             p.list.push(LabelProblem {
                 label: p.label(key),
                 value: "(hidden)".into(),
-                rule: if public { SECRET_PUBLIC_RULE } else { SECRET_RULE }.into(),
+                rule: if public {
+                    SECRET_PUBLIC_RULE
+                } else {
+                    SECRET_RULE
+                }
+                .into(),
             });
         }
     }

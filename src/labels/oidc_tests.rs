@@ -50,14 +50,21 @@ fn a_path_is_joined_to_each_host_and_defaults_fill_the_rest() {
         ("auth.expose", "true"),
         ("auth.subdomain", "grafana,metrics"),
         ("auth.oidc", "true"),
-        ("auth.oidc.redirect", "/login/generic_oauth, regex:^https://x\\.lan/.*$"),
+        (
+            "auth.oidc.redirect",
+            "/login/generic_oauth, regex:^https://x\\.lan/.*$",
+        ),
     ])
     .unwrap()
     .unwrap();
     assert_eq!(w.slug(), "grafana");
     assert_eq!(w.client_id(), "grafana");
     assert_eq!(w.container_id, "abc123");
-    let urls: Vec<_> = w.redirects.iter().map(|r| (r.regex, r.url.as_str())).collect();
+    let urls: Vec<_> = w
+        .redirects
+        .iter()
+        .map(|r| (r.regex, r.url.as_str()))
+        .collect();
     assert_eq!(
         urls,
         [
@@ -74,7 +81,10 @@ fn every_label_is_read() {
     let w = read_labels(&[
         ("auth.oidc", "true"),
         ("auth.slug", "graf"),
-        ("auth.oidc.redirect", "https://grafana.lan/cb,http://localhost:3000/cb"),
+        (
+            "auth.oidc.redirect",
+            "https://grafana.lan/cb,http://localhost:3000/cb",
+        ),
         ("auth.oidc.client_id", "my-client.1"),
         ("auth.oidc.public", "true"),
         ("auth.oidc.scopes", "offline_access, openid,offline_access"),
@@ -111,7 +121,11 @@ fn off_is_nothing() {
 #[test]
 fn bad_values_are_rejected_naming_container_label_and_rule() {
     let table: &[(&str, &str, &str)] = &[
-        ("auth.oidc.redirect", "http://grafana.example.com/cb", "https://"),
+        (
+            "auth.oidc.redirect",
+            "http://grafana.example.com/cb",
+            "https://",
+        ),
         ("auth.oidc.redirect", "/a/../b", "'..'"),
         ("auth.oidc.redirect", "regex:([", "compiles"),
         ("auth.oidc.redirect", "ftp://x/cb", "https://"),
@@ -120,7 +134,11 @@ fn bad_values_are_rejected_naming_container_label_and_rule() {
         ("auth.oidc.client_id", "a b", "letters"),
         ("auth.oidc.scopes", "Groups", "scope names"),
         ("auth.oidc.public", "maybe", "true or false"),
-        ("auth.oidc.client_secret", "hunter2", "never goes into a label"),
+        (
+            "auth.oidc.client_secret",
+            "hunter2",
+            "never goes into a label",
+        ),
         ("auth.slug", "token", "reserved"),
     ];
     for (label, value, rule) in table {

@@ -510,11 +510,17 @@ impl Api for MemoryApi {
         self.read(|w| Ok(w.scope_mappings.clone()))
     }
 
-    async fn certificate_by_name(&self, name: &str) -> Result<Option<CertificateKeyPair>, ApiError> {
+    async fn certificate_by_name(
+        &self,
+        name: &str,
+    ) -> Result<Option<CertificateKeyPair>, ApiError> {
         self.read(|w| Ok(w.certificates.iter().find(|c| c.name == name).cloned()))
     }
 
-    async fn create_oauth2_provider(&self, body: &OAuth2Create) -> Result<OAuth2Provider, ApiError> {
+    async fn create_oauth2_provider(
+        &self,
+        body: &OAuth2Create,
+    ) -> Result<OAuth2Provider, ApiError> {
         self.write(|w| {
             if w.oauth2.iter().any(|p| p.name == body.name) {
                 let m = "name: Provider with this name already exists.";

@@ -141,8 +141,7 @@ pub trait Api {
         pk: i64,
         body: &OAuth2Patch,
     ) -> impl Future<Output = Result<OAuth2Provider, ApiError>> + Send;
-    fn delete_oauth2_provider(&self, pk: i64)
-        -> impl Future<Output = Result<(), ApiError>> + Send;
+    fn delete_oauth2_provider(&self, pk: i64) -> impl Future<Output = Result<(), ApiError>> + Send;
 }
 
 #[cfg(test)]

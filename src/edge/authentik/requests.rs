@@ -178,7 +178,10 @@ impl Api for Client {
             .await
     }
 
-    async fn certificate_by_name(&self, name: &str) -> Result<Option<CertificateKeyPair>, ApiError> {
+    async fn certificate_by_name(
+        &self,
+        name: &str,
+    ) -> Result<Option<CertificateKeyPair>, ApiError> {
         let found: Vec<CertificateKeyPair> = self
             .list(
                 "/crypto/certificatekeypairs/",
@@ -188,7 +191,10 @@ impl Api for Client {
         Ok(found.into_iter().find(|c| c.name == name))
     }
 
-    async fn create_oauth2_provider(&self, body: &OAuth2Create) -> Result<OAuth2Provider, ApiError> {
+    async fn create_oauth2_provider(
+        &self,
+        body: &OAuth2Create,
+    ) -> Result<OAuth2Provider, ApiError> {
         self.json(Method::POST, "/providers/oauth2/", Some(body))
             .await
     }

@@ -63,6 +63,25 @@ impl Default for RedirectUris {
 }
 
 impl RedirectUris {
+    /// Whether both hold the same URIs: with their matching modes when both are lists; by URL
+    /// only when either is text (which has no modes).
+    pub(crate) fn same_as(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::List(_), Self::List(_)) => self.entries() == other.entries(),
+            _ => {
+                let urls = |r: &Self| -> Vec<String> {
+                    r.entries()
+                        .into_iter()
+                        .map(|(_, u)| u)
+                        .collect::<std::collections::BTreeSet<_>>()
+                        .into_iter()
+                        .collect()
+                };
+                urls(self) == urls(other)
+            }
+        }
+    }
+
     /// The URIs as (regex?, url), sorted: the same set in either format compares equal.
     pub(crate) fn entries(&self) -> Vec<(bool, String)> {
         let mut out: Vec<(bool, String)> = match self {
@@ -70,12 +89,12 @@ impl RedirectUris {
                 .iter()
                 .map(|r| (r.matching_mode == "regex", r.url.clone()))
                 .collect(),
-            // Before the list format, a line was a regex when it was not a plain URL.
+            // The text format has no matching modes.
             Self::Text(t) => t
                 .lines()
                 .map(str::trim)
                 .filter(|l| !l.is_empty())
-                .map(|l| (!l.starts_with("http"), l.to_owned()))
+                .map(|l| (false, l.to_owned()))
                 .collect(),
         };
         out.sort();
@@ -163,7 +182,7 @@ impl OAuth2Patch {
     /// made once (or kept from an adopted provider).
     pub(crate) fn between(current: &OAuth2Provider, wanted: &OAuth2Create) -> Self {
         let same_mappings = sorted(&current.property_mappings) == sorted(&wanted.property_mappings);
-        let same_uris = current.redirect_uris.entries() == wanted.redirect_uris.entries();
+        let same_uris = current.redirect_uris.same_as(&wanted.redirect_uris);
         Self {
             name: differs(Some(&current.name), &wanted.name),
             authorization_flow: differs(
@@ -243,6 +262,12 @@ mod tests {
         .unwrap();
         let text: RedirectUris =
             serde_json::from_value(serde_json::json!("https://b/cb\n^https://a/.*$")).unwrap();
-        assert_eq!(list.entries(), text.entries());
+        assert!(list.same_as(&text) && text.same_as(&list));
+        let strict: RedirectUris = serde_json::from_value(serde_json::json!([
+            {"matching_mode": "strict", "url": "https://b/cb"},
+            {"matching_mode": "strict", "url": "^https://a/.*$"}
+        ]))
+        .unwrap();
+        assert!(!strict.same_as(&list), "lists compare their modes");
     }
 }

@@ -34,8 +34,8 @@ use fields::FieldMemory;
 
 pub use describe::OpFor;
 pub use marker::Instance;
-pub use outpost::outpost_providers;
 pub use oauth2::{managed_scope, SIGNING_KEY_NAME};
+pub use outpost::outpost_providers;
 pub use planner::{plan, plan_with_oidc, Inputs};
 pub use types::{
     binding_targets, concerned, containers_of, is_owned_binding, others_objects, Actual,
@@ -155,7 +155,8 @@ fn oidc_wants(
                 // Its objects stay as they are while its labels are rejected.
                 match spec::claimed_slug(c, rules) {
                     Some(s) if protected => {
-                        out.held.insert(format!("{}-oidc", s.chars().take(45).collect::<String>()));
+                        out.held
+                            .insert(format!("{}-oidc", s.chars().take(45).collect::<String>()));
                     }
                     Some(s) => {
                         out.held.insert(s);

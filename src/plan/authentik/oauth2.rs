@@ -102,7 +102,12 @@ fn body(ix: &Index<'_>, want: &OidcWant, mappings: Vec<String>) -> OAuth2Create 
             .with_invalidation
             .then(|| actual.invalidation_flow.clone().unwrap_or_default()),
         property_mappings: mappings,
-        client_type: if want.public { "public" } else { "confidential" }.into(),
+        client_type: if want.public {
+            "public"
+        } else {
+            "confidential"
+        }
+        .into(),
         client_id: want.client_id().to_owned(),
         client_secret: None,
         signing_key: actual.signing_key.clone(),
@@ -169,7 +174,11 @@ pub(super) fn plan<'a>(
 ) {
     let flows_missing = provider::flows_missing(ix);
     let mut sorted: Vec<&'a OidcWant> = ix.oidc.iter().collect();
-    sorted.sort_by(|a, b| a.slug().cmp(b.slug()).then(a.app.container.cmp(&b.app.container)));
+    sorted.sort_by(|a, b| {
+        a.slug()
+            .cmp(b.slug())
+            .then(a.app.container.cmp(&b.app.container))
+    });
     for want in sorted {
         let problem = |message: String| AppProblem {
             container: want.app.container.clone(),

@@ -183,7 +183,11 @@ fn missing_key_or_scope_is_a_problem_for_that_app_only() {
     w.scopes = vec!["groups".into()];
     let p = run(&a, &[w, oidc("other")]);
     assert_eq!(p.problems.len(), 1);
-    assert!(p.problems[0].message.contains("scope(s) groups"), "{:?}", p.problems);
+    assert!(
+        p.problems[0].message.contains("scope(s) groups"),
+        "{:?}",
+        p.problems
+    );
     assert!(matches!(&p.ops[0], Op::CreateOAuth2Provider { slug, .. } if slug == "other"));
 }
 
@@ -218,7 +222,10 @@ fn an_adopted_application_keeps_its_provider_and_secret() {
         }
         other => panic!("{other:?}"),
     }
-    assert!(matches!(&p.ops[1], Op::PatchApplication { adopt: true, .. }));
+    assert!(matches!(
+        &p.ops[1],
+        Op::PatchApplication { adopt: true, .. }
+    ));
 }
 
 #[test]

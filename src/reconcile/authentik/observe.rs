@@ -86,7 +86,9 @@ impl<A: Api> Provisioner<A> {
     ) -> Result<(Vec<OAuth2Provider>, Vec<ScopeMapping>, Option<String>), ApiError> {
         let me = &self.rules.instance;
         let other_provider = applications.iter().any(|a| {
-            me.owns_app(a) && a.provider.is_some_and(|pk| !proxies.iter().any(|p| p.pk == pk))
+            me.owns_app(a)
+                && a.provider
+                    .is_some_and(|pk| !proxies.iter().any(|p| p.pk == pk))
         });
         if oidc.is_empty() && !other_provider && !self.oauth2_possible {
             return Ok((Vec::new(), Vec::new(), None));

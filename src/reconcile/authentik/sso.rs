@@ -35,10 +35,7 @@ pub struct Settled {
 
 /// The issuer of an application.
 pub(crate) fn issuer(public_url: &str, slug: &str) -> String {
-    format!(
-        "{}/application/o/{slug}/",
-        public_url.trim_end_matches('/')
-    )
+    format!("{}/application/o/{slug}/", public_url.trim_end_matches('/'))
 }
 
 impl Credentials {
@@ -93,7 +90,9 @@ impl Credentials {
                 Err(e) => out.problems.push(Problem::new(
                     ProblemKind::Warning,
                     format!("sso:{slug}"),
-                    format!("cannot remove the single sign-on credentials of application {slug}: {e}"),
+                    format!(
+                        "cannot remove the single sign-on credentials of application {slug}: {e}"
+                    ),
                 )),
             }
         }
@@ -110,7 +109,9 @@ impl Credentials {
                 out.problems.push(Problem::new(
                     ProblemKind::Warning,
                     container,
-                    format!("container {container}: cannot write its single sign-on credentials: {e}"),
+                    format!(
+                        "container {container}: cannot write its single sign-on credentials: {e}"
+                    ),
                 ));
                 return;
             }

@@ -115,7 +115,10 @@ fn a_new_app_gets_provider_application_and_files_and_a_resync_writes_nothing() {
     let secret = w.oauth2[0].client_secret.expose().to_owned();
     assert_eq!(secret.len(), 64);
     let folder = s.dir.path().join("sso/grafana");
-    assert_eq!(std::fs::read_to_string(folder.join("client_secret")).unwrap(), secret);
+    assert_eq!(
+        std::fs::read_to_string(folder.join("client_secret")).unwrap(),
+        secret
+    );
     assert_eq!(
         std::fs::read_to_string(folder.join("issuer")).unwrap(),
         "https://auth.example.com/application/o/grafana/"
@@ -133,7 +136,11 @@ fn a_gone_app_loses_provider_application_and_files_after_the_grace_period() {
     round(&mut s.prov, &with(vec![oidc(false)]), Duration::ZERO);
     let grace = Duration::from_secs(3600);
     let r = round(&mut s.prov, &with(Vec::new()), grace);
-    assert_eq!((r.writes, r.sso_writes), (0, 0), "kept during the grace period");
+    assert_eq!(
+        (r.writes, r.sso_writes),
+        (0, 0),
+        "kept during the grace period"
+    );
     assert!(s.dir.path().join("sso/grafana/client_id").exists());
     let r = round(&mut s.prov, &with(Vec::new()), Duration::ZERO);
     assert_eq!((r.writes, r.sso_writes), (2, 5), "{r:?}");
@@ -183,7 +190,10 @@ fn the_secret_is_in_no_log_line_at_trace_level() {
         "{log}"
     );
     assert!(log.contains("client secret: (hidden)"), "{log}");
-    assert!(log.contains("deleted authentik OAuth2/OpenID provider"), "{log}");
+    assert!(
+        log.contains("deleted authentik OAuth2/OpenID provider"),
+        "{log}"
+    );
     for line in log.lines() {
         assert!(!line.contains(&secret), "the secret in: {line}");
     }

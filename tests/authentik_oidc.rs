@@ -263,3 +263,72 @@ fn a_bad_label_holds_that_apps_objects_and_the_others_carry_on() {
     assert_eq!(r.writes, 0, "held, not removed: {:?}", fake.writes());
     assert_eq!(oauth2_providers(&fake).len(), 1);
 }
+
+#[test]
+fn sso_show_prints_the_credentials_reveals_the_secret_only_when_asked_and_writes_nothing() {
+    let fake = FakeAuthentik::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut prov = provisioner(&fake, dir.path());
+    sync(&fake, &mut prov, &[grafana("/login/generic_oauth")]);
+    let secret = oauth2_providers(&fake)[0]["client_secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let listing = || {
+        let mut v: Vec<_> = std::fs::read_dir(dir.path().join("sso/grafana"))
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                (e.file_name(), e.metadata().unwrap().modified().unwrap())
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let before = listing();
+    fake.clear_requests();
+    let show = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+            .args(["sso", "show"])
+            .args(args)
+            .env_clear()
+            .env("GATEHOUSE_AUTHENTIK_URL", fake.url())
+            .env("GATEHOUSE_AUTHENTIK_TOKEN", common::fake_authentik::TOKEN)
+            .env("GATEHOUSE_DOMAIN", "example.com")
+            .env("GATEHOUSE_SSO_DIR", dir.path().join("sso"))
+            .env("GATEHOUSE_AUTHENTIK_PUBLIC_URL", "https://auth.example.com")
+            .output()
+            .unwrap()
+    };
+    let out = show(&["grafana", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["client_id"], "grafana");
+    assert_eq!(
+        v["issuer"],
+        "https://auth.example.com/application/o/grafana/"
+    );
+    assert_eq!(v["client_secret"], "(hidden)");
+    assert_eq!(v["files_current"], true);
+    assert_eq!(
+        v["redirect_uris"],
+        json!(["https://grafana.example.com/login/generic_oauth"])
+    );
+    let text = show(&["grafana"]);
+    let text = String::from_utf8_lossy(&text.stdout).into_owned();
+    assert!(!text.contains(&secret), "{text}");
+    assert!(
+        text.contains("GF_AUTH_GENERIC_OAUTH_CLIENT_ID=grafana"),
+        "{text}"
+    );
+    let revealed = show(&["grafana", "--reveal"]);
+    assert!(String::from_utf8_lossy(&revealed.stdout).contains(&secret));
+    assert_eq!(show(&["nope"]).status.code(), Some(1));
+    assert_eq!(show(&["Bad/Slug"]).status.code(), Some(64));
+    assert!(fake.writes().is_empty(), "{:?}", fake.writes());
+    assert_eq!(listing(), before, "sso show writes nothing");
+}

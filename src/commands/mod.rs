@@ -1,3 +1,4 @@
-//! Commands besides `run` and `render`: `init` ([`init`]).
+//! Commands besides `run` and `render`: `init` ([`init`]), `sso show` ([`sso`]).
 
 pub mod init;
+pub mod sso;

@@ -100,10 +100,6 @@ impl SsoDir {
         Self { root }
     }
 
-    pub(crate) fn root(&self) -> &Path {
-        &self.root
-    }
-
     /// An app's folder (`slug` is an application slug: `a-z 0-9 - _`, never a path).
     pub(crate) fn folder(&self, slug: &str) -> PathBuf {
         self.root.join(slug)

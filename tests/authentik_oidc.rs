@@ -332,3 +332,38 @@ fn sso_show_prints_the_credentials_reveals_the_secret_only_when_asked_and_writes
     assert!(fake.writes().is_empty(), "{:?}", fake.writes());
     assert_eq!(listing(), before, "sso show writes nothing");
 }
+
+#[test]
+fn email_verified_adds_a_mapping_made_once_and_a_resync_writes_nothing() {
+    let fake = FakeAuthentik::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut prov = provisioner(&fake, dir.path());
+    let mut app = grafana("/cb");
+    app.labels
+        .insert("auth.oidc.email_verified".into(), "true".into());
+    fake.clear_requests();
+    let r = sync(&fake, &mut prov, &[app.clone()]);
+    assert!(
+        fake.schema_rejections().is_empty(),
+        "{:?}",
+        fake.schema_rejections()
+    );
+    assert_eq!((r.writes, r.failed), (3, 0), "{:?}", fake.writes());
+    let made = fake.with(|st| {
+        st.scope_mappings
+            .iter()
+            .find(|m| m["name"] == authentik::EMAIL_VERIFIED_MAPPING)
+            .cloned()
+    });
+    let made = made.expect("the mapping is made");
+    assert_eq!(made["scope_name"], "email");
+    assert!(made["expression"]
+        .as_str()
+        .unwrap()
+        .contains("\"email_verified\": True"));
+    let p = &oauth2_providers(&fake)[0];
+    assert_eq!(p["property_mappings"][1], made["pk"]);
+    fake.clear_requests();
+    let r = sync(&fake, &mut prov, &[app]);
+    assert_eq!(r.writes, 0, "{:?}", fake.writes());
+}

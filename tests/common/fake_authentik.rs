@@ -93,7 +93,7 @@ pub struct State {
 }
 
 impl State {
-    fn uuid(&mut self) -> String {
+    pub(crate) fn uuid(&mut self) -> String {
         self.next_id += 1;
         format!("8e1b4b6c-2d1f-4c0a-9d2e-{:012x}", 0x1000 + self.next_id)
     }

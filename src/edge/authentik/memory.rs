@@ -12,7 +12,7 @@ use super::{Api, ApiError};
 use crate::model::authentik::{
     AppCreate, AppPatch, Application, BindingCreate, CertificateKeyPair, Flow, Group, OAuth2Create,
     OAuth2Patch, OAuth2Provider, Outpost, PolicyBinding, ProviderCreate, ProviderPatch,
-    ProxyProvider, ScopeMapping, ServerVersion, VersionInfo,
+    ProxyProvider, ScopeMapping, ScopeMappingCreate, ServerVersion, VersionInfo,
 };
 use crate::plan::authentik::{Actual, Rules, EMBEDDED_OUTPOST};
 
@@ -584,6 +584,23 @@ impl Api for MemoryApi {
                 }
             }
             Ok(())
+        })
+    }
+
+    async fn create_scope_mapping(
+        &self,
+        _: ServerVersion,
+        body: &ScopeMappingCreate,
+    ) -> Result<ScopeMapping, ApiError> {
+        self.write(|w| {
+            let m = ScopeMapping {
+                pk: format!("scope-made-{}", w.id()),
+                managed: None,
+                name: body.name.clone(),
+                scope_name: body.scope_name.clone(),
+            };
+            w.scope_mappings.push(m.clone());
+            Ok(m)
         })
     }
 }

@@ -15,7 +15,7 @@ use std::time::Duration;
 use crate::model::authentik::{
     AppCreate, AppPatch, Application, BindingCreate, CertificateKeyPair, Flow, Group, OAuth2Create,
     OAuth2Patch, OAuth2Provider, Outpost, PolicyBinding, ProviderCreate, ProviderPatch,
-    ProxyProvider, ScopeMapping, ServerVersion, VersionInfo,
+    ProxyProvider, ScopeMapping, ScopeMappingCreate, ServerVersion, VersionInfo,
 };
 
 #[cfg(test)]
@@ -142,6 +142,11 @@ pub trait Api {
         body: &OAuth2Patch,
     ) -> impl Future<Output = Result<OAuth2Provider, ApiError>> + Send;
     fn delete_oauth2_provider(&self, pk: i64) -> impl Future<Output = Result<(), ApiError>> + Send;
+    fn create_scope_mapping(
+        &self,
+        version: ServerVersion,
+        body: &ScopeMappingCreate,
+    ) -> impl Future<Output = Result<ScopeMapping, ApiError>> + Send;
 }
 
 #[cfg(test)]

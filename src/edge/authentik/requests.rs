@@ -7,7 +7,7 @@ use super::{Api, ApiError};
 use crate::model::authentik::{
     AppCreate, AppPatch, Application, BindingCreate, CertificateKeyPair, Flow, Group, OAuth2Create,
     OAuth2Patch, OAuth2Provider, Outpost, OutpostPatch, PolicyBinding, ProviderCreate,
-    ProviderPatch, ProxyProvider, ScopeMapping, ServerVersion, VersionInfo,
+    ProviderPatch, ProxyProvider, ScopeMapping, ScopeMappingCreate, ServerVersion, VersionInfo,
 };
 
 impl Api for Client {
@@ -216,5 +216,14 @@ impl Api for Client {
         self.send(Method::DELETE, &format!("/providers/oauth2/{pk}/"), NO_BODY)
             .await
             .map(drop)
+    }
+
+    async fn create_scope_mapping(
+        &self,
+        version: ServerVersion,
+        body: &ScopeMappingCreate,
+    ) -> Result<ScopeMapping, ApiError> {
+        self.json(Method::POST, version.scope_mappings_path(), Some(body))
+            .await
     }
 }

@@ -14,7 +14,7 @@ pub use application::{AppCreate, AppPatch};
 pub use binding::BindingCreate;
 pub use oauth2::{
     CertificateKeyPair, OAuth2Create, OAuth2Patch, OAuth2Provider, RedirectUri, RedirectUris,
-    ScopeMapping, Secret,
+    ScopeMapping, ScopeMappingCreate, Secret,
 };
 pub use outpost::OutpostPatch;
 pub use provider::{ProviderCreate, ProviderPatch, ProxyMode};

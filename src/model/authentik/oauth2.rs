@@ -228,6 +228,16 @@ pub struct ScopeMapping {
     pub(crate) scope_name: String,
 }
 
+/// `POST /propertymappings/provider/scope/`: the one scope mapping gatehouse makes, shared by
+/// the apps with `auth.oidc.email_verified=true`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct ScopeMappingCreate {
+    pub(crate) name: String,
+    pub(crate) scope_name: String,
+    pub(crate) expression: String,
+    pub(crate) description: String,
+}
+
 /// A certificate keypair (`/crypto/certificatekeypairs/`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(default)]

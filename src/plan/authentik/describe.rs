@@ -281,6 +281,12 @@ impl Describe for OpFor<'_> {
                 tense.verb("delete", "deleted"),
                 self.provider(slug)
             ),
+            Op::CreateScopeMapping { body, .. } => write!(
+                f,
+                "{} authentik scope mapping {:?} (scope email, email_verified true; for auth.oidc.email_verified=true)",
+                tense.verb("create", "created"),
+                body.name
+            ),
             Op::DeleteProvider { slug, .. } => write!(
                 f,
                 "{} authentik provider {}: {GONE}",

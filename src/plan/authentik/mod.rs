@@ -34,7 +34,8 @@ use fields::FieldMemory;
 
 pub use describe::OpFor;
 pub use marker::Instance;
-pub use oauth2::{managed_scope, SIGNING_KEY_NAME};
+pub(crate) use oauth2::NEW_EMAIL_MAPPING;
+pub use oauth2::{managed_scope, EMAIL_VERIFIED_MAPPING, SIGNING_KEY_NAME};
 pub use outpost::outpost_providers;
 pub use planner::{plan, plan_with_oidc, Inputs};
 pub use types::{

@@ -9,6 +9,7 @@ use super::{application, binding, provider};
 use crate::labels::oidc::{OidcWant, Redirect, BASE_SCOPES};
 use crate::model::authentik::{
     OAuth2Create, OAuth2Patch, OAuth2Provider, RedirectUri, RedirectUris, ScopeMapping,
+    ScopeMappingCreate,
 };
 
 /// The managed name of authentik's default scope mapping for `scope`.
@@ -19,6 +20,26 @@ pub fn managed_scope(scope: &str) -> String {
 /// The name of the certificate authentik makes at first start, that OAuth2 providers sign
 /// with (RS256; most apps refuse HS256).
 pub const SIGNING_KEY_NAME: &str = "authentik Self-signed Certificate";
+
+/// The name of the scope mapping gatehouse makes for `auth.oidc.email_verified=true` (its mark:
+/// found by this name, made once, shared, never removed).
+pub const EMAIL_VERIFIED_MAPPING: &str = "gatehouse: email (email_verified true)";
+
+/// Stands for the pk of the email mapping made earlier in the same round (filled in when the
+/// request is made).
+pub(crate) const NEW_EMAIL_MAPPING: &str = "gatehouse:new-email-verified-mapping";
+
+/// The mapping gatehouse makes for `auth.oidc.email_verified=true`.
+pub(crate) fn email_verified_mapping() -> ScopeMappingCreate {
+    ScopeMappingCreate {
+        name: EMAIL_VERIFIED_MAPPING.into(),
+        scope_name: "email".into(),
+        expression:
+            "return {\n    \"email\": request.user.email,\n    \"email_verified\": True,\n}\n"
+                .into(),
+        description: "Email address (made by gatehouse for auth.oidc.email_verified=true)".into(),
+    }
+}
 
 /// The grant types gatehouse asks for (2026.5 on): authorization code, and refresh.
 pub(crate) const GRANT_TYPES: [&str; 2] = ["authorization_code", "refresh_token"];
@@ -54,6 +75,16 @@ fn mappings_of(ix: &Index<'_>, want: &OidcWant) -> Result<Vec<String>, String> {
         .map(|s| (*s).to_owned())
         .chain(want.scopes.iter().cloned());
     for s in scopes {
+        if s == "email" && want.email_verified {
+            let made = ix
+                .input
+                .actual
+                .scope_mappings
+                .iter()
+                .find(|m| m.name == EMAIL_VERIFIED_MAPPING);
+            pks.push(made.map_or_else(|| NEW_EMAIL_MAPPING.to_owned(), |m| m.pk.clone()));
+            continue;
+        }
         match scope_mapping(&ix.input.actual.scope_mappings, &s) {
             Some(m) => pks.push(m.pk.clone()),
             None => missing.push(s),
@@ -179,6 +210,7 @@ pub(super) fn plan<'a>(
             .cmp(b.slug())
             .then(a.app.container.cmp(&b.app.container))
     });
+    let mut email_planned = false;
     for want in sorted {
         let problem = |message: String| AppProblem {
             container: want.app.container.clone(),
@@ -193,6 +225,13 @@ pub(super) fn plan<'a>(
         }
         match check(ix, want, flows_missing.as_deref()) {
             Ok((existing, adopting, groups, mappings)) => {
+                if mappings.iter().any(|m| m == NEW_EMAIL_MAPPING) && !email_planned {
+                    email_planned = true;
+                    draft.providers.push(Op::CreateScopeMapping {
+                        slug: want.slug().to_owned(),
+                        body: email_verified_mapping(),
+                    });
+                }
                 let desired = body(ix, want, mappings);
                 let provider = plan_provider(ix, want, desired, adopting, &mut draft.providers);
                 let fields = clears.remove(want.slug()).unwrap_or_default();

@@ -275,3 +275,42 @@ fn the_same_slug_for_forward_auth_and_sso_is_a_conflict() {
     );
     assert!(p.problems[0].message.contains("already used"));
 }
+
+#[test]
+fn email_verified_makes_one_shared_mapping_then_uses_it() {
+    let mut a = sso_world((2026, 5));
+    let mut one = oidc("a");
+    one.email_verified = true;
+    let mut two = oidc("b");
+    two.email_verified = true;
+    let p = run(&a, &[one.clone(), two.clone()]);
+    let made: Vec<_> = p
+        .ops
+        .iter()
+        .filter(|op| matches!(op, Op::CreateScopeMapping { .. }))
+        .collect();
+    assert_eq!(made.len(), 1, "{:?}", p.ops);
+    assert!(
+        matches!(p.ops[0], Op::CreateScopeMapping { .. }),
+        "made before the providers"
+    );
+    assert_eq!(
+        created(&p).property_mappings,
+        ["scope-openid", NEW_EMAIL_MAPPING, "scope-profile"]
+    );
+    a.scope_mappings.push(ScopeMapping {
+        pk: "mine-email".into(),
+        managed: None,
+        name: EMAIL_VERIFIED_MAPPING.into(),
+        scope_name: "email".into(),
+    });
+    let p = run(&a, &[one]);
+    assert!(!p
+        .ops
+        .iter()
+        .any(|op| matches!(op, Op::CreateScopeMapping { .. })));
+    assert_eq!(
+        created(&p).property_mappings,
+        ["scope-openid", "mine-email", "scope-profile"]
+    );
+}

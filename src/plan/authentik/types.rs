@@ -20,7 +20,8 @@ use super::marker::{self, Instance};
 use crate::labels::authentik::AppWant;
 use crate::model::authentik::{
     AppCreate, AppPatch, Application, Group, OAuth2Create, OAuth2Patch, OAuth2Provider, Outpost,
-    PolicyBinding, ProviderCreate, ProviderPatch, ProxyProvider, ScopeMapping, ServerVersion,
+    PolicyBinding, ProviderCreate, ProviderPatch, ProxyProvider, ScopeMapping, ScopeMappingCreate,
+    ServerVersion,
 };
 
 pub use super::marker::PUBLISHER;
@@ -149,6 +150,13 @@ pub enum Op {
         slug: String,
         pk: i64,
     },
+    /// The shared `email_verified` scope mapping, made for the first app that needs it; the
+    /// providers made or patched after it in the same round name it by
+    /// [`super::oauth2::NEW_EMAIL_MAPPING`].
+    CreateScopeMapping {
+        slug: String,
+        body: ScopeMappingCreate,
+    },
 }
 
 impl Op {
@@ -165,7 +173,8 @@ impl Op {
             | Self::DeleteProvider { slug, .. }
             | Self::CreateOAuth2Provider { slug, .. }
             | Self::PatchOAuth2Provider { slug, .. }
-            | Self::DeleteOAuth2Provider { slug, .. } => Some(slug),
+            | Self::DeleteOAuth2Provider { slug, .. }
+            | Self::CreateScopeMapping { slug, .. } => Some(slug),
             Self::SetOutpostProviders { .. } => None,
         }
     }

@@ -13,7 +13,7 @@ use crate::model::problem::{Problem, ProblemKind};
 use crate::plan::authentik::fields::FieldMemory;
 use crate::plan::authentik::{
     concerned, containers_of, outpost_providers, AppRef, Op, OpFor, Plan, ProviderRef,
-    BINDING_ORDER,
+    BINDING_ORDER, NEW_EMAIL_MAPPING,
 };
 use crate::render::wording::{Describe, Tense};
 
@@ -56,9 +56,20 @@ struct Applying<'a> {
     failed: usize,
     /// The requests refused (or held back) in this pass, by key.
     seen: BTreeSet<String>,
+    /// The pk of the `email_verified` scope mapping made in this pass.
+    new_mapping: Option<String>,
 }
 
 impl Applying<'_> {
+    /// Puts the pk of the scope mapping made in this pass where a request names it.
+    fn fill_mapping(&self, mappings: &mut [String]) {
+        if let Some(pk) = &self.new_mapping {
+            for m in mappings.iter_mut().filter(|m| *m == NEW_EMAIL_MAPPING) {
+                *m = pk.clone();
+            }
+        }
+    }
+
     fn provider(&self, r: &ProviderRef) -> Option<i64> {
         match r {
             ProviderRef::Existing(pk) => Some(*pk),
@@ -107,6 +118,7 @@ impl<A: Api> Provisioner<A> {
             failed_slugs: BTreeSet::new(),
             failed: 0,
             seen: BTreeSet::new(),
+            new_mapping: None,
         };
         for op in &plan.ops {
             if op.slug().is_some_and(|s| run.failed_slugs.contains(s)) {
@@ -131,7 +143,8 @@ impl<A: Api> Provisioner<A> {
             let sent = match op {
                 Op::CreateOAuth2Provider { .. }
                 | Op::PatchOAuth2Provider { .. }
-                | Op::DeleteOAuth2Provider { .. } => {
+                | Op::DeleteOAuth2Provider { .. }
+                | Op::CreateScopeMapping { .. } => {
                     self.send_oauth2(op, &mut run, out.oauth2, out.oauth2_removed)
                         .await
                 }
@@ -225,7 +238,8 @@ impl<A: Api> Provisioner<A> {
             }
             Op::CreateOAuth2Provider { .. }
             | Op::PatchOAuth2Provider { .. }
-            | Op::DeleteOAuth2Provider { .. } => {}
+            | Op::DeleteOAuth2Provider { .. }
+            | Op::CreateScopeMapping { .. } => {}
         }
         Ok(())
     }
@@ -241,8 +255,16 @@ impl<A: Api> Provisioner<A> {
     ) -> Result<(), ApiError> {
         let c = &self.client;
         match op {
+            Op::CreateScopeMapping { body, .. } => {
+                let version = self
+                    .version
+                    .unwrap_or(crate::model::authentik::ServerVersion::new(2026, 1));
+                let m = c.create_scope_mapping(version, body).await?;
+                run.new_mapping = Some(m.pk);
+            }
             Op::CreateOAuth2Provider { slug, body } => {
                 let mut body = body.clone();
+                run.fill_mapping(&mut body.property_mappings);
                 if body.client_type == "confidential" {
                     let secret = crate::edge::sso::new_client_secret().map_err(|e| {
                         ApiError::Unreachable(format!("cannot read /dev/urandom: {e}"))
@@ -254,7 +276,11 @@ impl<A: Api> Provisioner<A> {
                 held.insert(slug.clone(), p);
             }
             Op::PatchOAuth2Provider { slug, pk, body } => {
-                let p = c.patch_oauth2_provider(*pk, body).await?;
+                let mut body = body.clone();
+                if let Some(m) = body.property_mappings.as_mut() {
+                    run.fill_mapping(m);
+                }
+                let p = c.patch_oauth2_provider(*pk, &body).await?;
                 held.insert(slug.clone(), p);
             }
             Op::DeleteOAuth2Provider { slug, pk } => {

@@ -293,6 +293,23 @@ pub fn route(
             let items = by(&by(&st.scope_mappings, "managed"), "scope_name");
             page(st, items, q, "ScopeMapping")
         }
+        (Method::POST, ["propertymappings", "provider", "scope"]) => {
+            let b = match checked(st, "ScopeMappingRequest", body) {
+                Ok(b) => b,
+                Err(e) => return Some(e),
+            };
+            let pk = st.uuid();
+            let mut v = json!({
+                "pk": pk, "managed": null, "component": "ak-property-mapping-provider-scope-form",
+                "verbose_name": "Scope Mapping", "verbose_name_plural": "Scope Mappings",
+                "meta_model_name": "authentik_providers_oauth2.scopemapping", "description": "",
+            });
+            for (k, val) in &b {
+                v[k] = val.clone();
+            }
+            st.scope_mappings.push(v.clone());
+            respond(st, StatusCode::CREATED, "ScopeMapping", v)
+        }
         (Method::GET, ["crypto", "certificatekeypairs"]) => {
             let mut items = by(&st.certificates, "name");
             if q.get("has_key").is_some_and(|v| v[0] == "true") {

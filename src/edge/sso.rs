@@ -153,6 +153,19 @@ impl SsoDir {
         creds: &Creds,
         owner: (u32, u32),
     ) -> Result<Wrote, SsoDirError> {
+        // The folders above it (`<SWAG config>/gatehouse` by default) may not exist yet.
+        if let Some(parent) = self.root.parent() {
+            if !parent.exists() {
+                fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o755)
+                    .create(parent)
+                    .map_err(|source| SsoDirError::Io {
+                        path: parent.to_owned(),
+                        source,
+                    })?;
+            }
+        }
         Self::real_dir(&self.root, 0o755, None)?;
         let folder = self.folder(slug);
         Self::real_dir(&folder, 0o750, Some(owner))?;

@@ -108,3 +108,15 @@ fn client_secrets_are_long_and_differ() {
     assert_ne!(a, b);
     assert!(a.bytes().all(|c| c.is_ascii_alphanumeric()));
 }
+
+#[test]
+fn missing_folders_above_the_credentials_folder_are_made() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = SsoDir::new(t.path().join("config/gatehouse/sso"));
+    let w = dir.write("grafana", &creds(None), me()).unwrap();
+    assert_eq!(w.changed, 4);
+    assert!(t
+        .path()
+        .join("config/gatehouse/sso/grafana/oidc.env")
+        .exists());
+}

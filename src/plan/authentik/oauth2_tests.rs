@@ -168,7 +168,7 @@ fn versions_decide_redirect_format_invalidation_flow_and_grant_types() {
     let b = created(&run(&sso_world((2025, 10)), &[oidc("app")])).clone();
     assert!(b.invalidation_flow.is_some());
     assert_eq!(b.grant_types, None);
-    assert_eq!(ServerVersion::new(2026, 5).has_grant_types(), true);
+    assert!(ServerVersion::new(2026, 5).has_grant_types());
 }
 
 #[test]

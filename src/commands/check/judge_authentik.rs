@@ -18,7 +18,7 @@ pub(crate) const BASE_URL_INTRODUCED: ServerVersion = ServerVersion::new(2026, 8
 /// …and is required from this one.
 pub(crate) const BASE_URL_REQUIRED: ServerVersion = ServerVersion::new(2026, 11);
 
-const NEW_TOKEN: &str = "create an API token that does not expire (Directory → Tokens and App passwords → Create: intent API, Expiring off; or `ak create_service_account`-style service account token) and set it as GATEHOUSE_AUTHENTIK_TOKEN";
+const NEW_TOKEN: &str = "create an API token that does not expire (Directory → Tokens and App passwords → Create: intent API, Expiring off, or a service account's token) and set it as GATEHOUSE_AUTHENTIK_TOKEN";
 
 /// `authentik.api`: authentik answers at gatehouse's URL, and which version it runs.
 pub(crate) fn reachable(url: &str, version: &Result<String, ApiError>) -> Check {

@@ -17,7 +17,10 @@ fn env(scope: &Scope, cfg: &Path, fake: &FakeAuthentik, ak: &str) -> Vec<(String
         ("GATEHOUSE_SWAG_CONTAINER", scope.name("swag")),
         ("GATEHOUSE_AUTHENTIK_CONTAINER", ak.to_owned()),
         ("GATEHOUSE_AUTHENTIK_URL", fake.url()),
-        ("GATEHOUSE_AUTHENTIK_TOKEN", fake_authentik::TOKEN.to_owned()),
+        (
+            "GATEHOUSE_AUTHENTIK_TOKEN",
+            fake_authentik::TOKEN.to_owned(),
+        ),
         ("GATEHOUSE_DOMAIN", "example.com".to_owned()),
     ] {
         env.push((k.into(), v));
@@ -32,7 +35,10 @@ fn swag_config(ak: &str) -> tempfile::TempDir {
         common::docker::reference_swag().join("config/nginx/authentik-server.conf"),
     )
     .expect("reference authentik-server.conf")
-    .replace("set $upstream_authentik authentik-server;", &format!("set $upstream_authentik {ak};"));
+    .replace(
+        "set $upstream_authentik authentik-server;",
+        &format!("set $upstream_authentik {ak};"),
+    );
     std::fs::write(cfg.path().join("nginx/authentik-server.conf"), conf).expect("write conf");
     cfg
 }
@@ -107,7 +113,10 @@ fn docker_check_a_good_setup_passes_with_one_line_per_check() {
     assert_eq!(code, 0, "{out}");
     assert_eq!(out.lines().count(), 12, "{out}");
     assert!(line(&out, "authentik.api").contains("2026.5.6"), "{out}");
-    assert!(line(&out, "swag.authentik_location").contains("204"), "{out}");
+    assert!(
+        line(&out, "swag.authentik_location").contains("204"),
+        "{out}"
+    );
     // Nothing left behind by the writability probe.
     let left: Vec<_> = std::fs::read_dir(cfg.path().join("nginx/proxy-confs"))
         .expect("proxy-confs")
@@ -117,7 +126,11 @@ fn docker_check_a_good_setup_passes_with_one_line_per_check() {
     assert!(left.is_empty(), "{left:?}");
     // The check reads only: authentik got no write.
     assert!(fake.writes().is_empty(), "{:?}", fake.writes());
-    assert!(fake.schema_rejections().is_empty(), "{:?}", fake.schema_rejections());
+    assert!(
+        fake.schema_rejections().is_empty(),
+        "{:?}",
+        fake.schema_rejections()
+    );
 }
 
 #[test]
@@ -149,11 +162,21 @@ fn docker_check_a_broken_setup_fails_with_a_fix_on_each_line() {
     assert_level(&out, "swag.upstreams", "FAIL");
     assert!(line(&out, "swag.upstreams").contains(&app), "{out}");
     assert_level(&out, "authentik.trusted_proxies", "FAIL");
-    assert!(line(&out, "authentik.trusted_proxies").contains("127.0.0.0/8"), "{out}");
+    assert!(
+        line(&out, "authentik.trusted_proxies").contains("127.0.0.0/8"),
+        "{out}"
+    );
     assert_level(&out, "authentik.token", "WARN");
-    assert!(line(&out, "authentik.token").contains("2099-01-01"), "{out}");
+    assert!(
+        line(&out, "authentik.token").contains("2099-01-01"),
+        "{out}"
+    );
     assert_level(&out, "authentik.base_url", "WARN");
-    assert!(fake.schema_rejections().is_empty(), "{:?}", fake.schema_rejections());
+    assert!(
+        fake.schema_rejections().is_empty(),
+        "{:?}",
+        fake.schema_rejections()
+    );
 
     // authentik goes down: its checks fail, the others are still made.
     fake.stop();

@@ -1,4 +1,4 @@
 //! Commands besides `run` and `render`: `init` ([`init`]), `check` ([`check`]).
 
-pub mod init;
 pub mod check;
+pub mod init;

@@ -34,7 +34,9 @@ impl Cidr {
     pub(crate) fn contains(&self, ip: IpAddr) -> bool {
         match (self.addr, ip) {
             (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u32::from(net) & mask == u32::from(ip) & mask
             }
             (IpAddr::V6(net), IpAddr::V6(ip)) => {
@@ -87,7 +89,9 @@ mod tests {
             r#"["127.0.0.0/8""#
         );
         assert_eq!(
-            parse_list(&AUTHENTIK_DEFAULT_TRUSTED.join(",")).unwrap().len(),
+            parse_list(&AUTHENTIK_DEFAULT_TRUSTED.join(","))
+                .unwrap()
+                .len(),
             5
         );
     }

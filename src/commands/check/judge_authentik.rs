@@ -49,7 +49,11 @@ pub(crate) fn reachable(url: &str, version: &Result<String, ApiError>) -> Check 
 /// identity, so this lists the API tokens of the user it authenticates as
 /// (`/core/users/me/`, `/core/tokens/?user__username=…&intent=api`) and reads their `expiring` and
 /// `expires`; it never asks for a key. `now` is Unix seconds.
-pub(crate) fn token(me: &Result<Me, ApiError>, tokens: &Result<Vec<TokenInfo>, ApiError>, now: i64) -> Check {
+pub(crate) fn token(
+    me: &Result<Me, ApiError>,
+    tokens: &Result<Vec<TokenInfo>, ApiError>,
+    now: i64,
+) -> Check {
     const NAME: &str = "authentik.token";
     let user = match me {
         Ok(me) => me.user.username.clone(),
@@ -57,7 +61,11 @@ pub(crate) fn token(me: &Result<Me, ApiError>, tokens: &Result<Vec<TokenInfo>, A
             return fail(NAME, format!("authentik refuses the token: {e}"), NEW_TOKEN)
         }
         Err(e) => {
-            return warn(NAME, format!("cannot ask authentik whom the token belongs to: {e}"), "run the check again once authentik answers")
+            return warn(
+                NAME,
+                format!("cannot ask authentik whom the token belongs to: {e}"),
+                "run the check again once authentik answers",
+            )
         }
     };
     let tokens = match tokens {
@@ -124,11 +132,19 @@ pub(crate) fn outpost(outposts: &Result<Vec<Outpost>, ApiError>, wanted: Option<
     const NAME: &str = "authentik.outpost";
     let list = match outposts {
         Ok(l) => l,
-        Err(e) => return warn(NAME, format!("cannot list authentik's outposts: {e}"), "give the token's user permission to view outposts (an admin's token)"),
+        Err(e) => {
+            return warn(
+                NAME,
+                format!("cannot list authentik's outposts: {e}"),
+                "give the token's user permission to view outposts (an admin's token)",
+            )
+        }
     };
     let found = match wanted {
         Some(name) => list.iter().find(|o| o.name.eq_ignore_ascii_case(name)),
-        None => list.iter().find(|o| o.managed.as_deref() == Some(EMBEDDED_OUTPOST)),
+        None => list
+            .iter()
+            .find(|o| o.managed.as_deref() == Some(EMBEDDED_OUTPOST)),
     };
     match (found, wanted) {
         (Some(o), _) => ok(NAME, format!("outpost {:?} is present ({} provider(s))", o.name, o.providers.len())),
@@ -159,11 +175,18 @@ pub(crate) fn trusted_proxies(version: Option<ServerVersion>, path: &ProxyPath) 
     const NAME: &str = "authentik.trusted_proxies";
     let enforced = version.is_some_and(|v| v >= TRUSTED_PROXIES_ENFORCED);
     let Some(container) = &path.authentik_container else {
-        return warn(NAME, "authentik's server container is not found: its trusted proxy networks cannot be read", "set GATEHOUSE_AUTHENTIK_CONTAINER to authentik's server container name");
+        return warn(
+            NAME,
+            "authentik's server container is not found: its trusted proxy networks cannot be read",
+            "set GATEHOUSE_AUTHENTIK_CONTAINER to authentik's server container name",
+        );
     };
     let (source, raw) = match &path.trusted_env {
         Some(v) => ("AUTHENTIK_LISTEN__TRUSTED_PROXY_CIDRS", v.clone()),
-        None => ("authentik's default trusted proxy networks", AUTHENTIK_DEFAULT_TRUSTED.join(",")),
+        None => (
+            "authentik's default trusted proxy networks",
+            AUTHENTIK_DEFAULT_TRUSTED.join(","),
+        ),
     };
     let nets: Vec<Cidr> = match parse_list(&raw) {
         Ok(n) => n,
@@ -177,33 +200,64 @@ pub(crate) fn trusted_proxies(version: Option<ServerVersion>, path: &ProxyPath) 
     let outside: Vec<String> = path
         .swag_addresses
         .iter()
-        .filter(|(_, ip)| !ip.parse::<IpAddr>().is_ok_and(|ip| nets.iter().any(|n| n.contains(ip))))
+        .filter(|(_, ip)| {
+            !ip.parse::<IpAddr>()
+                .is_ok_and(|ip| nets.iter().any(|n| n.contains(ip)))
+        })
         .map(|(net, ip)| format!("{ip} on {net}"))
         .collect();
-    let shown: Vec<String> = path.swag_addresses.iter().map(|(net, ip)| format!("{ip} on {net}")).collect();
+    let shown: Vec<String> = path
+        .swag_addresses
+        .iter()
+        .map(|(net, ip)| format!("{ip} on {net}"))
+        .collect();
     if outside.is_empty() {
-        let note = if enforced { "" } else { " (enforced from authentik 2026.8)" };
-        return ok(NAME, format!("SWAG's address {} is in {source}{note}", shown.join(", ")));
+        let note = if enforced {
+            ""
+        } else {
+            " (enforced from authentik 2026.8)"
+        };
+        return ok(
+            NAME,
+            format!("SWAG's address {} is in {source}{note}", shown.join(", ")),
+        );
     }
     let found = format!("SWAG's address {} is not in {source} ({raw}): authentik ignores SWAG's X-Forwarded-* headers", outside.join(", "));
     let fix = format!("add SWAG's address or its network's subnet to AUTHENTIK_LISTEN__TRUSTED_PROXY_CIDRS on authentik's server and worker (comma-separated, e.g. {raw},{}/32) and recreate them", outside[0].split(' ').next().unwrap_or_default());
     if enforced {
         fail(NAME, format!("{found}, and logins loop"), fix)
     } else {
-        warn(NAME, format!("{found} from 2026.8 on (logins will loop after the upgrade)"), fix)
+        warn(
+            NAME,
+            format!("{found} from 2026.8 on (logins will loop after the upgrade)"),
+            fix,
+        )
     }
 }
 
 /// `authentik.base_url`: from 2026.8 authentik has a Base URL setting (System → Settings, or
 /// `AUTHENTIK_WEB__BASE_URL`, scheme and host only); from 2026.11 it is required.
-pub(crate) fn base_url(version: Option<ServerVersion>, setting: Option<&str>, env: Option<&str>) -> Check {
+pub(crate) fn base_url(
+    version: Option<ServerVersion>,
+    setting: Option<&str>,
+    env: Option<&str>,
+) -> Check {
     const NAME: &str = "authentik.base_url";
     let fix = "set AUTHENTIK_WEB__BASE_URL=https://auth.<your domain> (scheme and host only) on authentik's server and worker, or System → Settings → Base URL";
     let Some(v) = version else {
-        return warn(NAME, "authentik's version is unknown: the Base URL setting is not checked", "run the check again once authentik answers");
+        return warn(
+            NAME,
+            "authentik's version is unknown: the Base URL setting is not checked",
+            "run the check again once authentik answers",
+        );
     };
-    let set = setting.filter(|s| !s.trim().is_empty()).map(|s| (s, "System → Settings"))
-        .or_else(|| env.filter(|s| !s.trim().is_empty()).map(|s| (s, "AUTHENTIK_WEB__BASE_URL")));
+    let set = setting
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| (s, "System → Settings"))
+        .or_else(|| {
+            env.filter(|s| !s.trim().is_empty())
+                .map(|s| (s, "AUTHENTIK_WEB__BASE_URL"))
+        });
     match set {
         Some((url, from)) => ok(NAME, format!("the Base URL is {url} ({from})")),
         None if v < BASE_URL_INTRODUCED => ok(NAME, format!("authentik {v} has no Base URL setting yet (2026.8 adds it, 2026.11 requires it: set AUTHENTIK_WEB__BASE_URL before upgrading)")),
@@ -219,28 +273,70 @@ pub(crate) enum Location {
     NoConf,
     /// It sends `/outpost.goauthentik.io` to `upstream`, which is a running container sharing a
     /// network with SWAG (`Some(true)`), one that does not (`Some(false)`), or none (`None`).
-    Upstream { upstream: String, shares: Option<bool> },
+    Upstream {
+        upstream: String,
+        shares: Option<bool>,
+    },
 }
 
 /// `swag.authentik_location`: for protected apps, SWAG's authentik location reaches authentik's
 /// server, and the embedded outpost answers its ping there (204). The ping goes to the URL
 /// gatehouse uses: gatehouse cannot send a request from inside SWAG's network namespace without
 /// `docker exec`, so the SWAG half is checked from the conf and the networks.
-pub(crate) fn authentik_location(protected: usize, conf: &Location, ping: &Result<u16, ApiError>, url: &str) -> Check {
+pub(crate) fn authentik_location(
+    protected: usize,
+    conf: &Location,
+    ping: &Result<u16, ApiError>,
+    url: &str,
+) -> Check {
     const NAME: &str = "swag.authentik_location";
     if protected == 0 {
-        return ok(NAME, "no protected app: SWAG's authentik location is not used");
+        return ok(
+            NAME,
+            "no protected app: SWAG's authentik location is not used",
+        );
     }
     let upstream = match conf {
-        Location::NoConf => return fail(NAME, "SWAG's nginx/authentik-server.conf is missing: protected apps answer 500", "restart SWAG (it creates the file from its sample), or check GATEHOUSE_SWAG_CONFIG"),
-        Location::Upstream { upstream, shares: None } => return fail(NAME, format!("SWAG's authentik-server.conf sends /outpost.goauthentik.io to {upstream}:9000, but no running container is called {upstream}"), format!("name authentik's server container {upstream} (container_name), or change `set $upstream_authentik` in authentik-server.conf")),
-        Location::Upstream { upstream, shares: Some(false) } => return fail(NAME, format!("SWAG's authentik-server.conf sends /outpost.goauthentik.io to {upstream}:9000, but SWAG shares no network with {upstream}"), format!("put SWAG on authentik's network (`docker network connect <authentik's network> <swag>`), or let `gatehouse run` attach it")),
-        Location::Upstream { upstream, shares: Some(true) } => upstream,
+        Location::NoConf => {
+            return fail(
+                NAME,
+                "SWAG's nginx/authentik-server.conf is missing: protected apps answer 500",
+                "restart SWAG (it creates the file from its sample), or check GATEHOUSE_SWAG_CONFIG",
+            )
+        }
+        Location::Upstream { upstream, shares } => match shares {
+            Some(true) => upstream,
+            Some(false) => {
+                return fail(
+                    NAME,
+                    format!("SWAG's authentik-server.conf sends /outpost.goauthentik.io to {upstream}:9000, but SWAG shares no network with {upstream}"),
+                    "put SWAG on authentik's network (`docker network connect <authentik's network> <swag>`), or let `gatehouse run` attach it",
+                )
+            }
+            None => {
+                return fail(
+                    NAME,
+                    format!("SWAG's authentik-server.conf sends /outpost.goauthentik.io to {upstream}:9000, but no running container is called {upstream}"),
+                    format!("name authentik's server container {upstream} (container_name), or change `set $upstream_authentik` in authentik-server.conf"),
+                )
+            }
+        },
     };
     match ping {
-        Ok(204) => ok(NAME, format!("authentik-server.conf sends /outpost.goauthentik.io to {upstream}:9000 (on a network with SWAG); the outpost's ping at {url} answers 204")),
-        Ok(s) => fail(NAME, format!("the outpost's ping {url}/outpost.goauthentik.io/ping answers {s}, not 204: the embedded outpost is not serving"), "check authentik's server log for the embedded outpost, and that GATEHOUSE_AUTHENTIK_URL points at authentik's server (port 9000)"),
-        Err(e) => fail(NAME, format!("the outpost's ping at {url} does not answer: {e}"), "start authentik's server"),
+        Ok(204) => ok(
+            NAME,
+            format!("authentik-server.conf sends /outpost.goauthentik.io to {upstream}:9000 (on a network with SWAG); the outpost's ping at {url} answers 204"),
+        ),
+        Ok(s) => fail(
+            NAME,
+            format!("the outpost's ping {url}/outpost.goauthentik.io/ping answers {s}, not 204: the embedded outpost is not serving"),
+            "check authentik's server log for the embedded outpost, and that GATEHOUSE_AUTHENTIK_URL points at authentik's server (port 9000)",
+        ),
+        Err(e) => fail(
+            NAME,
+            format!("the outpost's ping at {url} does not answer: {e}"),
+            "start authentik's server",
+        ),
     }
 }
 

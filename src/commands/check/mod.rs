@@ -30,7 +30,10 @@ mod tests_authentik;
 pub async fn run_checks(settings: &Settings, engine: &dyn Engine) -> Vec<Check> {
     let mut out = Vec::new();
     let version = engine.version().await.map_err(|e| e.to_string());
-    out.push(judge::docker_engine(&version, &engine.endpoint().to_string()));
+    out.push(judge::docker_engine(
+        &version,
+        &engine.endpoint().to_string(),
+    ));
     let folder = settings.swag_config.join("nginx/proxy-confs");
     out.push(judge::swag_config(
         &folder.display().to_string(),
@@ -111,7 +114,11 @@ async fn authentik_checks(
     let client = match Client::new(&ak.url, &ak.token) {
         Ok(c) => c,
         Err(e) => {
-            out.push(judge::fail("authentik.api", e.to_string(), "set GATEHOUSE_AUTHENTIK_URL to http(s)://host:port"));
+            out.push(judge::fail(
+                "authentik.api",
+                e.to_string(),
+                "set GATEHOUSE_AUTHENTIK_URL to http(s)://host:port",
+            ));
             return;
         }
     };
@@ -134,7 +141,9 @@ async fn authentik_checks(
     let (path, env_base) = observe::proxy_path(engine, settings, swag_i).await;
     out.push(j::trusted_proxies(server, &path));
     let setting = match server {
-        Some(v) if v >= j::BASE_URL_INTRODUCED => client.settings_info().await.ok().and_then(|s| s.base_url),
+        Some(v) if v >= j::BASE_URL_INTRODUCED => {
+            client.settings_info().await.ok().and_then(|s| s.base_url)
+        }
         _ => None,
     };
     out.push(j::base_url(server, setting.as_deref(), env_base.as_deref()));

@@ -17,8 +17,10 @@ use crate::plan::networks::{find_named, find_swag};
 /// The variables read of SWAG's container (nothing else of its environment is kept).
 pub(crate) const SWAG_ENV: &[&str] = &["SWAG_AUTORELOAD", "PUID", "PGID"];
 /// The variables read of authentik's server container.
-pub(crate) const AUTHENTIK_ENV: &[&str] =
-    &["AUTHENTIK_LISTEN__TRUSTED_PROXY_CIDRS", "AUTHENTIK_WEB__BASE_URL"];
+pub(crate) const AUTHENTIK_ENV: &[&str] = &[
+    "AUTHENTIK_LISTEN__TRUSTED_PROXY_CIDRS",
+    "AUTHENTIK_WEB__BASE_URL",
+];
 
 /// Writes one temporary file (the name the atomic writer uses, so a sweep removes it if this
 /// process dies in between) in `dir` and removes it again.
@@ -31,7 +33,8 @@ pub(crate) fn probe_writable(dir: &Path) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     let written = f.write_all(b"gatehouse check\n").map_err(|e| e.to_string());
     drop(f);
-    let removed = std::fs::remove_file(&path).map_err(|e| format!("wrote a file but cannot remove it: {e}"));
+    let removed =
+        std::fs::remove_file(&path).map_err(|e| format!("wrote a file but cannot remove it: {e}"));
     written.and(removed)
 }
 
@@ -89,7 +92,10 @@ pub(crate) async fn proxy_path(
     settings: &Settings,
     swag: Option<&Inspected>,
 ) -> (ProxyPath, Option<String>) {
-    let Ok(Some(ak)) = engine.inspect(&settings.authentik_container, AUTHENTIK_ENV).await else {
+    let Ok(Some(ak)) = engine
+        .inspect(&settings.authentik_container, AUTHENTIK_ENV)
+        .await
+    else {
         return (ProxyPath::default(), None);
     };
     let swag_addresses = swag

@@ -57,7 +57,11 @@ fn autoreload_must_be_exactly_true() {
         swag_autoreload(&swag_env(&[("SWAG_AUTORELOAD", "true")])).level,
         CheckLevel::Ok
     );
-    for env in [vec![], vec![("SWAG_AUTORELOAD", "false")], vec![("SWAG_AUTORELOAD", "yes")]] {
+    for env in [
+        vec![],
+        vec![("SWAG_AUTORELOAD", "false")],
+        vec![("SWAG_AUTORELOAD", "yes")],
+    ] {
         let c = swag_autoreload(&swag_env(&env));
         assert_eq!(c.level, CheckLevel::Fail, "{env:?}");
         assert!(c.fix.as_deref().unwrap().contains("SWAG_AUTORELOAD=true"));
@@ -79,8 +83,14 @@ fn swag_user_defaults_to_911_like_linuxserver_images() {
 
 #[test]
 fn the_config_folder_check_says_why_it_is_not_writable() {
-    assert_eq!(swag_config("/config/nginx/proxy-confs", &Ok(())).level, CheckLevel::Ok);
-    let c = swag_config("/config/nginx/proxy-confs", &Err("Read-only file system".into()));
+    assert_eq!(
+        swag_config("/config/nginx/proxy-confs", &Ok(())).level,
+        CheckLevel::Ok
+    );
+    let c = swag_config(
+        "/config/nginx/proxy-confs",
+        &Err("Read-only file system".into()),
+    );
     assert_eq!(c.level, CheckLevel::Fail);
     assert!(c.found.contains("Read-only"));
 }
@@ -100,15 +110,32 @@ fn upstreams_must_share_a_user_defined_network_with_swag() {
     };
     let good = upstreams(&[up("a", "a")], &all, &swag, true);
     assert_eq!(good.level, CheckLevel::Ok, "{}", good.found);
-    let bad = upstreams(&[up("a", "a"), up("b", "b"), up("c", "c")], &all, &swag, true);
+    let bad = upstreams(
+        &[up("a", "a"), up("b", "b"), up("c", "c")],
+        &all,
+        &swag,
+        true,
+    );
     assert_eq!(bad.level, CheckLevel::Fail);
-    assert!(bad.found.contains("b (upstream b on b_default)"), "{}", bad.found);
+    assert!(
+        bad.found.contains("b (upstream b on b_default)"),
+        "{}",
+        bad.found
+    );
     // The default bridge has no name resolution: sharing it does not count.
-    assert!(bad.found.contains("c (upstream c on bridge)"), "{}", bad.found);
+    assert!(
+        bad.found.contains("c (upstream c on bridge)"),
+        "{}",
+        bad.found
+    );
     assert!(!bad.found.contains("a (upstream"), "{}", bad.found);
     assert!(bad.fix.as_deref().unwrap().contains("gatehouse run"));
     let off = upstreams(&[up("b", "b")], &all, &swag, false);
-    assert!(off.fix.as_deref().unwrap().contains("GATEHOUSE_NETWORK_MODE"));
+    assert!(off
+        .fix
+        .as_deref()
+        .unwrap()
+        .contains("GATEHOUSE_NETWORK_MODE"));
     // An address that is no container (an IP, another host) is not judged.
     let ext = upstreams(&[up("a", "192.168.1.5")], &all, &swag, true);
     assert_eq!(ext.level, CheckLevel::Ok);

@@ -40,9 +40,16 @@ fn reachable_says_the_version_or_why_not() {
     let c = reachable("http://ak:9000", &Ok("2026.5.6".into()));
     assert_eq!(c.level, CheckLevel::Ok);
     assert!(c.found.contains("2026.5.6"));
-    let down = reachable("http://ak:9000", &Err(ApiError::Unreachable("refused".into())));
+    let down = reachable(
+        "http://ak:9000",
+        &Err(ApiError::Unreachable("refused".into())),
+    );
     assert_eq!(down.level, CheckLevel::Fail);
-    assert!(down.fix.as_deref().unwrap().contains("GATEHOUSE_AUTHENTIK_URL"));
+    assert!(down
+        .fix
+        .as_deref()
+        .unwrap()
+        .contains("GATEHOUSE_AUTHENTIK_URL"));
     let refused = reachable("http://ak:9000", &Err(status(403)));
     assert!(refused.fix.as_deref().unwrap().contains("Expiring off"));
 }
@@ -72,18 +79,28 @@ fn expired_tokens_are_not_the_one_in_use_and_mixed_lists_are_said_honestly() {
     // An expired token cannot be the one just accepted: only the non-expiring one is left.
     let c = token(
         &me("akadmin"),
-        &Ok(vec![tok("old", Some("2026-11-29T10:00:00Z")), tok("good", None)]),
+        &Ok(vec![
+            tok("old", Some("2026-11-29T10:00:00Z")),
+            tok("good", None),
+        ]),
         NOW,
     );
     assert_eq!(c.level, CheckLevel::Ok, "{}", c.found);
     let mixed = token(
         &me("akadmin"),
-        &Ok(vec![tok("ui", Some("2026-12-01T10:15:00Z")), tok("good", None)]),
+        &Ok(vec![
+            tok("ui", Some("2026-12-01T10:15:00Z")),
+            tok("good", None),
+        ]),
         NOW,
     );
     assert_eq!(mixed.level, CheckLevel::Warn);
     assert!(mixed.found.contains("1 of akadmin's 2"), "{}", mixed.found);
-    assert!(mixed.found.contains("does not say which"), "{}", mixed.found);
+    assert!(
+        mixed.found.contains("does not say which"),
+        "{}",
+        mixed.found
+    );
     let all = token(
         &me("akadmin"),
         &Ok(vec![
@@ -151,7 +168,14 @@ fn swags_address_must_be_in_the_trusted_proxy_networks_from_2026_8() {
     let c = trusted_proxies(V2026_8, &narrow);
     assert_eq!(c.level, CheckLevel::Fail);
     assert!(c.found.contains("172.18.0.5 on ak_net"), "{}", c.found);
-    assert!(c.fix.as_deref().unwrap().contains("127.0.0.0/8,172.18.0.5/32"), "{:?}", c.fix);
+    assert!(
+        c.fix
+            .as_deref()
+            .unwrap()
+            .contains("127.0.0.0/8,172.18.0.5/32"),
+        "{:?}",
+        c.fix
+    );
     // Before 2026.8 the same is a warning about the upgrade.
     let before = trusted_proxies(V2026_5, &narrow);
     assert_eq!(before.level, CheckLevel::Warn);
@@ -162,13 +186,23 @@ fn swags_address_must_be_in_the_trusted_proxy_networks_from_2026_8() {
 
 #[test]
 fn trusted_proxies_need_a_shared_network_and_a_readable_list() {
-    assert_eq!(trusted_proxies(V2026_8, &path(None, &[])).level, CheckLevel::Fail);
-    let json = trusted_proxies(V2026_8, &path(Some(r#"["10.0.0.0/8"]"#), &[("n", "10.1.1.1")]));
+    assert_eq!(
+        trusted_proxies(V2026_8, &path(None, &[])).level,
+        CheckLevel::Fail
+    );
+    let json = trusted_proxies(
+        V2026_8,
+        &path(Some(r#"["10.0.0.0/8"]"#), &[("n", "10.1.1.1")]),
+    );
     assert_eq!(json.level, CheckLevel::Fail);
     assert!(json.fix.as_deref().unwrap().contains("comma-separated"));
     let missing = trusted_proxies(V2026_8, &ProxyPath::default());
     assert_eq!(missing.level, CheckLevel::Warn);
-    assert!(missing.fix.as_deref().unwrap().contains("GATEHOUSE_AUTHENTIK_CONTAINER"));
+    assert!(missing
+        .fix
+        .as_deref()
+        .unwrap()
+        .contains("GATEHOUSE_AUTHENTIK_CONTAINER"));
 }
 
 #[test]
@@ -176,7 +210,10 @@ fn base_url_is_optional_before_2026_11_and_required_from_it() {
     let v = |y, m| Some(ServerVersion::new(y, m));
     assert_eq!(base_url(v(2026, 5), None, None).level, CheckLevel::Ok);
     assert_eq!(base_url(v(2026, 8), None, None).level, CheckLevel::Warn);
-    assert_eq!(base_url(v(2026, 11), None, Some("")).level, CheckLevel::Fail);
+    assert_eq!(
+        base_url(v(2026, 11), None, Some("")).level,
+        CheckLevel::Fail
+    );
     let env = base_url(v(2026, 11), None, Some("https://auth.example.com"));
     assert_eq!(env.level, CheckLevel::Ok);
     assert!(env.found.contains("AUTHENTIK_WEB__BASE_URL"));
@@ -192,13 +229,36 @@ fn the_authentik_location_needs_the_conf_a_shared_network_and_a_204() {
         shares,
     };
     let url = "http://ak:9000";
-    assert_eq!(authentik_location(0, &Location::NoConf, &Ok(500), url).level, CheckLevel::Ok);
-    assert_eq!(authentik_location(1, &Location::NoConf, &Ok(204), url).level, CheckLevel::Fail);
-    assert_eq!(authentik_location(1, &up(None), &Ok(204), url).level, CheckLevel::Fail);
-    assert_eq!(authentik_location(1, &up(Some(false)), &Ok(204), url).level, CheckLevel::Fail);
-    assert_eq!(authentik_location(1, &up(Some(true)), &Ok(204), url).level, CheckLevel::Ok);
-    assert_eq!(authentik_location(1, &up(Some(true)), &Ok(404), url).level, CheckLevel::Fail);
-    let down = authentik_location(1, &up(Some(true)), &Err(ApiError::Unreachable("refused".into())), url);
+    assert_eq!(
+        authentik_location(0, &Location::NoConf, &Ok(500), url).level,
+        CheckLevel::Ok
+    );
+    assert_eq!(
+        authentik_location(1, &Location::NoConf, &Ok(204), url).level,
+        CheckLevel::Fail
+    );
+    assert_eq!(
+        authentik_location(1, &up(None), &Ok(204), url).level,
+        CheckLevel::Fail
+    );
+    assert_eq!(
+        authentik_location(1, &up(Some(false)), &Ok(204), url).level,
+        CheckLevel::Fail
+    );
+    assert_eq!(
+        authentik_location(1, &up(Some(true)), &Ok(204), url).level,
+        CheckLevel::Ok
+    );
+    assert_eq!(
+        authentik_location(1, &up(Some(true)), &Ok(404), url).level,
+        CheckLevel::Fail
+    );
+    let down = authentik_location(
+        1,
+        &up(Some(true)),
+        &Err(ApiError::Unreachable("refused".into())),
+        url,
+    );
     assert_eq!(down.level, CheckLevel::Fail);
 }
 
@@ -212,5 +272,8 @@ fn the_upstream_is_read_from_swags_authentik_server_conf() {
             .join("../shared/reference/swag/config/nginx/authentik-server.conf"),
     )
     .expect("reference authentik-server.conf");
-    assert_eq!(upstream_in_conf(&reference).as_deref(), Some("authentik-server"));
+    assert_eq!(
+        upstream_in_conf(&reference).as_deref(),
+        Some("authentik-server")
+    );
 }

@@ -68,13 +68,22 @@ mod tests {
     #[test]
     fn authentik_timestamps_parse_to_unix_seconds() {
         assert_eq!(unix_seconds("1970-01-01T00:00:00Z"), Some(0));
-        assert_eq!(unix_seconds("2026-11-30T10:15:00.123456Z"), Some(1_796_033_700));
+        assert_eq!(
+            unix_seconds("2026-11-30T10:15:00.123456Z"),
+            Some(1_796_033_700)
+        );
         assert_eq!(
             unix_seconds("2026-11-30T11:15:00+01:00"),
             unix_seconds("2026-11-30T10:15:00Z")
         );
         assert_eq!(unix_seconds("2000-02-29T00:00:00-00:30"), Some(951_784_200));
-        for bad in ["", "2026-13-01T00:00:00Z", "yesterday", "2026-11-30", "2026-11-30T10:15Z"] {
+        for bad in [
+            "",
+            "2026-13-01T00:00:00Z",
+            "yesterday",
+            "2026-11-30",
+            "2026-11-30T10:15Z",
+        ] {
             assert_eq!(unix_seconds(bad), None, "{bad}");
         }
     }

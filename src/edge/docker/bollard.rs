@@ -259,7 +259,11 @@ impl BollardEngine {
             })
             .collect();
         Ok(Some(Inspected {
-            name: c.name.unwrap_or_default().trim_start_matches('/').to_owned(),
+            name: c
+                .name
+                .unwrap_or_default()
+                .trim_start_matches('/')
+                .to_owned(),
             env,
             addresses,
         }))

@@ -327,10 +327,12 @@ impl Engine for FakeEngine {
     }
 
     fn version(&self) -> EngineFuture<'_, EngineVersion> {
-        let r = self.begin("version", "version".into()).map(|_| EngineVersion {
-            version: "27.5.1".into(),
-            api_version: "1.47".into(),
-        });
+        let r = self
+            .begin("version", "version".into())
+            .map(|_| EngineVersion {
+                version: "27.5.1".into(),
+                api_version: "1.47".into(),
+            });
         Box::pin(async move { r })
     }
 

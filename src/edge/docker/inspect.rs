@@ -45,7 +45,13 @@ mod tests {
     #[test]
     fn only_wanted_variables_are_kept() {
         let env = Inspected::pick_env(
-            ["PUID=1000", "SECRET=hunter2", "EMPTY=", "NOEQUALS", "PUID=1001"],
+            [
+                "PUID=1000",
+                "SECRET=hunter2",
+                "EMPTY=",
+                "NOEQUALS",
+                "PUID=1001",
+            ],
             &["PUID", "EMPTY", "NOEQUALS"],
         );
         assert_eq!(env.get("PUID").map(String::as_str), Some("1001"));

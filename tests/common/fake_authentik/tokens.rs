@@ -1,6 +1,6 @@
 //! The fake's user and API tokens, as `gatehouse check` reads them: `GET /core/users/me/` (who
 //! the token belongs to) and `GET /core/tokens/` (filtered by `user__username` and `intent`,
-//! never showing a key), plus the embedded outpost's `/outpost.goauthentik.io/ping` (204, no
+//! never showing a key), `GET /admin/settings/`, plus the embedded outpost's `/outpost.goauthentik.io/ping` (204, no
 //! token needed, outside `/api/v3`). The token [`super::TOKEN`] belongs to `akadmin` and, like a
 //! token made in authentik's UI by default, can be made to expire ([`super::FakeAuthentik::expire_token_at`]).
 
@@ -74,6 +74,15 @@ pub fn route(
                 .cloned()
                 .collect();
             Some(page(st, items, q, "Token"))
+        }
+        // The system settings as the 2026.5.6 schema has them: no `base_url` yet (2026.8 adds
+        // it), so the check falls back to AUTHENTIK_WEB__BASE_URL on the server container.
+        (Method::GET, ["admin", "settings"]) => {
+            let settings = json!({"flags": {
+                "core_default_app_access": true, "enterprise_audit_include_expanded_diff": false,
+                "flows_continuous_login": false, "flows_refresh_others": false
+            }});
+            Some(respond(st, StatusCode::OK, "Settings", settings))
         }
         _ => None,
     }

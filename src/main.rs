@@ -157,17 +157,12 @@ async fn run(command: Command, settings: Settings) -> Result<ExitCode, gatehouse
 }
 
 /// `gatehouse check`: every check's line on stdout; 1 when one failed. An engine client that
-/// cannot even be set up is the Docker check's failure, not an error.
+/// cannot even be set up is the Docker check's failure, not an error: the other checks run.
 async fn check(settings: &Settings) -> ExitCode {
     use gatehouse::commands::check;
     let checks = match BollardEngine::from_env(settings.scope_label.clone()) {
         Ok(engine) => check::run_checks(settings, &engine).await,
-        Err(e) => vec![gatehouse::model::check::Check {
-            name: "docker.engine".into(),
-            level: gatehouse::model::check::CheckLevel::Fail,
-            found: format!("cannot set up the Docker client: {e}"),
-            fix: Some("set DOCKER_HOST to unix:///var/run/docker.sock or tcp://host:port".into()),
-        }],
+        Err(e) => check::run_checks_without_engine(settings, e.to_string()).await,
     };
     let _ = std::io::stdout()
         .lock()

@@ -187,3 +187,28 @@ fn docker_check_a_broken_setup_fails_with_a_fix_on_each_line() {
     assert_level(&out, "docker.engine", "ok");
     assert_level(&out, "swag.autoreload", "FAIL");
 }
+
+#[test]
+fn docker_check_without_an_engine_fails_the_engine_check_and_still_checks_the_folder() {
+    let cfg = common::docker::swag_config();
+    let env = vec![
+        (
+            "GATEHOUSE_SWAG_CONFIG".to_owned(),
+            cfg.path().display().to_string(),
+        ),
+        (
+            "DOCKER_HOST".to_owned(),
+            "unix:///nonexistent/docker.sock".to_owned(),
+        ),
+    ];
+    let (code, out) = check(&env);
+    assert_eq!(code, 1, "{out}");
+    assert_level(&out, "docker.engine", "FAIL");
+    assert!(
+        line(&out, "docker.engine").contains("/nonexistent/docker.sock"),
+        "{out}"
+    );
+    assert_level(&out, "swag.config", "ok");
+    assert_level(&out, "authentik", "ok");
+    assert_eq!(out.lines().count(), 3, "{out}");
+}

@@ -28,26 +28,38 @@ mod tests_authentik;
 
 /// Runs every check against the engine and authentik as `settings` configure them.
 pub async fn run_checks(settings: &Settings, engine: &dyn Engine) -> Vec<Check> {
+    checks(settings, Ok(engine)).await
+}
+
+/// Runs the checks that need no engine when its client cannot even be set up (`why`), with the
+/// engine check failed.
+pub async fn run_checks_without_engine(settings: &Settings, why: String) -> Vec<Check> {
+    checks(settings, Err(why)).await
+}
+
+async fn checks(settings: &Settings, engine: Result<&dyn Engine, String>) -> Vec<Check> {
     let mut out = Vec::new();
-    let version = engine.version().await.map_err(|e| e.to_string());
-    out.push(judge::docker_engine(
-        &version,
-        &engine.endpoint().to_string(),
-    ));
+    let (version, endpoint) = match &engine {
+        Ok(e) => (
+            e.version().await.map_err(|e| e.to_string()),
+            e.endpoint().to_string(),
+        ),
+        Err(why) => (Err(why.clone()), "DOCKER_HOST".to_owned()),
+    };
+    out.push(judge::docker_engine(&version, &endpoint));
     let folder = settings.swag_config.join("nginx/proxy-confs");
     out.push(judge::swag_config(
         &folder.display().to_string(),
         &observe::probe_writable(&folder),
     ));
-    let all = if version.is_ok() {
-        engine.running_workloads().await.unwrap_or_default()
-    } else {
-        Vec::new()
+    let engine = engine.ok().filter(|_| version.is_ok());
+    let all = match engine {
+        Some(e) => e.running_workloads().await.unwrap_or_default(),
+        None => Vec::new(),
     };
-    let swag = if version.is_ok() {
-        swag_checks(settings, engine, &all, &mut out).await
-    } else {
-        None
+    let swag = match engine {
+        Some(e) => swag_checks(settings, e, &all, &mut out).await,
+        None => None,
     };
     let (_, protected) = observe::apps(&all, settings);
     match &settings.authentik {
@@ -103,7 +115,7 @@ async fn swag_checks(
 async fn authentik_checks(
     settings: &Settings,
     ak: &AuthentikSettings,
-    engine: &dyn Engine,
+    engine: Option<&dyn Engine>,
     all: &[Workload],
     swag: Option<(Workload, Inspected)>,
     protected: usize,
@@ -138,7 +150,10 @@ async fn authentik_checks(
         Some((w, i)) => (Some(w), Some(i)),
         None => (None, None),
     };
-    let (path, env_base) = observe::proxy_path(engine, settings, swag_i).await;
+    let (path, env_base) = match engine {
+        Some(e) => observe::proxy_path(e, settings, swag_i).await,
+        None => Default::default(),
+    };
     out.push(j::trusted_proxies(server, &path));
     let setting = match server {
         Some(v) if v >= j::BASE_URL_INTRODUCED => {

@@ -173,3 +173,12 @@ fn one_line_per_check_with_the_fix_when_not_ok() {
     assert_eq!(lines[2], "FAIL e.f: broken; fix: do that");
     assert_eq!(line(&checks[0]), lines[0]);
 }
+
+#[test]
+fn the_writability_probe_leaves_nothing_behind_and_says_why_it_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(super::observe::probe_writable(dir.path()), Ok(()));
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    let missing = super::observe::probe_writable(&dir.path().join("nope"));
+    assert!(missing.unwrap_err().contains("No such file"));
+}

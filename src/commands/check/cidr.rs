@@ -2,13 +2,15 @@
 
 use std::net::IpAddr;
 
-/// authentik's default trusted proxy networks (docs.goauthentik.io, "Reverse proxy" → "Trusted
-/// proxy networks"), used when the variable is unset.
+/// authentik's default trusted proxy networks, used when the variable is unset: the
+/// configuration reference (`AUTHENTIK_LISTEN__TRUSTED_PROXY_CIDRS`) lists these, unchanged from
+/// 2025.10 to 2026.8.1.
 pub(crate) const AUTHENTIK_DEFAULT_TRUSTED: &[&str] = &[
     "127.0.0.0/8",
     "10.0.0.0/8",
     "172.16.0.0/12",
     "192.168.0.0/16",
+    "fe80::/10",
     "::1/128",
 ];
 
@@ -92,7 +94,7 @@ mod tests {
             parse_list(&AUTHENTIK_DEFAULT_TRUSTED.join(","))
                 .unwrap()
                 .len(),
-            5
+            6
         );
     }
 }

@@ -26,18 +26,37 @@ mod tests;
 #[cfg(test)]
 mod tests_authentik;
 
-/// Runs every check against the engine and authentik as `settings` configure them.
+/// Runs every check against the engine and authentik as `settings` configure them (the
+/// `check` command): the config folder's writability is tried with a file written and removed.
 pub async fn run_checks(settings: &Settings, engine: &dyn Engine) -> Vec<Check> {
-    checks(settings, Ok(engine)).await
+    checks(settings, Ok(engine), Probe::Write).await
+}
+
+/// The same checks without writing anything, for callers that run them often (the status
+/// page): the config folder's writability is asked of the kernel (`access(2)`) instead, so SWAG's
+/// autoreload never sees a file come and go.
+pub async fn run_checks_read_only(settings: &Settings, engine: &dyn Engine) -> Vec<Check> {
+    checks(settings, Ok(engine), Probe::Access).await
 }
 
 /// Runs the checks that need no engine when its client cannot even be set up (`why`), with the
 /// engine check failed.
 pub async fn run_checks_without_engine(settings: &Settings, why: String) -> Vec<Check> {
-    checks(settings, Err(why)).await
+    checks(settings, Err(why), Probe::Write).await
 }
 
-async fn checks(settings: &Settings, engine: Result<&dyn Engine, String>) -> Vec<Check> {
+/// How the config folder's writability is found out.
+#[derive(Debug, Clone, Copy)]
+enum Probe {
+    Write,
+    Access,
+}
+
+async fn checks(
+    settings: &Settings,
+    engine: Result<&dyn Engine, String>,
+    probe: Probe,
+) -> Vec<Check> {
     let mut out = Vec::new();
     let (version, endpoint) = match &engine {
         Ok(e) => (
@@ -50,7 +69,10 @@ async fn checks(settings: &Settings, engine: Result<&dyn Engine, String>) -> Vec
     let folder = settings.swag_config.join("nginx/proxy-confs");
     out.push(judge::swag_config(
         &folder.display().to_string(),
-        &observe::probe_writable(&folder),
+        &match probe {
+            Probe::Write => observe::probe_writable(&folder),
+            Probe::Access => observe::access_writable(&folder),
+        },
     ));
     let engine = engine.ok().filter(|_| version.is_ok());
     let all = match engine {

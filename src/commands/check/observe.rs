@@ -38,6 +38,21 @@ pub(crate) fn probe_writable(dir: &Path) -> Result<(), String> {
     written.and(removed)
 }
 
+/// Whether the kernel would let this process create files in `dir` (`access(2)`, W_OK and
+/// X_OK), without writing anything.
+pub(crate) fn access_writable(dir: &Path) -> Result<(), String> {
+    use std::os::unix::ffi::OsStrExt as _;
+    let c = std::ffi::CString::new(dir.as_os_str().as_bytes())
+        .map_err(|_| "the path holds a NUL byte".to_owned())?;
+    // SAFETY: `c` is a valid NUL-terminated path that outlives the call.
+    let rc = unsafe { libc::access(c.as_ptr(), libc::W_OK | libc::X_OK) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error().to_string())
+    }
+}
+
 /// The published apps in scope: upstreams, and how many are protected.
 pub(crate) fn apps(all: &[Workload], settings: &Settings) -> (Vec<Upstream>, usize) {
     let mut ups = Vec::new();

@@ -182,3 +182,11 @@ fn the_writability_probe_leaves_nothing_behind_and_says_why_it_fails() {
     let missing = super::observe::probe_writable(&dir.path().join("nope"));
     assert!(missing.unwrap_err().contains("No such file"));
 }
+
+#[test]
+fn the_read_only_probe_writes_nothing_and_agrees_with_the_write_probe() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(super::observe::access_writable(dir.path()), Ok(()));
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    assert!(super::observe::access_writable(&dir.path().join("nope")).is_err());
+}

@@ -212,3 +212,14 @@ fn docker_check_without_an_engine_fails_the_engine_check_and_still_checks_the_fo
     assert_level(&out, "authentik", "ok");
     assert_eq!(out.lines().count(), 3, "{out}");
 }
+
+#[test]
+fn docker_check_with_a_bad_setting_exits_64_before_checking_anything() {
+    let out = gatehouse_once(
+        &["check"],
+        &[("GATEHOUSE_DEBOUNCE_MS".into(), "soon".into())],
+    );
+    assert_eq!(out.status.code(), Some(64));
+    assert!(String::from_utf8_lossy(&out.stdout).is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("GATEHOUSE_DEBOUNCE_MS"));
+}

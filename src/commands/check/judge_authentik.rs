@@ -78,48 +78,48 @@ pub(crate) fn token(
             )
         }
     };
+    let expiry = |t: &TokenInfo| t.expires.as_deref().and_then(unix_seconds);
     // Tokens already expired are not the one in use: it was just accepted.
-    let live: Vec<(&TokenInfo, Option<i64>)> = tokens
+    let live: Vec<&TokenInfo> = tokens
         .iter()
-        .map(|t| (t, t.expires.as_deref().and_then(unix_seconds)))
-        .filter(|(t, at)| !t.expiring || at.is_none_or(|at| at > now))
+        .filter(|t| !t.expiring || expiry(t).is_none_or(|at| at > now))
         .collect();
-    let expiring: Vec<i64> = live
-        .iter()
-        .filter(|(t, _)| t.expiring)
-        .map(|(_, at)| at.unwrap_or(now))
-        .collect();
-    let first = expiring.iter().min().copied();
-    let when = |at: i64| {
-        let stamp = tokens
-            .iter()
-            .find(|t| t.expires.as_deref().and_then(unix_seconds) == Some(at))
-            .and_then(|t| t.expires.clone())
-            .unwrap_or_default();
-        format!("{stamp} (in {})", roughly(at - now))
+    let mut expiring: Vec<&TokenInfo> = live.iter().copied().filter(|t| t.expiring).collect();
+    // The soonest first; an expiry that cannot be read counts as the soonest.
+    expiring.sort_by_key(|t| expiry(t).unwrap_or(i64::MIN));
+    let when = |t: &TokenInfo| {
+        let raw = t.expires.as_deref().unwrap_or_default();
+        match expiry(t) {
+            Some(at) => format!("{raw} (in {})", roughly(at - now)),
+            None => format!(
+                "a time authentik wrote unreadably ({})",
+                crate::labels::shown(raw)
+            ),
+        }
     };
-    match (live.len(), expiring.len(), first) {
-        (0, _, _) => warn(
+    match (live.len(), expiring.first()) {
+        (0, _) => warn(
             NAME,
             format!("the token is valid (user {user}), but authentik lists no API token of {user} (an OAuth2 token?): its expiry is unknown"),
             "use an API token (intent API, Expiring off) as GATEHOUSE_AUTHENTIK_TOKEN",
         ),
-        (_, 0, _) => ok(NAME, format!("the token is valid (user {user}); none of {user}'s API tokens expires")),
-        (1, 1, Some(at)) => warn(
+        (_, None) => ok(NAME, format!("the token is valid (user {user}); none of {user}'s API tokens expires")),
+        (1, Some(t)) => warn(
             NAME,
-            format!("the token (user {user}) expires at {}: gatehouse stops provisioning then", when(at)),
+            format!("the token (user {user}) expires at {}: gatehouse stops provisioning then", when(t)),
             NEW_TOKEN,
         ),
-        (n, m, Some(at)) if n == m => warn(
+        (n, Some(t)) if n == expiring.len() => warn(
             NAME,
-            format!("the token is valid (user {user}), and all {n} API tokens of {user} expire, the first at {}", when(at)),
+            format!("the token is valid (user {user}), and all {n} API tokens of {user} expire, the first at {}", when(t)),
             NEW_TOKEN,
         ),
-        (n, m, first) => warn(
+        (n, Some(t)) => warn(
             NAME,
             format!(
-                "the token is valid (user {user}); {m} of {user}'s {n} API tokens expire (the first at {}), and authentik does not say which one gatehouse uses",
-                first.map(when).unwrap_or_default()
+                "the token is valid (user {user}); {} of {user}'s {n} API tokens expire (the first at {}), and authentik does not say which one gatehouse uses",
+                expiring.len(),
+                when(t)
             ),
             "make sure GATEHOUSE_AUTHENTIK_TOKEN is one with Expiring off, and delete the expiring ones nobody uses",
         ),

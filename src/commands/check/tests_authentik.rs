@@ -277,3 +277,14 @@ fn the_upstream_is_read_from_swags_authentik_server_conf() {
         Some("authentik-server")
     );
 }
+
+#[test]
+fn an_unreadable_expiry_is_shown_as_written() {
+    let c = token(
+        &me("akadmin"),
+        &Ok(vec![tok("ui", Some("next tuesday"))]),
+        NOW,
+    );
+    assert_eq!(c.level, CheckLevel::Warn);
+    assert!(c.found.contains("\"next tuesday\""), "{}", c.found);
+}

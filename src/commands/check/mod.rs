@@ -4,7 +4,8 @@
 //! Observe first ([`observe`], the engine and authentik, reads only), then judge with pure
 //! functions ([`judge`], [`judge_authentik`]) that turn observed data into
 //! [`Check`](crate::model::check::Check)s, so the status page can show the same results.
-//! [`run_checks`] is the one entry point.
+//! [`run_checks`] is the entry point ([`run_checks_read_only`] for callers that run the checks
+//! often, such as the status page).
 
 use std::fmt::Write as _;
 
@@ -74,16 +75,27 @@ async fn checks(
             Probe::Access => observe::access_writable(&folder),
         },
     ));
-    let engine = engine.ok().filter(|_| version.is_ok());
-    let all = match engine {
-        Some(e) => e.running_workloads().await.unwrap_or_default(),
+    let mut engine = engine.ok().filter(|_| version.is_ok());
+    let all = match engine.map(|e| e.running_workloads()) {
+        Some(listing) => match listing.await {
+            Ok(all) => all,
+            Err(e) => {
+                out.push(judge::fail(
+                    "docker.containers",
+                    format!("the engine answers, but does not list its containers: {e}"),
+                    "allow listing containers (a socket proxy needs CONTAINERS=1)",
+                ));
+                engine = None;
+                Vec::new()
+            }
+        },
         None => Vec::new(),
     };
+    let (ups, protected) = observe::apps(&all, settings);
     let swag = match engine {
-        Some(e) => swag_checks(settings, e, &all, &mut out).await,
+        Some(e) => swag_checks(settings, e, &all, &ups, &mut out).await,
         None => None,
     };
-    let (_, protected) = observe::apps(&all, settings);
     match &settings.authentik {
         Some(ak) => {
             authentik_checks(settings, ak, engine, &all, swag, protected, &mut out).await;
@@ -102,6 +114,7 @@ async fn swag_checks(
     settings: &Settings,
     engine: &dyn Engine,
     all: &[Workload],
+    ups: &[judge::Upstream],
     out: &mut Vec<Check>,
 ) -> Option<(Workload, Inspected)> {
     let found = observe::swag(all, settings);
@@ -124,9 +137,8 @@ async fn swag_checks(
     };
     out.push(judge::swag_autoreload(&inspected));
     out.push(judge::swag_user(&inspected, settings.puid, settings.pgid));
-    let (ups, _) = observe::apps(all, settings);
     out.push(judge::upstreams(
-        &ups,
+        ups,
         all,
         swag,
         settings.network_mode.is_some(),

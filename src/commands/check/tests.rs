@@ -190,3 +190,46 @@ fn the_read_only_probe_writes_nothing_and_agrees_with_the_write_probe() {
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     assert!(super::observe::access_writable(&dir.path().join("nope")).is_err());
 }
+
+fn names(checks: &[crate::model::check::Check]) -> Vec<(&str, CheckLevel)> {
+    checks.iter().map(|c| (c.name.as_str(), c.level)).collect()
+}
+
+#[tokio::test]
+async fn the_whole_run_on_the_in_memory_engine_gives_one_check_each_in_order() {
+    let (ctx, engine, _dir) = crate::reconcile::Context::test();
+    engine.run("swag", &[], &["swag_default"]);
+    engine.run("web", &[("auth.expose", "true")], &["web_default"]);
+    let checks = super::run_checks(&ctx.settings, engine.as_ref()).await;
+    assert_eq!(
+        names(&checks),
+        vec![
+            ("docker.engine", CheckLevel::Ok),
+            ("swag.config", CheckLevel::Ok),
+            ("swag.container", CheckLevel::Ok),
+            ("swag.autoreload", CheckLevel::Fail),
+            ("swag.user", CheckLevel::Warn),
+            ("swag.upstreams", CheckLevel::Fail),
+            ("authentik", CheckLevel::Ok),
+        ]
+    );
+    assert!(super::any_failed(&checks));
+}
+
+#[tokio::test]
+async fn a_refused_listing_is_its_own_failure_not_a_missing_swag() {
+    let (ctx, engine, _dir) = crate::reconcile::Context::test();
+    engine.run("swag", &[], &["swag_default"]);
+    engine.refuse("list", 403, "forbidden by the socket proxy");
+    let checks = super::run_checks_read_only(&ctx.settings, engine.as_ref()).await;
+    assert_eq!(
+        names(&checks),
+        vec![
+            ("docker.engine", CheckLevel::Ok),
+            ("swag.config", CheckLevel::Ok),
+            ("docker.containers", CheckLevel::Fail),
+            ("authentik", CheckLevel::Ok),
+        ]
+    );
+    assert!(checks[2].found.contains("forbidden by the socket proxy"));
+}

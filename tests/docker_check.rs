@@ -140,12 +140,18 @@ fn docker_check_a_broken_setup_fails_with_a_fix_on_each_line() {
     fake.expire_token_at("2099-01-01T00:00:00Z");
     let net = scope.network("stack");
     let lonely = scope.network("lonely");
-    // SWAG without SWAG_AUTORELOAD, and without PUID/PGID (911:911).
-    scope.container("swag").network(&net).start();
+    // SWAG without SWAG_AUTORELOAD, and without PUID/PGID (911:911); secrets in both
+    // environments that the check must never show.
+    scope
+        .container("swag")
+        .network(&net)
+        .env("CF_DNS_API_TOKEN", "dns-secret-4711")
+        .start();
     let ak = scope
         .container("authentik-server")
         .network(&net)
         .env("AUTHENTIK_LISTEN__TRUSTED_PROXY_CIDRS", "127.0.0.0/8")
+        .env("AUTHENTIK_SECRET_KEY", "ak-secret-0815")
         .start();
     // An app on a network SWAG is not on.
     let app = scope
@@ -157,6 +163,10 @@ fn docker_check_a_broken_setup_fails_with_a_fix_on_each_line() {
     let env = env(&scope, cfg.path(), &fake, &ak);
     let (code, out) = check(&env);
     assert_eq!(code, 1, "{out}");
+    assert!(
+        !out.contains("dns-secret-4711") && !out.contains("ak-secret-0815"),
+        "{out}"
+    );
     assert_level(&out, "swag.autoreload", "FAIL");
     assert_level(&out, "swag.user", "WARN");
     assert_level(&out, "swag.upstreams", "FAIL");

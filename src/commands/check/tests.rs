@@ -233,3 +233,15 @@ async fn a_refused_listing_is_its_own_failure_not_a_missing_swag() {
     );
     assert!(checks[2].found.contains("forbidden by the socket proxy"));
 }
+
+#[test]
+fn swag_found_names_the_container_or_says_why_not() {
+    let mut swag = w("swag", &["swag_default"]);
+    swag.image = "lscr.io/linuxserver/swag:latest".into();
+    let c = swag_found(Ok(&swag));
+    assert_eq!(c.level, CheckLevel::Ok);
+    assert!(c.found.contains("swag (lscr.io/linuxserver/swag:latest)"));
+    let missing = swag_found(Err("no running container is named swag".into()));
+    assert_eq!(missing.level, CheckLevel::Fail);
+    assert!(missing.fix.unwrap().contains("GATEHOUSE_SWAG_CONTAINER"));
+}

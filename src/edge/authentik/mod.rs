@@ -18,6 +18,7 @@ use crate::model::authentik::{
     ProxyProvider, ScopeMapping, ScopeMappingCreate, ServerVersion, VersionInfo,
 };
 
+pub mod doctor;
 #[cfg(test)]
 pub mod memory;
 mod paging;

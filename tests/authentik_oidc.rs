@@ -367,3 +367,38 @@ fn email_verified_adds_a_mapping_made_once_and_a_resync_writes_nothing() {
     let r = sync(&fake, &mut prov, &[app]);
     assert_eq!(r.writes, 0, "{:?}", fake.writes());
 }
+
+#[test]
+fn a_symlinked_app_folder_is_never_written_through_and_the_other_apps_get_theirs() {
+    let fake = FakeAuthentik::start();
+    let dir = tempfile::tempdir().unwrap();
+    let outside = dir.path().join("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::create_dir_all(dir.path().join("sso")).unwrap();
+    std::os::unix::fs::symlink(&outside, dir.path().join("sso/grafana")).unwrap();
+    let mut prov = provisioner(&fake, dir.path());
+    let other = container(
+        "mealie",
+        &[
+            ("auth.expose", "true"),
+            ("auth.oidc", "true"),
+            ("auth.oidc.redirect", "/login"),
+        ],
+    );
+    let r = sync(&fake, &mut prov, &[grafana("/cb"), other]);
+    assert_eq!(r.failed, 0);
+    assert_eq!(
+        std::fs::read_dir(&outside).unwrap().count(),
+        0,
+        "written through the link"
+    );
+    assert!(dir.path().join("sso/mealie/client_secret").exists());
+    // removal does not follow it either
+    std::fs::write(outside.join("client_id"), "theirs").unwrap();
+    sync(&fake, &mut prov, &[]);
+    assert_eq!(
+        std::fs::read_to_string(outside.join("client_id")).unwrap(),
+        "theirs"
+    );
+    assert!(!dir.path().join("sso/mealie").exists());
+}

@@ -46,6 +46,8 @@ pub const EXIT_CODES: &[(&str, &[u8])] = {
         ("render", &[OK, FAILED, USAGE, UNAVAILABLE, OS, IO]),
         ("init", &[OK, USAGE, OS, IO]),
         ("health", &[OK, FAILED, USAGE]),
+        ("db dump", &[OK, FAILED, USAGE, UNAVAILABLE, OS, IO]),
+        ("db restore", &[OK, FAILED, USAGE, UNAVAILABLE, OS, IO]),
     ]
 };
 

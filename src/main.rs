@@ -38,6 +38,11 @@ enum Command {
     Health,
     /// Write the stack's .env (settings and generated secrets); never changes a value already set.
     Init(InitArgs),
+    /// authentik's database: dump it to a file, or restore a dump (see docs/migrate.md).
+    Db {
+        #[command(subcommand)]
+        command: gatehouse::commands::db::DbCommand,
+    },
 }
 
 #[derive(clap::Args)]
@@ -97,6 +102,9 @@ fn main() -> ExitCode {
             return ExitCode::from(exit::OS);
         }
     };
+    if let Command::Db { command } = cli.command {
+        return db(&runtime, command, &settings);
+    }
     match runtime.block_on(run(cli.command, settings)) {
         Ok(code) => code,
         Err(e) => {
@@ -147,7 +155,7 @@ async fn run(command: Command, settings: Settings) -> Result<ExitCode, gatehouse
             }
             Ok(exit_for(&report))
         }
-        Command::Health | Command::Init(_) => Ok(ExitCode::SUCCESS),
+        Command::Health | Command::Init(_) | Command::Db { .. } => Ok(ExitCode::SUCCESS),
     }
 }
 
@@ -184,6 +192,20 @@ async fn shutdown_signal() {
         }
         Err(_) => {
             let _ = ctrl_c.await;
+        }
+    }
+}
+
+fn db(
+    runtime: &tokio::runtime::Runtime,
+    command: gatehouse::commands::db::DbCommand,
+    settings: &Settings,
+) -> ExitCode {
+    match runtime.block_on(gatehouse::commands::db::run(command, settings)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("gatehouse db: {e}");
+            ExitCode::from(e.exit_code())
         }
     }
 }

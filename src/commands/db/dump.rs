@@ -23,9 +23,8 @@ pub(crate) async fn dump(
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let path = out.unwrap_or_else(|| {
-        meta::default_name(Path::new(""), &found.version, now, |p| p.exists())
-    });
+    let path = out
+        .unwrap_or_else(|| meta::default_name(Path::new(""), &found.version, now, |p| p.exists()));
     let side = meta::side_file(&path);
     for p in [&path, &side] {
         if p.exists() {
@@ -100,10 +99,9 @@ async fn stream_to_file(
             return Err(match other {
                 None => DbError::Failed("interrupted: no dump was written".into()),
                 Some(Err(e)) => e,
-                Some(Ok(f)) => DbError::Failed(format!(
-                    "{}; no dump was written",
-                    f.failure("pg_dump")
-                )),
+                Some(Ok(f)) => {
+                    DbError::Failed(format!("{}; no dump was written", f.failure("pg_dump")))
+                }
             });
         }
     };

@@ -186,8 +186,14 @@ impl Docker {
             .start_exec(&created.id, Some(options))
             .await
             .map_err(|e| self.error(e))?;
-        let StartExecResults::Attached { output, input: stdin } = started else {
-            return Err(DbError::Failed("the engine did not attach to the program".into()));
+        let StartExecResults::Attached {
+            output,
+            input: stdin,
+        } = started
+        else {
+            return Err(DbError::Failed(
+                "the engine did not attach to the program".into(),
+            ));
         };
         let feed = feed(input, stdin);
         let drain = drain(output, out, progress);
@@ -238,7 +244,11 @@ async fn feed(
 }
 
 type Output = std::pin::Pin<
-    Box<dyn futures_util::Stream<Item = Result<bollard::container::LogOutput, bollard::errors::Error>> + Send>,
+    Box<
+        dyn futures_util::Stream<
+                Item = Result<bollard::container::LogOutput, bollard::errors::Error>,
+            > + Send,
+    >,
 >;
 
 /// Writes the program's stdout into `out` frame by frame; keeps the end of its stderr.

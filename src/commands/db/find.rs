@@ -55,7 +55,9 @@ pub enum FindError {
     SeveralStacks(String),
     #[error("no PostgreSQL container in {0}: set GATEHOUSE_DB_CONTAINER to authentik's database container")]
     NoDb(String),
-    #[error("several PostgreSQL containers in {0} ({1}): set GATEHOUSE_DB_CONTAINER to authentik's")]
+    #[error(
+        "several PostgreSQL containers in {0} ({1}): set GATEHOUSE_DB_CONTAINER to authentik's"
+    )]
     SeveralDbs(String, String),
 }
 
@@ -112,7 +114,11 @@ pub(crate) fn find(
     authentik_container: &str,
 ) -> Result<Stack, FindError> {
     let visible: Vec<&Seen> = all.iter().filter(|c| in_scope(c, scope)).collect();
-    let authentik: Vec<&Seen> = visible.iter().copied().filter(|c| is_authentik(c)).collect();
+    let authentik: Vec<&Seen> = visible
+        .iter()
+        .copied()
+        .filter(|c| is_authentik(c))
+        .collect();
     let (db, project) = match db_container {
         Some(wanted) => {
             let db = visible
@@ -133,11 +139,16 @@ pub(crate) fn find(
         .collect();
     if stack.is_empty() {
         return Err(FindError::NoAuthentik(
-            project.map(|p| format!(" in compose project {p}")).unwrap_or_default(),
+            project
+                .map(|p| format!(" in compose project {p}"))
+                .unwrap_or_default(),
         ));
     }
     stack.sort_by_key(|c| (!c.is_server(), c.name.clone()));
-    Ok(Stack { db, authentik: stack })
+    Ok(Stack {
+        db,
+        authentik: stack,
+    })
 }
 
 /// The compose project authentik runs in.

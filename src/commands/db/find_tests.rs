@@ -22,13 +22,21 @@ fn the_database_is_the_postgres_container_of_authentiks_project() {
     let all = vec![
         c("authentik-worker", AK, Some("auth")),
         c("authentik-server", AK, Some("auth")),
-        c("auth-postgresql-1", "docker.io/library/postgres:16-alpine", Some("auth")),
+        c(
+            "auth-postgresql-1",
+            "docker.io/library/postgres:16-alpine",
+            Some("auth"),
+        ),
         c("nextcloud-db", "postgres:16", Some("nextcloud")),
     ];
     let stack = find(&all, None, None, "authentik-server").expect("found");
     assert_eq!(stack.db.name, "auth-postgresql-1");
     let names: Vec<&str> = stack.authentik.iter().map(|c| c.name.as_str()).collect();
-    assert_eq!(names, ["authentik-server", "authentik-worker"], "servers first");
+    assert_eq!(
+        names,
+        ["authentik-server", "authentik-worker"],
+        "servers first"
+    );
 }
 
 #[test]
@@ -43,7 +51,10 @@ fn several_stacks_or_databases_ask_for_the_variable() {
     // The one named by GATEHOUSE_AUTHENTIK_CONTAINER decides.
     let mut named = two_stacks.clone();
     named.push(c("b-db", "postgres:16", Some("b")));
-    assert_eq!(find(&named, None, None, "b-server").expect("b").db.name, "b-db");
+    assert_eq!(
+        find(&named, None, None, "b-server").expect("b").db.name,
+        "b-db"
+    );
 
     let two_dbs = vec![
         c("s", AK, Some("a")),
@@ -80,9 +91,15 @@ fn no_authentik_is_said_plainly() {
 
 #[test]
 fn images_are_matched_without_registry_and_tag() {
-    assert_eq!(repository("ghcr.io/goauthentik/server:2026.8.3"), "goauthentik/server");
+    assert_eq!(
+        repository("ghcr.io/goauthentik/server:2026.8.3"),
+        "goauthentik/server"
+    );
     assert_eq!(repository("goauthentik/server"), "goauthentik/server");
-    assert_eq!(repository("localhost:5000/goauthentik/server:1@sha256:ab"), "goauthentik/server");
+    assert_eq!(
+        repository("localhost:5000/goauthentik/server:1@sha256:ab"),
+        "goauthentik/server"
+    );
     assert_eq!(repository("postgres:16-alpine"), "postgres");
     assert_eq!(tag("ghcr.io/goauthentik/server:2026.8.3"), Some("2026.8.3"));
     assert_eq!(tag("localhost:5000/x"), None);

@@ -82,11 +82,22 @@ fn civil(days: u64) -> (u64, u64, u64) {
 }
 
 /// The default dump name: `authentik-<version>-<date>.dump`, with `-2`, `-3`... when taken.
-pub(crate) fn default_name(dir: &Path, version: &str, secs: u64, taken: impl Fn(&Path) -> bool) -> PathBuf {
+pub(crate) fn default_name(
+    dir: &Path,
+    version: &str,
+    secs: u64,
+    taken: impl Fn(&Path) -> bool,
+) -> PathBuf {
     let date = &utc(secs)[..10];
     let safe: String = version
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '.' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     let base = format!("authentik-{safe}-{date}");
     let mut n = 1;

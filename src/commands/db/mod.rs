@@ -172,7 +172,11 @@ async fn authentik_version(docker: &Docker, stack: &Stack) -> String {
         .await;
     label
         .filter(|v| meta::is_version(v))
-        .or_else(|| find::tag(&server.image).filter(|t| meta::is_version(t)).map(str::to_owned))
+        .or_else(|| {
+            find::tag(&server.image)
+                .filter(|t| meta::is_version(t))
+                .map(str::to_owned)
+        })
         .unwrap_or_else(|| meta::UNKNOWN.to_owned())
 }
 

@@ -23,7 +23,11 @@ impl Progress {
     }
 
     pub(crate) fn update(&mut self, bytes: u64) {
-        if !self.on || self.shown.is_some_and(|t| t.elapsed() < Duration::from_millis(500)) {
+        if !self.on
+            || self
+                .shown
+                .is_some_and(|t| t.elapsed() < Duration::from_millis(500))
+        {
             return;
         }
         self.shown = Some(Instant::now());

@@ -59,7 +59,10 @@ pub(crate) async fn restore(
             "nothing done: this replaces the database; run again with --yes to do it".into(),
         ));
     }
-    say(Step::Stop, &format!("stopping {}", names(&found.stack.authentik)));
+    say(
+        Step::Stop,
+        &format!("stopping {}", names(&found.stack.authentik)),
+    );
     let running = found.stack.authentik.iter().filter(|c| c.running);
     let stops = futures_util::future::join_all(running.map(|c| docker.stop(&c.id))).await;
     if let Some(Err(e)) = stops.into_iter().find(Result::is_err) {
@@ -71,7 +74,10 @@ pub(crate) async fn restore(
         r = replace(docker, &found, opts, info.as_ref(), &current) => r.err().map(|e| e.to_string()),
         () = interrupted() => Some("interrupted (SIGINT or SIGTERM)".to_owned()),
     };
-    say(Step::Start, &format!("starting {}", names(&found.stack.authentik)));
+    say(
+        Step::Start,
+        &format!("starting {}", names(&found.stack.authentik)),
+    );
     let started = start_again(docker, &found.stack.authentik).await;
     if let Some(why) = outcome {
         return Err(failed(current.get(), &why, &opts.file, started));
@@ -79,7 +85,13 @@ pub(crate) async fn restore(
     if !started {
         return Err(failed(Step::Start, "see above", &opts.file, false));
     }
-    say(Step::Wait, &format!("waiting up to {} s for authentik to answer", opts.wait.as_secs()));
+    say(
+        Step::Wait,
+        &format!(
+            "waiting up to {} s for authentik to answer",
+            opts.wait.as_secs()
+        ),
+    );
     let servers = wait::servers(&found.stack.authentik);
     tokio::select! {
         r = wait::answering(docker, &servers, opts.wait) => r.map_err(|e| failed(Step::Wait, &e, &opts.file, true))?,
@@ -101,14 +113,26 @@ async fn replace(
 ) -> Result<(), DbError> {
     let target = &found.target;
     current.set(Step::EndConnections);
-    say(Step::EndConnections, &format!("ending the other connections to database {}", target.database));
+    say(
+        Step::EndConnections,
+        &format!(
+            "ending the other connections to database {}",
+            target.database
+        ),
+    );
     let ended = steps::end_connections(docker, target).await?;
     println!("  ended {ended} connection(s)");
     current.set(Step::Recreate);
-    say(Step::Recreate, &format!("dropping and recreating database {}", target.database));
+    say(
+        Step::Recreate,
+        &format!("dropping and recreating database {}", target.database),
+    );
     steps::recreate(docker, target).await?;
     current.set(Step::Restore);
-    say(Step::Restore, &format!("restoring {} with pg_restore", opts.file.display()));
+    say(
+        Step::Restore,
+        &format!("restoring {} with pg_restore", opts.file.display()),
+    );
     let file = tokio::fs::File::open(&opts.file)
         .await
         .map_err(|e| DbError::io(format!("cannot read {}", opts.file.display()), e))?;
@@ -116,7 +140,13 @@ async fn replace(
     let mut input = wait::Counting::new(file, &mut progress);
     let cmd = steps::restore_command(target);
     let finished = docker
-        .exec(&target.id, &cmd, Some(&mut input), &mut tokio::io::sink(), &mut |_| {})
+        .exec(
+            &target.id,
+            &cmd,
+            Some(&mut input),
+            &mut tokio::io::sink(),
+            &mut |_| {},
+        )
         .await?;
     let sent = input.read();
     progress.finish(sent);
@@ -193,7 +223,12 @@ fn plan(found: &Located, opts: &Options, info: Option<&DumpInfo>, bytes: u64) ->
     let t = &found.target;
     let from = info.map_or_else(
         || "a dump without side file".to_owned(),
-        |i| format!("authentik {}, database {}, {} tables, made {}", i.authentik_version, i.database, i.tables, i.created),
+        |i| {
+            format!(
+                "authentik {}, database {}, {} tables, made {}",
+                i.authentik_version, i.database, i.tables, i.created
+            )
+        },
     );
     let authentik = names(&found.stack.authentik);
     format!(
@@ -229,7 +264,10 @@ fn read_side_file(file: &Path, skip_version_check: bool) -> Result<Option<DumpIn
         Err(e) => return Err(DbError::io(format!("cannot read {}", side.display()), e)),
     };
     serde_json::from_str(&text).map(Some).map_err(|e| {
-        DbError::Refused(format!("{} is not a gatehouse dump's side file: {e}", side.display()))
+        DbError::Refused(format!(
+            "{} is not a gatehouse dump's side file: {e}",
+            side.display()
+        ))
     })
 }
 

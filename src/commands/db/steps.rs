@@ -23,8 +23,19 @@ pub(crate) fn literal(text: &str) -> String {
 /// stopping at the first error.
 pub(crate) fn psql_command(target: &Target, database: &str, sql: &str) -> Vec<String> {
     [
-        "psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-U", &target.user, "-d",
-        database, "-c", sql,
+        "psql",
+        "-X",
+        "-q",
+        "-A",
+        "-t",
+        "-v",
+        "ON_ERROR_STOP=1",
+        "-U",
+        &target.user,
+        "-d",
+        database,
+        "-c",
+        sql,
     ]
     .iter()
     .map(|s| (*s).to_owned())
@@ -76,7 +87,13 @@ pub(crate) async fn end_connections(docker: &Docker, target: &Target) -> Result<
 /// Drops the target's database and creates it again, empty, owned by the target's user.
 pub(crate) async fn recreate(docker: &Docker, target: &Target) -> Result<(), DbError> {
     let db = ident(&target.database);
-    psql(docker, target, "postgres", &format!("DROP DATABASE IF EXISTS {db}")).await?;
+    psql(
+        docker,
+        target,
+        "postgres",
+        &format!("DROP DATABASE IF EXISTS {db}"),
+    )
+    .await?;
     let create = format!("CREATE DATABASE {db} OWNER {}", ident(&target.user));
     psql(docker, target, "postgres", &create).await?;
     Ok(())
@@ -94,7 +111,12 @@ pub(crate) fn dump_command(target: &Target) -> Vec<String> {
 /// (the new stack's may differ from the old one's), stopping at the first error.
 pub(crate) fn restore_command(target: &Target) -> Vec<String> {
     [
-        "pg_restore", "--exit-on-error", "--no-owner", "-U", &target.user, "-d",
+        "pg_restore",
+        "--exit-on-error",
+        "--no-owner",
+        "-U",
+        &target.user,
+        "-d",
         &target.database,
     ]
     .iter()

@@ -18,7 +18,11 @@ const READY: &str = "/-/health/ready/";
 /// The containers to wait for: the servers (the worker does not answer HTTP), or all when none
 /// looks like a server.
 pub(crate) fn servers(authentik: &[Seen]) -> Vec<Seen> {
-    let servers: Vec<Seen> = authentik.iter().filter(|c| c.is_server()).cloned().collect();
+    let servers: Vec<Seen> = authentik
+        .iter()
+        .filter(|c| c.is_server())
+        .cloned()
+        .collect();
     if servers.is_empty() {
         authentik.to_vec()
     } else {
@@ -29,7 +33,11 @@ pub(crate) fn servers(authentik: &[Seen]) -> Vec<Seen> {
 /// Waits until every server answers: its health check says healthy (authentik's image has
 /// one), or, without a health check, `GET /-/health/ready/` on port 9000 of one of its
 /// addresses answers 2xx.
-pub(crate) async fn answering(docker: &Docker, servers: &[Seen], limit: Duration) -> Result<(), String> {
+pub(crate) async fn answering(
+    docker: &Docker,
+    servers: &[Seen],
+    limit: Duration,
+) -> Result<(), String> {
     let deadline = Instant::now() + limit;
     for server in servers {
         loop {

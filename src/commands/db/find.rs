@@ -107,6 +107,8 @@ fn describe(project: Option<&str>) -> String {
 /// Finds the stack among `all`. `db_container` (`GATEHOUSE_DB_CONTAINER`) names the database
 /// outright; otherwise the database is the PostgreSQL container in the compose project of
 /// authentik's containers (the one named `authentik_container` decides between several).
+/// authentik's containers are always those of the database's project (or, for a database
+/// outside any project, those outside any), so a restore never stops another stack's.
 pub(crate) fn find(
     all: &[Seen],
     scope: Option<&(String, String)>,
@@ -134,7 +136,7 @@ pub(crate) fn find(
     };
     let mut stack: Vec<Seen> = authentik
         .into_iter()
-        .filter(|c| project.is_none() || c.project() == project)
+        .filter(|c| c.project() == project)
         .cloned()
         .collect();
     if stack.is_empty() {

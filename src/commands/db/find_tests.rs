@@ -70,6 +70,22 @@ fn several_stacks_or_databases_ask_for_the_variable() {
 }
 
 #[test]
+fn a_named_database_brings_only_the_authentik_of_its_own_project() {
+    let all = vec![
+        c("prod-server", AK, Some("prod")),
+        c("prod-db", "postgres:16", Some("prod")),
+        c("drill-server", AK, Some("drill")),
+        c("drill-db", "postgres:16", Some("drill")),
+        c("loose-db", "postgres:16", None),
+    ];
+    let stack = find(&all, None, Some("drill-db"), "prod-server").expect("drill");
+    let names: Vec<&str> = stack.authentik.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["drill-server"], "never the production stack's");
+    let e = find(&all, None, Some("loose-db"), "prod-server").expect_err("no authentik of its own");
+    assert!(matches!(e, FindError::NoAuthentik(_)), "{e}");
+}
+
+#[test]
 fn the_scope_label_hides_other_stacks() {
     let mut mine = c("mine-server", AK, Some("p1"));
     mine.labels.insert("scope".into(), "me".into());

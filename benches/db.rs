@@ -31,14 +31,19 @@ fn main() {
     wait_ready(&a.db);
     let started = Instant::now();
     fill(&a.db, rows);
-    println!("db: filled {rows} rows in {:.1} s", started.elapsed().as_secs_f64());
+    println!(
+        "db: filled {rows} rows in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     let dir = tempfile::tempdir().expect("tempdir");
 
     let started = Instant::now();
     let dump = gatehouse_measured(dir.path(), &["db", "dump", "--out", "big.dump"], &a.env);
     let took = started.elapsed();
     assert_eq!(dump.code, 0, "{}{}", dump.stdout, dump.stderr);
-    let size = std::fs::metadata(dir.path().join("big.dump")).expect("dump").len();
+    let size = std::fs::metadata(dir.path().join("big.dump"))
+        .expect("dump")
+        .len();
     let mib = size as f64 / 1_048_576.0;
     println!(
         "db dump:    {mib:.1} MiB in {:.1} s ({:.1} MiB/s), gatehouse peak RSS {} KiB = {:.1} MiB",
@@ -50,11 +55,7 @@ fn main() {
 
     wait_ready(&b.db);
     let started = Instant::now();
-    let restore = gatehouse_measured(
-        dir.path(),
-        &["db", "restore", "--yes", "big.dump"],
-        &b.env,
-    );
+    let restore = gatehouse_measured(dir.path(), &["db", "restore", "--yes", "big.dump"], &b.env);
     let took = started.elapsed();
     assert_eq!(restore.code, 0, "{}{}", restore.stdout, restore.stderr);
     println!(
@@ -63,6 +64,10 @@ fn main() {
         restore.max_rss_kib,
         restore.max_rss_kib as f64 / 1024.0
     );
-    assert_eq!(fingerprint(&b.db), fingerprint(&a.db), "restored row for row");
+    assert_eq!(
+        fingerprint(&b.db),
+        fingerprint(&a.db),
+        "restored row for row"
+    );
     println!("db: restored database identical (row counts and checksums of every table)");
 }

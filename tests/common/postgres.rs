@@ -211,6 +211,8 @@ pub struct Measured {
 pub fn gatehouse_measured(dir: &Path, args: &[&str], env: &[(String, String)]) -> Measured {
     let out_path: PathBuf = dir.join(".gatehouse.out");
     let err_path: PathBuf = dir.join(".gatehouse.err");
+    // Reaped below by wait4 (which also gives its rusage), not by Child::wait.
+    #[allow(clippy::zombie_processes)]
     let child = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
         .args(args)
         .envs(env.iter().cloned())

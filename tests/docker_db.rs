@@ -168,10 +168,15 @@ struct Background {
 }
 
 fn restore_in_background(dir: &Path, dump: &Path, env: &[(String, String)]) -> Background {
-    let stderr = dir.join(".restore.err");
+    let dump = dump.to_str().expect("utf-8");
+    in_background(dir, &["db", "restore", "--yes", dump], env)
+}
+
+fn in_background(dir: &Path, args: &[&str], env: &[(String, String)]) -> Background {
+    let stderr = dir.join(".background.err");
     let mut child = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
-        .args(["db", "restore", "--yes"])
-        .arg(dump)
+        .args(args)
+        .current_dir(dir)
         .envs(env.iter().cloned())
         .stdout(Stdio::piped())
         .stderr(std::fs::File::create(&stderr).expect("stderr file"))
@@ -262,6 +267,23 @@ fn docker_db_an_interrupted_restore_says_what_is_left_and_starts_authentik_again
         baseline.max_rss_kib
     );
     let bytes = std::fs::read(&file).expect("dump");
+
+    // An interrupted dump leaves nothing behind: no dump, no side file, no temporary file.
+    let mut cut = in_background(dir.path(), &["db", "dump", "--out", "cut.dump"], &a.env);
+    cut.wait_line("dumping database");
+    let (code, stderr) = cut.signal("-TERM");
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("interrupted: no dump was written"),
+        "{stderr}"
+    );
+    let left: Vec<String> = std::fs::read_dir(dir.path())
+        .expect("dir")
+        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+        .filter(|n| n.contains("cut"))
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+
     wait_ready(&b.db);
 
     // SIGTERM (as Ctrl-C) while pg_restore runs: it stops, says which step and what is left,

@@ -10,7 +10,7 @@ use tokio::io::AsyncWriteExt as _;
 use super::engine::Docker;
 use super::meta::{self, DumpInfo};
 use super::progress::{size, Progress};
-use super::{interrupted, locate, steps, DbError};
+use super::{locate, steps, DbError, Interrupts};
 use crate::config::Settings;
 
 pub(crate) async fn dump(
@@ -18,6 +18,7 @@ pub(crate) async fn dump(
     settings: &Settings,
     out: Option<PathBuf>,
 ) -> Result<(), DbError> {
+    let mut interrupts = Interrupts::catch();
     let found = locate(docker, settings).await?;
     let target = &found.target;
     let now = SystemTime::now()
@@ -42,7 +43,7 @@ pub(crate) async fn dump(
         found.version,
         path.display()
     );
-    let bytes = stream_to_file(docker, target, &path).await?;
+    let bytes = stream_to_file(docker, target, &path, &mut interrupts).await?;
     let info = DumpInfo {
         format: meta::FORMAT.to_owned(),
         authentik_version: found.version.clone(),
@@ -76,6 +77,7 @@ async fn stream_to_file(
     docker: &Docker,
     target: &super::Target,
     path: &Path,
+    interrupts: &mut Interrupts,
 ) -> Result<u64, DbError> {
     let partial = partial_name(path);
     let file = tokio::fs::OpenOptions::new()
@@ -90,7 +92,7 @@ async fn stream_to_file(
     let mut tell = |b| progress.update(b);
     let outcome = tokio::select! {
         r = docker.exec(&target.id, &cmd, None, &mut writer, &mut tell) => Some(r),
-        () = interrupted() => None,
+        () = interrupts.recv() => None,
     };
     let finished = match outcome {
         Some(Ok(f)) if f.ok() => f,

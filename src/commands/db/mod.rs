@@ -180,19 +180,35 @@ async fn authentik_version(docker: &Docker, stack: &Stack) -> String {
         .unwrap_or_else(|| meta::UNKNOWN.to_owned())
 }
 
-/// Resolves when the user asks gatehouse to stop (Ctrl-C, SIGTERM).
-pub(crate) async fn interrupted() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let ctrl_c = tokio::signal::ctrl_c();
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = ctrl_c => {}
+/// Ctrl-C and SIGTERM, caught from the moment this is made (so one arriving while containers
+/// are being stopped is seen by the next step, and cannot kill gatehouse half-way).
+pub(crate) struct Interrupts {
+    term: Option<tokio::signal::unix::Signal>,
+    int: Option<tokio::signal::unix::Signal>,
+}
+
+impl Interrupts {
+    pub(crate) fn catch() -> Self {
+        use tokio::signal::unix::{signal, SignalKind};
+        Self {
+            term: signal(SignalKind::terminate()).ok(),
+            int: signal(SignalKind::interrupt()).ok(),
+        }
+    }
+
+    /// Resolves at the next Ctrl-C or SIGTERM.
+    pub(crate) async fn recv(&mut self) {
+        async fn next(s: &mut Option<tokio::signal::unix::Signal>) {
+            match s {
+                Some(s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
             }
         }
-        Err(_) => {
-            let _ = ctrl_c.await;
+        tokio::select! {
+            () = next(&mut self.term) => {}
+            () = next(&mut self.int) => {}
         }
     }
 }

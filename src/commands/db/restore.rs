@@ -11,7 +11,7 @@ use super::engine::Docker;
 use super::find::Seen;
 use super::meta::{self, DumpInfo};
 use super::progress::{size, Progress};
-use super::{interrupted, locate, steps, wait, DbError, Located};
+use super::{locate, steps, wait, DbError, Interrupts, Located};
 use crate::config::Settings;
 
 pub(crate) struct Options {
@@ -59,6 +59,7 @@ pub(crate) async fn restore(
             "nothing done: this replaces the database; run again with --yes to do it".into(),
         ));
     }
+    let mut interrupts = Interrupts::catch();
     say(
         Step::Stop,
         &format!("stopping {}", names(&found.stack.authentik)),
@@ -72,7 +73,7 @@ pub(crate) async fn restore(
     let current = Cell::new(Step::EndConnections);
     let outcome = tokio::select! {
         r = replace(docker, &found, opts, info.as_ref(), &current) => r.err().map(|e| e.to_string()),
-        () = interrupted() => Some("interrupted (SIGINT or SIGTERM)".to_owned()),
+        () = interrupts.recv() => Some("interrupted (SIGINT or SIGTERM)".to_owned()),
     };
     say(
         Step::Start,
@@ -95,7 +96,7 @@ pub(crate) async fn restore(
     let servers = wait::servers(&found.stack.authentik);
     tokio::select! {
         r = wait::answering(docker, &servers, opts.wait) => r.map_err(|e| failed(Step::Wait, &e, &opts.file, true))?,
-        () = interrupted() => return Err(DbError::Failed(
+        () = interrupts.recv() => return Err(DbError::Failed(
             "the restore is complete and authentik started; stopped waiting for it to answer (interrupted)".into(),
         )),
     }

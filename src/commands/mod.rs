@@ -1,4 +1,6 @@
-//! Commands besides `run` and `render`: `init` ([`init`]), `db dump` and `db restore` ([`db`]).
+//! Commands besides `run` and `render`: `init` ([`init`]), `check` ([`check`]), `db dump` and
+//! `db restore` ([`db`]).
 
+pub mod check;
 pub mod db;
 pub mod init;

@@ -60,6 +60,11 @@ fn docker_db_dump_and_restore_into_a_fresh_container_keeps_every_row() {
         "{}",
         dump.stdout
     );
+    assert!(
+        !dump.stderr.contains("dumped"),
+        "no progress line off a terminal: {}",
+        dump.stderr
+    );
     let file = the_dump(dir.path());
     let name = file
         .file_name()
@@ -114,6 +119,24 @@ fn docker_db_dump_and_restore_into_a_fresh_container_keeps_every_row() {
         std::fs::read(&file).expect("dump"),
         bytes,
         "the dump is untouched"
+    );
+
+    // On a terminal (script(1) gives it one), a progress line: bytes and rate.
+    let tty = Command::new("script")
+        .args([
+            "-qec",
+            &format!("{} db dump --out tty.dump", env!("CARGO_BIN_EXE_gatehouse")),
+            "/dev/null",
+        ])
+        .envs(a.env.iter().cloned())
+        .current_dir(dir.path())
+        .output()
+        .expect("script (bsdutils)");
+    let seen = String::from_utf8_lossy(&tty.stdout);
+    assert!(tty.status.success(), "{seen}");
+    assert!(
+        seen.contains("\rdumped ") && seen.contains("/s"),
+        "a progress line on a terminal: {seen:?}"
     );
 
     // Never overwrites a dump.

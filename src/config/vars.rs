@@ -87,6 +87,7 @@ pub(crate) const PGID: Var = Var::new("PGID", Some("1000"));
 pub(crate) const SSO_DIR: Var = Var::new("GATEHOUSE_SSO_DIR", None);
 /// Unset: `GATEHOUSE_AUTHENTIK_URL`.
 pub(crate) const AUTHENTIK_PUBLIC_URL: Var = Var::new("GATEHOUSE_AUTHENTIK_PUBLIC_URL", None);
+pub(crate) const DB_CONTAINER: Var = Var::new("GATEHOUSE_DB_CONTAINER", None);
 
 /// Every variable gatehouse reads.
 pub const VARS: &[Var] = &[
@@ -118,6 +119,7 @@ pub const VARS: &[Var] = &[
     PGID,
     SSO_DIR,
     AUTHENTIK_PUBLIC_URL,
+    DB_CONTAINER,
 ];
 
 /// Every name gatehouse reads (with `*_FILE` variants and deprecated aliases); a `GATEHOUSE_*`

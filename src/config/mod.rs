@@ -11,7 +11,10 @@ use crate::plan::authentik::marker::Instance;
 use crate::plan::networks::NetworkMode;
 
 mod checks;
+pub mod remote;
 pub mod vars;
+
+pub use remote::{OutpostMode, RemoteSettings, TokenMode};
 
 use vars::{Reader, *};
 pub use vars::{Var, KNOWN_VARS, VARS};
@@ -59,6 +62,8 @@ pub struct Settings {
     pub health_file: PathBuf,
     /// authentik provisioning; `None` when URL and token are both unset (provisioning off).
     pub(crate) authentik: Option<AuthentikSettings>,
+    /// Which outpost serves this host's apps (`GATEHOUSE_OUTPOST`).
+    pub outpost: OutpostMode,
 }
 
 /// How gatehouse reaches and provisions authentik.
@@ -237,6 +242,7 @@ fn read_settings(r: &mut Reader<'_>) -> Settings {
         .get(&HEALTH_FILE, checks::absolute_path)
         .unwrap_or_default();
     let authentik = read_authentik(r);
+    let outpost = remote::read(r, authentik.as_ref());
     let puid = r.get(&PUID, checks::id).unwrap_or_default();
     let pgid = r.get(&PGID, checks::id).unwrap_or_default();
     let swag_container = r
@@ -276,6 +282,7 @@ fn read_settings(r: &mut Reader<'_>) -> Settings {
         network_mode,
         health_file,
         authentik,
+        outpost,
     }
 }
 

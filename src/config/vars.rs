@@ -83,6 +83,13 @@ pub(crate) const EXTERNAL_SCHEME: Var = Var::new("GATEHOUSE_EXTERNAL_SCHEME", So
 pub(crate) const INSTANCE: Var = Var::new("GATEHOUSE_INSTANCE", None);
 pub(crate) const PUID: Var = Var::new("PUID", Some("1000"));
 pub(crate) const PGID: Var = Var::new("PGID", Some("1000"));
+pub(crate) const OUTPOST: Var = Var::new("GATEHOUSE_OUTPOST", Some("embedded"));
+pub(crate) const OUTPOST_IMAGE: Var = Var::new(
+    "GATEHOUSE_OUTPOST_IMAGE",
+    Some(super::remote::DEFAULT_OUTPOST_IMAGE),
+);
+pub(crate) const OUTPOST_TOKEN_MODE: Var = Var::new("GATEHOUSE_OUTPOST_TOKEN_MODE", Some("env"));
+pub(crate) const AUTHENTIK_HOST_BROWSER: Var = Var::new("GATEHOUSE_AUTHENTIK_HOST_BROWSER", None);
 
 /// Every variable gatehouse reads.
 pub const VARS: &[Var] = &[
@@ -112,6 +119,10 @@ pub const VARS: &[Var] = &[
     INSTANCE,
     PUID,
     PGID,
+    OUTPOST,
+    OUTPOST_IMAGE,
+    OUTPOST_TOKEN_MODE,
+    AUTHENTIK_HOST_BROWSER,
 ];
 
 /// Every name gatehouse reads (with `*_FILE` variants and deprecated aliases); a `GATEHOUSE_*`

@@ -127,6 +127,7 @@ impl Reconciler {
             }
             Some(a) => match authentik::Provisioner::new(a) {
                 Ok(p) => {
+                    let p = provisioning::with_outpost(p, &ctx, a);
                     let p = p.with_state_file(
                         crate::edge::fieldstate::FieldStateFile::new(&ctx.settings.swag_config)
                             .owned_by(ctx.settings.puid, ctx.settings.pgid),
@@ -270,7 +271,9 @@ pub(super) fn app_of(desired: &Desired, container: Option<&str>) -> Option<Strin
 }
 
 mod context;
+mod include;
 mod networks;
+pub mod outpost;
 mod pass;
 mod provisioning;
 mod watch;

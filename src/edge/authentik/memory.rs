@@ -10,8 +10,9 @@ use std::sync::{Arc, Mutex};
 
 use super::{Api, ApiError};
 use crate::model::authentik::{
-    AppCreate, AppPatch, Application, BindingCreate, Flow, Group, Outpost, PolicyBinding,
-    ProviderCreate, ProviderPatch, ProxyProvider, VersionInfo,
+    AppCreate, AppPatch, Application, BindingCreate, Flow, Group, Outpost, OutpostConfigPatch,
+    OutpostCreate, OutpostHealth, PolicyBinding, ProviderCreate, ProviderPatch, ProxyProvider,
+    TokenView, VersionInfo,
 };
 use crate::plan::authentik::{Actual, Rules, EMBEDDED_OUTPOST};
 
@@ -50,6 +51,7 @@ impl World {
                 kind: Some("proxy".into()),
                 providers: Vec::new(),
                 managed: Some(EMBEDDED_OUTPOST.into()),
+                ..Outpost::default()
             }],
             ..Self::default()
         }
@@ -465,6 +467,70 @@ impl Api for MemoryApi {
                 return Err(refused(404, "DELETE", "/policies/bindings/", "Not found."));
             }
             Ok(())
+        })
+    }
+
+    async fn create_outpost(&self, body: &OutpostCreate) -> Result<Outpost, ApiError> {
+        self.write(|w| {
+            if w.outposts.iter().any(|o| o.name == body.name) {
+                return Err(refused(
+                    400,
+                    "POST",
+                    "/outposts/instances/",
+                    "name: outpost with this name already exists.",
+                ));
+            }
+            let pk = format!("outpost-{}", w.id());
+            let o = Outpost {
+                token_identifier: format!("ak-outpost-{pk}-api"),
+                pk,
+                name: body.name.clone(),
+                kind: Some(body.kind.to_owned()),
+                providers: body.providers.clone(),
+                managed: None,
+                config: body.config.clone(),
+            };
+            w.outposts.push(o.clone());
+            Ok(o)
+        })
+    }
+
+    async fn patch_outpost_config(
+        &self,
+        pk: &str,
+        body: &OutpostConfigPatch,
+    ) -> Result<(), ApiError> {
+        self.write(|w| {
+            let o = w
+                .outposts
+                .iter_mut()
+                .find(|o| o.pk == pk)
+                .ok_or_else(|| refused(404, "PATCH", "/outposts/instances/", "Not found."))?;
+            o.config = body.config.clone();
+            Ok(())
+        })
+    }
+
+    async fn delete_outpost(&self, pk: &str) -> Result<(), ApiError> {
+        self.write(|w| {
+            let before = w.outposts.len();
+            w.outposts.retain(|o| o.pk != pk);
+            if w.outposts.len() == before {
+                return Err(refused(404, "DELETE", "/outposts/instances/", "Not found."));
+            }
+            Ok(())
+        })
+    }
+
+    async fn outpost_health(&self, _pk: &str) -> Result<Vec<OutpostHealth>, ApiError> {
+        self.read(|_| Ok(Vec::new()))
+    }
+
+    async fn token_key(&self, identifier: &str) -> Result<TokenView, ApiError> {
+        self.read(|_| {
+            Ok(TokenView {
+                key: format!("key-of-{identifier}"),
+            })
         })
     }
 }

@@ -13,8 +13,9 @@ use std::future::Future;
 use std::time::Duration;
 
 use crate::model::authentik::{
-    AppCreate, AppPatch, Application, BindingCreate, Flow, Group, Outpost, PolicyBinding,
-    ProviderCreate, ProviderPatch, ProxyProvider, VersionInfo,
+    AppCreate, AppPatch, Application, BindingCreate, Flow, Group, Outpost, OutpostConfigPatch,
+    OutpostCreate, OutpostHealth, PolicyBinding, ProviderCreate, ProviderPatch, ProxyProvider,
+    TokenView, VersionInfo,
 };
 
 #[cfg(test)]
@@ -117,6 +118,28 @@ pub trait Api {
         body: &BindingCreate,
     ) -> impl Future<Output = Result<(), ApiError>> + Send;
     fn delete_binding(&self, pk: &str) -> impl Future<Output = Result<(), ApiError>> + Send;
+    /// A proxy outpost (this remote host's own).
+    fn create_outpost(
+        &self,
+        body: &OutpostCreate,
+    ) -> impl Future<Output = Result<Outpost, ApiError>> + Send;
+    /// Replaces the outpost's config.
+    fn patch_outpost_config(
+        &self,
+        pk: &str,
+        body: &OutpostConfigPatch,
+    ) -> impl Future<Output = Result<(), ApiError>> + Send;
+    fn delete_outpost(&self, pk: &str) -> impl Future<Output = Result<(), ApiError>> + Send;
+    /// The outpost processes connected to authentik, with when each was last seen.
+    fn outpost_health(
+        &self,
+        pk: &str,
+    ) -> impl Future<Output = Result<Vec<OutpostHealth>, ApiError>> + Send;
+    /// The key of the token `identifier` (an outpost's `token_identifier`). Never logged.
+    fn token_key(
+        &self,
+        identifier: &str,
+    ) -> impl Future<Output = Result<TokenView, ApiError>> + Send;
 }
 
 #[cfg(test)]

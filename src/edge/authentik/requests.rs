@@ -5,8 +5,9 @@ use hyper::Method;
 use super::transport::{encode, Client, NO_BODY};
 use super::{Api, ApiError};
 use crate::model::authentik::{
-    AppCreate, AppPatch, Application, BindingCreate, Flow, Group, Outpost, OutpostPatch,
-    PolicyBinding, ProviderCreate, ProviderPatch, ProxyProvider, VersionInfo,
+    AppCreate, AppPatch, Application, BindingCreate, Flow, Group, Outpost, OutpostConfigPatch,
+    OutpostCreate, OutpostHealth, OutpostPatch, PolicyBinding, ProviderCreate, ProviderPatch,
+    ProxyProvider, TokenView, VersionInfo,
 };
 
 impl Api for Client {
@@ -166,5 +167,52 @@ impl Api for Client {
         )
         .await
         .map(drop)
+    }
+
+    async fn create_outpost(&self, body: &OutpostCreate) -> Result<Outpost, ApiError> {
+        self.json(Method::POST, "/outposts/instances/", Some(body))
+            .await
+    }
+
+    async fn patch_outpost_config(
+        &self,
+        pk: &str,
+        body: &OutpostConfigPatch,
+    ) -> Result<(), ApiError> {
+        self.send(
+            Method::PATCH,
+            &format!("/outposts/instances/{}/", encode(pk)),
+            Some(body),
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn delete_outpost(&self, pk: &str) -> Result<(), ApiError> {
+        self.send(
+            Method::DELETE,
+            &format!("/outposts/instances/{}/", encode(pk)),
+            NO_BODY,
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn outpost_health(&self, pk: &str) -> Result<Vec<OutpostHealth>, ApiError> {
+        self.json(
+            Method::GET,
+            &format!("/outposts/instances/{}/health/", encode(pk)),
+            NO_BODY,
+        )
+        .await
+    }
+
+    async fn token_key(&self, identifier: &str) -> Result<TokenView, ApiError> {
+        self.json(
+            Method::GET,
+            &format!("/core/tokens/{}/view_key/", encode(identifier)),
+            NO_BODY,
+        )
+        .await
     }
 }

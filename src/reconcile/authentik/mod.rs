@@ -5,6 +5,7 @@
 
 mod apply;
 mod observe;
+mod own;
 mod record;
 mod worker;
 
@@ -55,6 +56,8 @@ pub struct Provisioner<A = Client> {
     /// A group binding gatehouse made may be in authentik although no app asks for groups:
     /// until the bindings were read once without finding one.
     stale_bindings_possible: bool,
+    /// A remote host's outpost container (`GATEHOUSE_OUTPOST=remote`, or removed when off).
+    keeper: Option<crate::reconcile::outpost::OutpostKeeper>,
 }
 
 impl Provisioner<Client> {
@@ -77,6 +80,7 @@ impl<A: Api> Provisioner<A> {
                 default_outpost: settings.outpost.clone(),
                 authorization_flow_slug: settings.authorization_flow.clone(),
                 invalidation_flow_slug: settings.invalidation_flow.clone(),
+                own_outpost: None,
             },
             version: None,
             clock: GraceClock::default(),
@@ -86,7 +90,20 @@ impl<A: Api> Provisioner<A> {
             others_told: BTreeSet::new(),
             record: FieldRecord::default(),
             stale_bindings_possible: true,
+            keeper: None,
         }
+    }
+
+    /// In remote mode, this host's apps go to its own outpost, whose container `keeper` runs;
+    /// in embedded mode a named instance's keeper removes what remote mode left.
+    pub(crate) fn with_outpost(
+        mut self,
+        own: Option<crate::plan::authentik::remote::OwnOutpost>,
+        keeper: Option<crate::reconcile::outpost::OutpostKeeper>,
+    ) -> Self {
+        self.rules.own_outpost = own;
+        self.keeper = keeper;
+        self
     }
 
     /// Keeps the optional field values gatehouse sets in `file` (see
@@ -121,7 +138,8 @@ impl<A: Api> Provisioner<A> {
         grace: Duration,
     ) -> Result<SyncReport, ApiError> {
         let (reads0, writes0) = (self.client.reads_made(), self.client.writes_made());
-        let actual = match self.observe(&desired.wants).await {
+        let mut own_problems = Vec::new();
+        let (actual, later) = match self.observe_own(&desired.wants, &mut own_problems).await {
             Ok(a) => a,
             Err(e) => {
                 // authentik may come back upgraded: read the version again.
@@ -147,7 +165,13 @@ impl<A: Api> Provisioner<A> {
             problems: &mut problems,
             memory: &mut memory,
         };
-        let applied = self.apply(&plan, &desired.wants, outcomes).await;
+        let mut applied = self.apply(&plan, &desired.wants, outcomes).await;
+        if applied.is_ok() {
+            problems.append(&mut own_problems);
+            if let Err(e) = self.own_outpost_after(later, &mut problems).await {
+                applied = Err(e);
+            }
+        }
         self.refused = refused;
         // Also after a failure midway: what authentik accepted is recorded.
         self.record.remember(&self.rules.instance, memory);
@@ -159,6 +183,8 @@ impl<A: Api> Provisioner<A> {
                 return Err(e);
             }
         };
+        let outposts_now = self.observe_outposts(&actual).await?;
+        self.keep_container(&outposts_now).await;
         Ok(SyncReport {
             reads: self.client.reads_made() - reads0,
             writes: self.client.writes_made() - writes0,
@@ -174,6 +200,7 @@ impl<A: Api> Provisioner<A> {
     /// is read, never written.
     pub async fn preview(&mut self, desired: &Desired) -> Result<Preview, ApiError> {
         let actual = self.observe(&desired.wants).await?;
+        let outpost = self.preview_own(&actual).await;
         let remembered = self.record.remembered(&self.rules.instance);
         let mut clock = self.clock.clone();
         let (plan, problems) = plan_round(
@@ -191,7 +218,39 @@ impl<A: Api> Provisioner<A> {
             instance: self.rules.instance.clone(),
             containers: containers_of(&desired.wants),
             problems: problems.iter().map(ToString::to_string).collect(),
+            outpost,
         })
+    }
+
+    /// Reads authentik and makes this instance's outpost exist as wanted (see [`own`]).
+    async fn observe_own(
+        &mut self,
+        wants: &[crate::labels::authentik::AppWant],
+        problems: &mut Vec<Problem>,
+    ) -> Result<
+        (
+            crate::plan::authentik::Actual,
+            Option<crate::plan::authentik::remote::OutpostStep>,
+        ),
+        ApiError,
+    > {
+        let mut actual = self.observe(wants).await?;
+        let later = self.own_outpost_before(&mut actual, problems).await?;
+        Ok((actual, later))
+    }
+
+    /// The outposts after the round's writes (read again only when a keeper needs them and
+    /// the round changed an outpost).
+    async fn observe_outposts(
+        &self,
+        actual: &crate::plan::authentik::Actual,
+    ) -> Result<crate::plan::authentik::Actual, ApiError> {
+        let mut now = crate::plan::authentik::Actual::default();
+        now.outposts = match &self.keeper {
+            Some(_) => self.client.outposts().await?,
+            None => actual.outposts.clone(),
+        };
+        Ok(now)
     }
 
     /// Says once which objects of other gatehouse instances authentik holds.

@@ -1,0 +1,1 @@
+//! The keeper against the in-memory engine and authentik.

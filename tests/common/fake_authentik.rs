@@ -23,6 +23,8 @@ use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{json, Map, Value};
 
+pub mod outposts;
+
 pub const TOKEN: &str = "fake-authentik-token-123";
 pub const EMBEDDED_PK: &str = "8e1b4b6c-2d1f-4c0a-9d2e-000000000001";
 pub const AUTHZ_FLOW_PK: &str = "8e1b4b6c-2d1f-4c0a-9d2e-0000000000f1";
@@ -84,12 +86,19 @@ pub struct State {
     /// misreports its pagination): a client following `next` blindly never stops.
     pub stuck_next: bool,
     next_id: u64,
+    /// Outpost API tokens: identifier → key (see [`outposts`]).
+    pub outpost_tokens: outposts::Tokens,
+    /// What `/outposts/instances/{pk}/health/` lists, by outpost pk.
+    pub outpost_seen: BTreeMap<String, Vec<Value>>,
 }
 
 impl State {
     fn uuid(&mut self) -> String {
         self.next_id += 1;
         format!("8e1b4b6c-2d1f-4c0a-9d2e-{:012x}", 0x1000 + self.next_id)
+    }
+    fn next_uuid(&mut self) -> String {
+        self.uuid()
     }
     fn int_id(&mut self) -> i64 {
         self.next_id += 1;
@@ -554,6 +563,8 @@ impl FakeAuthentik {
             refusals: Vec::new(),
             stuck_next: false,
             next_id: 0,
+            outpost_tokens: BTreeMap::new(),
+            outpost_seen: BTreeMap::new(),
         };
         st.flows.push(flow(
             AUTHZ_FLOW_PK,
@@ -1177,6 +1188,9 @@ fn route(
             None => items.to_vec(),
         }
     };
+    if let Some(answer) = outposts::route(st, method, &segs, body) {
+        return answer;
+    }
     match (method.clone(), segs.as_slice()) {
         (Method::GET, ["admin", "version"]) => {
             let v = st.version.clone();

@@ -121,6 +121,80 @@ pub(crate) fn read(r: &mut Reader<'_>, authentik: Option<&AuthentikSettings>) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Settings;
+
+    fn from(pairs: &[(&str, &str)]) -> Result<Settings, Vec<String>> {
+        let mut v: Vec<(String, String)> = vec![
+            (
+                "GATEHOUSE_AUTHENTIK_URL".into(),
+                "https://auth.example.com".into(),
+            ),
+            ("GATEHOUSE_AUTHENTIK_TOKEN".into(), "t".into()),
+            ("GATEHOUSE_DOMAIN".into(), "example.com".into()),
+        ];
+        v.extend(
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
+        Settings::from_vars(v)
+            .map(|(s, _)| s)
+            .map_err(|e| e.problems.into_iter().map(|p| p.var).collect())
+    }
+
+    #[test]
+    fn remote_mode_reads_its_settings_and_needs_a_named_instance() {
+        let s = from(&[
+            ("GATEHOUSE_OUTPOST", "remote"),
+            ("GATEHOUSE_INSTANCE", "nas"),
+            ("GATEHOUSE_OUTPOST_TOKEN_MODE", "file"),
+            (
+                "GATEHOUSE_AUTHENTIK_HOST_BROWSER",
+                "https://login.example.com/",
+            ),
+        ])
+        .expect("good");
+        assert_eq!(
+            s.outpost,
+            OutpostMode::Remote(RemoteSettings {
+                image: DEFAULT_OUTPOST_IMAGE.into(),
+                token_mode: TokenMode::File,
+                host_browser: Some("https://login.example.com".into()),
+            })
+        );
+        assert_eq!(from(&[]).expect("default").outpost, OutpostMode::Embedded);
+        assert_eq!(
+            from(&[("GATEHOUSE_OUTPOST", "remote")]).unwrap_err(),
+            ["GATEHOUSE_INSTANCE"]
+        );
+        assert_eq!(
+            from(&[
+                ("GATEHOUSE_OUTPOST", "remote"),
+                ("GATEHOUSE_INSTANCE", "nas"),
+                ("GATEHOUSE_AUTHENTIK_OUTPOST", "other")
+            ])
+            .unwrap_err(),
+            ["GATEHOUSE_AUTHENTIK_OUTPOST"]
+        );
+        assert_eq!(
+            from(&[
+                ("GATEHOUSE_OUTPOST", "satellite"),
+                ("GATEHOUSE_OUTPOST_TOKEN_MODE", "x")
+            ])
+            .unwrap_err(),
+            ["GATEHOUSE_OUTPOST", "GATEHOUSE_OUTPOST_TOKEN_MODE"]
+        );
+    }
+
+    #[test]
+    fn remote_mode_without_authentik_is_a_bad_setting() {
+        let v = vec![
+            ("GATEHOUSE_OUTPOST".to_owned(), "remote".to_owned()),
+            ("GATEHOUSE_INSTANCE".to_owned(), "nas".to_owned()),
+        ];
+        let err = Settings::from_vars(v).unwrap_err();
+        assert_eq!(err.problems[0].var, "GATEHOUSE_OUTPOST");
+    }
 
     #[test]
     fn image_repositories_are_checked_and_tags_refused() {

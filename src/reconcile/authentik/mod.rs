@@ -183,8 +183,9 @@ impl<A: Api> Provisioner<A> {
                 return Err(e);
             }
         };
-        let outposts_now = self.observe_outposts(&actual).await?;
-        self.keep_container(&outposts_now).await;
+        // `actual` holds this instance's outpost as made before the plan (a delete leaves the
+        // keeper nothing to use it for).
+        self.keep_container(&actual).await;
         Ok(SyncReport {
             reads: self.client.reads_made() - reads0,
             writes: self.client.writes_made() - writes0,
@@ -237,20 +238,6 @@ impl<A: Api> Provisioner<A> {
         let mut actual = self.observe(wants).await?;
         let later = self.own_outpost_before(&mut actual, problems).await?;
         Ok((actual, later))
-    }
-
-    /// The outposts after the round's writes (read again only when a keeper needs them and
-    /// the round changed an outpost).
-    async fn observe_outposts(
-        &self,
-        actual: &crate::plan::authentik::Actual,
-    ) -> Result<crate::plan::authentik::Actual, ApiError> {
-        let mut now = crate::plan::authentik::Actual::default();
-        now.outposts = match &self.keeper {
-            Some(_) => self.client.outposts().await?,
-            None => actual.outposts.clone(),
-        };
-        Ok(now)
     }
 
     /// Says once which objects of other gatehouse instances authentik holds.

@@ -48,6 +48,9 @@ pub struct OutpostKeeper {
     told: Option<String>,
     /// The latest health line (for `render` and the log).
     pub(crate) health: Option<String>,
+    /// Mode off and no container of this instance found: nothing more to look for until a
+    /// restart (one listing per process, not one per round).
+    clean: bool,
 }
 
 /// What the container should be, read for one round.
@@ -76,6 +79,7 @@ impl OutpostKeeper {
             swag_container: swag_container.to_owned(),
             told: None,
             health: None,
+            clean: false,
         })
     }
 
@@ -95,6 +99,9 @@ impl OutpostKeeper {
             (Some(_), None) => return Ok(()),
             (None, _) => None,
         };
+        if wanted.is_none() && self.clean {
+            return Ok(());
+        }
         if let Some(w) = &wanted {
             self.join_swag(&w.spec.network).await?;
         }
@@ -102,6 +109,7 @@ impl OutpostKeeper {
             .engine
             .containers_labelled(OUTPOST_LABEL, &self.instance)
             .await?;
+        self.clean = wanted.is_none() && observed.is_empty();
         for step in plan::plan(wanted.as_ref().map(|w| &w.spec), &observed) {
             self.apply(&step, wanted.as_ref()).await?;
             tracing::info!(outpost = %self.name(), "{}", step.said(Tense::Done));

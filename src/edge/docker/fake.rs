@@ -68,13 +68,6 @@ impl FakeEngine {
         self.state().owned.clone()
     }
 
-    /// Changes a created container as someone else would (stop it, …).
-    pub(crate) fn edit_container(&self, name: &str, f: impl FnOnce(&mut ListedContainer)) {
-        if let Some(c) = self.state().owned.iter_mut().find(|c| c.name == name) {
-            f(c);
-        }
-    }
-
     /// Only these images are there (a create with another one is a 404 until pulled).
     pub(crate) fn set_images(&self, images: &[&str]) {
         self.state().images = Some(images.iter().map(|i| (*i).to_owned()).collect());

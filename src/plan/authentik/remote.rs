@@ -217,7 +217,10 @@ mod tests {
             })
         );
         // The other instance's outpost is never this one's to delete or change.
-        assert_eq!(plan_own(&[other.clone()], &rules("nas", false)), None);
+        assert_eq!(
+            plan_own(std::slice::from_ref(&other), &rules("nas", false)),
+            None
+        );
         assert!(matches!(
             plan_own(&[other], &rules("nas", true)),
             Some(OutpostStep::Create { .. })

@@ -226,3 +226,23 @@ fn authentik_away_keeps_the_container() {
     assert_eq!(engine.containers().len(), 1);
     assert_eq!(engine.containers()[0].state, "running");
 }
+
+#[test]
+fn an_image_the_engine_lacks_is_pulled_then_started() {
+    let engine = Arc::new(FakeEngine::default());
+    engine.set_images(&[]);
+    let mut prov = provisioner(
+        MemoryApi::new(World::current()),
+        &engine,
+        "nas",
+        &remote(TokenMode::Env),
+    );
+    round(&mut prov, vec![want("jf")]);
+    let image = format!("{IMAGE}:2026.5.6");
+    assert!(
+        engine.calls().contains(&format!("pull {image}")),
+        "{:?}",
+        engine.calls()
+    );
+    assert_eq!(engine.containers()[0].state, "running");
+}

@@ -18,7 +18,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::docker::{react, wait_for, Gatehouse, Scope};
-use common::fake_authentik::{self, FakeAuthentik};
+use common::fake_authentik::{self, outposts, FakeAuthentik};
 use common::nginx::SwagTree;
 use common::outpost::{self, inspect, ip_of, Cleanup, REPO};
 use serde_json::Value;
@@ -275,6 +275,32 @@ fn docker_remote_outpost_serves_this_hosts_apps_follows_the_server_and_leaves_wi
     assert!(env.contains("insecure=false\n"), "{env}");
     assert_eq!(op["config"]["authentik_host"], fake.url().as_str());
     assert!(!gh.logs().contains(&token), "the token reached the log");
+    // `render` shows the outpost's health (its ping, when authentik last saw it), not its token.
+    let pk = op["pk"].as_str().unwrap().to_owned();
+    fake.with(|s| {
+        s.outpost_seen.insert(
+            pk,
+            vec![outposts::seen(
+                "2026-11-30T10:00:00Z",
+                "2026.5.6",
+                "2026.5.6",
+            )],
+        )
+    });
+    let out = common::docker::gatehouse_once(&["render"], &a.env(&fake, "remote"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let healthy = format!(
+        "# healthy: outpost \"gatehouse/{}\": container running (",
+        a.instance
+    );
+    assert!(text.contains(&healthy), "{text}");
+    assert!(
+        text.contains(
+            "ping answered 204, authentik last saw it at 2026-11-30T10:00:00Z (version 2026.5.6)"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains(&token) && !String::from_utf8_lossy(&out.stderr).contains(&token));
     // The embedded outpost does not get this host's app.
     assert!(fake.embedded_providers().is_empty());
     // SWAG is on the outpost's network; the conf includes gatehouse's include.

@@ -18,6 +18,7 @@ use crate::model::authentik::{
     TokenView, VersionInfo,
 };
 
+pub mod doctor;
 #[cfg(test)]
 pub mod memory;
 mod paging;

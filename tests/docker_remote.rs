@@ -13,7 +13,6 @@
 mod common;
 
 use std::net::TcpListener;
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -406,7 +405,8 @@ fn docker_remote_outpost_serves_this_hosts_apps_follows_the_server_and_leaves_wi
 }
 
 #[test]
-fn docker_remote_file_mode_keeps_the_token_out_of_docker_inspect() {
+fn docker_remote_file_mode_keeps_the_token_out_of_docker_inspect_and_authentik_away_changes_nothing(
+) {
     outpost::build(&["2026.5.6"]);
     let fake = FakeAuthentik::start();
     let a = Host::new("f");
@@ -438,5 +438,45 @@ fn docker_remote_file_mode_keeps_the_token_out_of_docker_inspect() {
             .contains(&format!("token={token}\n"))
     });
     assert!(ok, "the outpost did not read its token from the file");
-    let _ = Path::new("");
+
+    // The central authentik goes away: the outpost container and the confs stay as they are; a
+    // new app's conf is written meanwhile, and it reaches the outpost once authentik is back,
+    // without a restart.
+    let id = inspect(&outpost, "{{.Id}}");
+    fake.stop();
+    a.scope
+        .container("app2")
+        .labels(&[("auth.protect", "true"), ("auth.subdomain", "later")])
+        .start();
+    assert!(
+        wait_for(react(), || a
+            .conf("later")
+            .contains("gatehouse/authentik-server.conf")),
+        "the conf loop waited on authentik; log:\n{}",
+        gh.logs()
+    );
+    std::thread::sleep(common::docker::after(Duration::from_secs(2)));
+    assert_eq!(
+        inspect(&outpost, "{{.Id}}"),
+        id,
+        "the outpost container changed"
+    );
+    assert!(running_image(&outpost).starts_with(REPO));
+    assert!(a.include().is_some());
+    fake.resume();
+    let later = || {
+        let pk = provider_pk(&fake, &a.instance, "later");
+        outpost_of(&fake, &a.instance)
+            .is_some_and(|o| pk.is_some_and(|pk| providers_in(&o).contains(&pk)))
+    };
+    assert!(
+        wait_for(react() * 3, later),
+        "did not converge once authentik came back; log:\n{}",
+        gh.logs()
+    );
+    assert_eq!(
+        inspect(&outpost, "{{.Id}}"),
+        id,
+        "recreated although nothing changed"
+    );
 }

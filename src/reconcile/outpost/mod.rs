@@ -110,11 +110,13 @@ impl OutpostKeeper {
             .containers_labelled(OUTPOST_LABEL, &self.instance)
             .await?;
         self.clean = wanted.is_none() && observed.is_empty();
-        for step in plan::plan(wanted.as_ref().map(|w| &w.spec), &observed) {
-            self.apply(&step, wanted.as_ref()).await?;
+        let steps = plan::plan(wanted.as_ref().map(|w| &w.spec), &observed);
+        for step in &steps {
+            self.apply(step, wanted.as_ref()).await?;
             tracing::info!(outpost = %self.name(), "{}", step.said(Tense::Done));
         }
-        if let (Some(_), Some(o)) = (&wanted, own) {
+        // A container started just now is still starting: its health is told next round.
+        if let (Some(_), Some(o), true) = (&wanted, own, steps.is_empty()) {
             let line = self.health_of(api, o).await;
             self.tell(line);
         }

@@ -51,11 +51,13 @@ fn main() {
         .unwrap_or(10);
     outpost::build(&["2026.5.6"]);
     let fake = FakeAuthentik::start();
+    // Dropped last (declared first): the scope's SWAG stand-in must have left the outpost's
+    // network before it is removed.
+    let instance = format!("bench{}", std::process::id());
+    let _cleanup = Cleanup(instance.clone());
     let scope = Scope::new("benchremote");
     let (swag, _) = scope.swag();
     let cfg = common::docker::swag_config();
-    let instance = format!("bench{}", std::process::id());
-    let _cleanup = Cleanup(instance.clone());
     let mut env = scope.gatehouse_env(cfg.path());
     for (key, v) in [
         ("GATEHOUSE_AUTHENTIK_URL", fake.url()),

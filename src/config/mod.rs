@@ -11,7 +11,10 @@ use crate::plan::authentik::marker::Instance;
 use crate::plan::networks::NetworkMode;
 
 mod checks;
+pub mod remote;
 pub mod vars;
+
+pub use remote::{OutpostMode, RemoteSettings, TokenMode};
 
 use vars::{Reader, *};
 pub use vars::{Var, KNOWN_VARS, VARS};
@@ -68,6 +71,8 @@ pub struct Settings {
     /// authentik's PostgreSQL container for `gatehouse db` (`GATEHOUSE_DB_CONTAINER`); `None`:
     /// found through the compose project of authentik's containers.
     pub(crate) db_container: Option<String>,
+    /// Which outpost serves this host's apps (`GATEHOUSE_OUTPOST`).
+    pub outpost: OutpostMode,
 }
 
 impl Settings {
@@ -255,6 +260,7 @@ fn read_settings(r: &mut Reader<'_>) -> Settings {
         .get(&HEALTH_FILE, checks::absolute_path)
         .unwrap_or_default();
     let authentik = read_authentik(r);
+    let outpost = remote::read(r, authentik.as_ref());
     let puid = r.get(&PUID, checks::id).unwrap_or_default();
     let pgid = r.get(&PGID, checks::id).unwrap_or_default();
     let swag_container = r
@@ -302,6 +308,7 @@ fn read_settings(r: &mut Reader<'_>) -> Settings {
         sso_dir,
         authentik_public_url,
         db_container,
+        outpost,
     }
 }
 

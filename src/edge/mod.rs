@@ -8,4 +8,5 @@ pub mod docker;
 pub mod fieldstate;
 pub mod files;
 pub mod netstate;
+pub(crate) mod ping;
 pub mod sso;

@@ -24,6 +24,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{json, Map, Value};
 
 pub mod oauth2;
+pub mod outposts;
 pub mod tokens;
 
 pub const TOKEN: &str = "fake-authentik-token-123";
@@ -93,12 +94,19 @@ pub struct State {
     pub oauth2: Vec<Value>,
     pub scope_mappings: Vec<Value>,
     pub certificates: Vec<Value>,
+    /// Outpost API tokens: identifier → key (see [`outposts`]).
+    pub outpost_tokens: outposts::Tokens,
+    /// What `/outposts/instances/{pk}/health/` lists, by outpost pk.
+    pub outpost_seen: BTreeMap<String, Vec<Value>>,
 }
 
 impl State {
     pub(crate) fn uuid(&mut self) -> String {
         self.next_id += 1;
         format!("8e1b4b6c-2d1f-4c0a-9d2e-{:012x}", 0x1000 + self.next_id)
+    }
+    pub(crate) fn next_uuid(&mut self) -> String {
+        self.uuid()
     }
     pub(crate) fn int_id(&mut self) -> i64 {
         self.next_id += 1;
@@ -567,6 +575,8 @@ impl FakeAuthentik {
             oauth2: Vec::new(),
             scope_mappings: Vec::new(),
             certificates: Vec::new(),
+            outpost_tokens: BTreeMap::new(),
+            outpost_seen: BTreeMap::new(),
         };
         oauth2::seed(&mut st);
         st.flows.push(flow(
@@ -1208,6 +1218,9 @@ fn route(
             None => items.to_vec(),
         }
     };
+    if let Some(answer) = outposts::route(st, method, &segs, body) {
+        return answer;
+    }
     match (method.clone(), segs.as_slice()) {
         (Method::GET, ["admin", "version"]) => {
             let v = st.version.clone();

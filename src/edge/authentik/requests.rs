@@ -6,8 +6,9 @@ use super::transport::{encode, Client, NO_BODY};
 use super::{Api, ApiError};
 use crate::model::authentik::{
     AppCreate, AppPatch, Application, BindingCreate, CertificateKeyPair, Flow, Group, OAuth2Create,
-    OAuth2Patch, OAuth2Provider, Outpost, OutpostPatch, PolicyBinding, ProviderCreate,
-    ProviderPatch, ProxyProvider, ScopeMapping, ScopeMappingCreate, ServerVersion, VersionInfo,
+    OAuth2Patch, OAuth2Provider, Outpost, OutpostConfigPatch, OutpostCreate, OutpostHealth,
+    OutpostPatch, PolicyBinding, ProviderCreate, ProviderPatch, ProxyProvider, ScopeMapping,
+    ScopeMappingCreate, ServerVersion, TokenView, VersionInfo,
 };
 
 impl Api for Client {
@@ -225,5 +226,52 @@ impl Api for Client {
     ) -> Result<ScopeMapping, ApiError> {
         self.json(Method::POST, version.scope_mappings_path(), Some(body))
             .await
+    }
+
+    async fn create_outpost(&self, body: &OutpostCreate) -> Result<Outpost, ApiError> {
+        self.json(Method::POST, "/outposts/instances/", Some(body))
+            .await
+    }
+
+    async fn patch_outpost_config(
+        &self,
+        pk: &str,
+        body: &OutpostConfigPatch,
+    ) -> Result<(), ApiError> {
+        self.send(
+            Method::PATCH,
+            &format!("/outposts/instances/{}/", encode(pk)),
+            Some(body),
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn delete_outpost(&self, pk: &str) -> Result<(), ApiError> {
+        self.send(
+            Method::DELETE,
+            &format!("/outposts/instances/{}/", encode(pk)),
+            NO_BODY,
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn outpost_health(&self, pk: &str) -> Result<Vec<OutpostHealth>, ApiError> {
+        self.json(
+            Method::GET,
+            &format!("/outposts/instances/{}/health/", encode(pk)),
+            NO_BODY,
+        )
+        .await
+    }
+
+    async fn token_key(&self, identifier: &str) -> Result<TokenView, ApiError> {
+        self.json(
+            Method::GET,
+            &format!("/core/tokens/{}/view_key/", encode(identifier)),
+            NO_BODY,
+        )
+        .await
     }
 }

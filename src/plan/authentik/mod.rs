@@ -13,6 +13,7 @@ mod oauth2;
 mod outpost;
 mod planner;
 mod provider;
+pub mod remote;
 mod removal;
 mod types;
 
@@ -221,6 +222,8 @@ pub struct Preview {
     /// What the round would report, one sentence each: rejected labels, conflicts (an
     /// application gatehouse did not make, a missing outpost, flow or group), objects kept.
     pub(crate) problems: Vec<String>,
+    /// This host's outpost and its container (remote mode): what would change, and its health.
+    pub(crate) outpost: Vec<String>,
 }
 
 impl Preview {

@@ -5,6 +5,7 @@
 
 mod apply;
 mod observe;
+mod own;
 mod record;
 pub mod sso;
 mod worker;
@@ -66,6 +67,8 @@ pub struct Provisioner<A = Client> {
     redirect_text: bool,
     /// Where the credentials of single sign-on apps go; `None`: nowhere (unit tests).
     sso: Option<sso::Credentials>,
+    /// A remote host's outpost container (`GATEHOUSE_OUTPOST=remote`, or removed when off).
+    keeper: Option<crate::reconcile::outpost::OutpostKeeper>,
 }
 
 impl Provisioner<Client> {
@@ -88,6 +91,7 @@ impl<A: Api> Provisioner<A> {
                 default_outpost: settings.outpost.clone(),
                 authorization_flow_slug: settings.authorization_flow.clone(),
                 invalidation_flow_slug: settings.invalidation_flow.clone(),
+                own_outpost: None,
             },
             version: None,
             clock: GraceClock::default(),
@@ -100,6 +104,7 @@ impl<A: Api> Provisioner<A> {
             oauth2_possible: false,
             redirect_text: false,
             sso: None,
+            keeper: None,
         }
     }
 
@@ -107,6 +112,18 @@ impl<A: Api> Provisioner<A> {
     /// ask for it).
     pub fn with_credentials(mut self, sso: sso::Credentials) -> Self {
         self.sso = Some(sso);
+        self
+    }
+
+    /// In remote mode, this host's apps go to its own outpost, whose container `keeper` runs;
+    /// in embedded mode a named instance's keeper removes what remote mode left.
+    pub(crate) fn with_outpost(
+        mut self,
+        own: Option<crate::plan::authentik::remote::OwnOutpost>,
+        keeper: Option<crate::reconcile::outpost::OutpostKeeper>,
+    ) -> Self {
+        self.rules.own_outpost = own;
+        self.keeper = keeper;
         self
     }
 
@@ -143,7 +160,11 @@ impl<A: Api> Provisioner<A> {
     ) -> Result<SyncReport, ApiError> {
         let (reads0, writes0) = (self.client.reads_made(), self.client.writes_made());
         let apps = desired.all_apps();
-        let actual = match self.observe(&apps, &desired.oidc).await {
+        let mut own_problems = Vec::new();
+        let (actual, later) = match self
+            .observe_own(&apps, &desired.oidc, &mut own_problems)
+            .await
+        {
             Ok(a) => a,
             Err(e) => {
                 // authentik may come back upgraded: read the version again.
@@ -173,7 +194,13 @@ impl<A: Api> Provisioner<A> {
             oauth2: &mut oauth2,
             oauth2_removed: &mut oauth2_removed,
         };
-        let applied = self.apply(&plan, &apps, outcomes).await;
+        let mut applied = self.apply(&plan, &apps, outcomes).await;
+        if applied.is_ok() {
+            problems.append(&mut own_problems);
+            if let Err(e) = self.own_outpost_after(later, &mut problems).await {
+                applied = Err(e);
+            }
+        }
         self.refused = refused;
         let settled = match &self.sso {
             Some(sso) => sso.settle(&desired.oidc, &oauth2, &oauth2_removed).await,
@@ -190,6 +217,9 @@ impl<A: Api> Provisioner<A> {
                 return Err(e);
             }
         };
+        // `actual` holds this instance's outpost as made before the plan (a delete leaves the
+        // keeper nothing to use it for).
+        self.keep_container(&actual).await;
         Ok(SyncReport {
             reads: self.client.reads_made() - reads0,
             writes: self.client.writes_made() - writes0,
@@ -225,6 +255,7 @@ impl<A: Api> Provisioner<A> {
     pub async fn preview(&mut self, desired: &Desired) -> Result<Preview, ApiError> {
         let apps = desired.all_apps();
         let actual = self.observe(&apps, &desired.oidc).await?;
+        let outpost = self.preview_own(&actual).await;
         let remembered = self.record.remembered(&self.rules.instance);
         let mut clock = self.clock.clone();
         let (plan, problems) = plan_round(
@@ -242,7 +273,26 @@ impl<A: Api> Provisioner<A> {
             instance: self.rules.instance.clone(),
             containers: containers_of(&apps),
             problems: problems.iter().map(ToString::to_string).collect(),
+            outpost,
         })
+    }
+
+    /// Reads authentik and makes this instance's outpost exist as wanted (see [`own`]).
+    async fn observe_own(
+        &mut self,
+        wants: &[crate::labels::authentik::AppWant],
+        oidc: &[crate::labels::oidc::OidcWant],
+        problems: &mut Vec<Problem>,
+    ) -> Result<
+        (
+            crate::plan::authentik::Actual,
+            Option<crate::plan::authentik::remote::OutpostStep>,
+        ),
+        ApiError,
+    > {
+        let mut actual = self.observe(wants, oidc).await?;
+        let later = self.own_outpost_before(&mut actual, problems).await?;
+        Ok((actual, later))
     }
 
     /// Says once which objects of other gatehouse instances authentik holds.

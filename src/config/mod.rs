@@ -59,6 +59,18 @@ pub struct Settings {
     pub health_file: PathBuf,
     /// authentik provisioning; `None` when URL and token are both unset (provisioning off).
     pub(crate) authentik: Option<AuthentikSettings>,
+    /// Whether Swarm services are listed besides containers (`GATEHOUSE_SWARM`).
+    pub(crate) swarm: SwarmSetting,
+}
+
+/// `GATEHOUSE_SWARM`: list Swarm services when the engine is a manager (`auto`), insist on it
+/// (`on`: anything else is reported as an error), or never (`off`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) enum SwarmSetting {
+    #[default]
+    Auto,
+    On,
+    Off,
 }
 
 /// How gatehouse reaches and provisions authentik.
@@ -246,6 +258,7 @@ fn read_settings(r: &mut Reader<'_>) -> Settings {
         .get(&AUTHENTIK_CONTAINER, checks::container_name)
         .unwrap_or_default();
     let network_mode = read_network_mode(r);
+    let swarm = r.get(&SWARM, checks::swarm).unwrap_or_default();
     if debounce_max < debounce.max(debounce_burst) {
         r.problem(
             DEBOUNCE_MAX_MS.name,
@@ -276,6 +289,7 @@ fn read_settings(r: &mut Reader<'_>) -> Settings {
         network_mode,
         health_file,
         authentik,
+        swarm,
     }
 }
 

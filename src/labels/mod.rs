@@ -60,6 +60,8 @@ pub const KNOWN_KEYS: &[&str] = &[
     "location_directive",
     // networks
     "network",
+    // Swarm services
+    "upstream",
     // authentik
     "slug",
     "name",

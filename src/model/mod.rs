@@ -6,4 +6,5 @@ pub mod authentik;
 pub mod check;
 pub mod problem;
 pub mod spec;
+pub mod swarm;
 pub mod workload;

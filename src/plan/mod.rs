@@ -5,6 +5,7 @@ pub mod authentik;
 pub mod confs;
 pub mod grace;
 pub mod networks;
+pub mod swarm;
 
 pub use confs::*;
 pub use grace::GraceClock;

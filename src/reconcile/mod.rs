@@ -115,6 +115,8 @@ pub struct Reconciler {
     /// lists them as running until their shutdown and cleanup are over, too late for
     /// `docker compose down` to remove their network if SWAG is still on it.
     stopping: BTreeMap<String, Instant>,
+    /// Whether Swarm services are listed (decided on the first pass).
+    swarm: swarm::SwarmListing,
 }
 
 impl Reconciler {
@@ -152,6 +154,7 @@ impl Reconciler {
             authentik,
             authentik_tx: None,
             authentik_broken,
+            swarm: swarm::SwarmListing::default(),
         }
     }
 
@@ -273,6 +276,7 @@ mod context;
 mod networks;
 mod pass;
 mod provisioning;
+mod swarm;
 mod watch;
 
 pub use context::{Context, Engines};

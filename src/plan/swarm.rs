@@ -50,11 +50,21 @@ pub fn service_workloads(
 }
 
 /// Whether a label is one gatehouse reads (its prefix's, or swag-auto-proxy's).
-fn is_ours(key: &str, prefix: &str) -> bool {
+pub(crate) fn is_ours(key: &str, prefix: &str) -> bool {
     key.strip_prefix(prefix)
         .is_some_and(|rest| rest.starts_with('.'))
         || key == "swag"
         || key.starts_with("swag_")
+}
+
+/// The services carrying any of gatehouse's labels, live or not: their tasks' container
+/// events wake the loop (a task starting is when a service becomes live on this node).
+pub fn labelled_services(services: &[SwarmService], prefix: &str) -> Vec<String> {
+    services
+        .iter()
+        .filter(|s| s.labels.keys().any(|k| is_ours(k, prefix)))
+        .map(|s| s.name.clone())
+        .collect()
 }
 
 /// Takes gatehouse's labels off the containers of Swarm tasks: a service is published from its

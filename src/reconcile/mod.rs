@@ -117,6 +117,8 @@ pub struct Reconciler {
     stopping: BTreeMap<String, Instant>,
     /// Whether Swarm services are listed (decided on the first pass).
     swarm: swarm::SwarmListing,
+    /// The services carrying gatehouse's labels, live or not, as the last listing saw them.
+    swarm_watch: Vec<String>,
 }
 
 impl Reconciler {
@@ -155,6 +157,7 @@ impl Reconciler {
             authentik_tx: None,
             authentik_broken,
             swarm: swarm::SwarmListing::default(),
+            swarm_watch: Vec::new(),
         }
     }
 

@@ -68,6 +68,7 @@ impl Reconciler {
         let mut desired = plan::desired(&workloads, &state, &samples, rules);
         desired.warnings.extend(task_warnings);
         self.watched = watched_containers(&workloads, &desired, &state);
+        self.watched.extend(self.swarm_watch.iter().cloned());
         let with_conf: BTreeSet<&str> = state
             .owned
             .values()

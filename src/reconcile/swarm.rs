@@ -39,11 +39,15 @@ impl Reconciler {
         }
         let engine = self.ctx.engines.local().clone();
         match tokio::try_join!(engine.services(), engine.tasks()) {
-            Ok((services, tasks)) => Ok(crate::plan::swarm::service_workloads(
-                &services,
-                &tasks,
-                engine.host(),
-            )),
+            Ok((services, tasks)) => {
+                let prefix = &self.ctx.settings.labels.prefix;
+                self.swarm_watch = crate::plan::swarm::labelled_services(&services, prefix);
+                Ok(crate::plan::swarm::service_workloads(
+                    &services,
+                    &tasks,
+                    engine.host(),
+                ))
+            }
             Err(e) if refused(&e) => {
                 tracing::error!(
                     error = %e,

@@ -14,6 +14,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use super::docker::{docker_ok, require_docker, wait_for, IMAGE};
@@ -23,6 +24,8 @@ pub struct Swarm {
     pub dir: PathBuf,
     slot: u32,
     bridge_networks: AtomicU32,
+    /// Bridges of the test's bridge networks: dockerd leaves them behind when it stops.
+    network_bridges: Mutex<Vec<String>>,
     socket: PathBuf,
     bridges: Vec<String>,
     dockerd: Option<Child>,
@@ -47,6 +50,7 @@ impl Swarm {
         let mut swarm = Self {
             slot,
             bridge_networks: AtomicU32::new(0),
+            network_bridges: Mutex::new(Vec::new()),
             socket: dir.join("docker.sock"),
             dir,
             bridges: vec![bridge.clone(), gw_bridge.clone()],
@@ -140,6 +144,10 @@ impl Swarm {
         let k = self.bridge_networks.fetch_add(1, Ordering::Relaxed);
         assert!(k < 2, "a test swarm has room for two bridge networks");
         let bridge = format!("{}n{k}", &self.bridges[0][..self.bridges[0].len() - 1]);
+        self.network_bridges
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(bridge.clone());
         self.ok(&[
             "network",
             "create",
@@ -239,7 +247,12 @@ impl Drop for Swarm {
         // A containerd left behind by a killed daemon.
         kill_pidfile(&self.dir.join("exec/containerd/containerd.pid"));
         unmount_under(&self.dir);
-        for b in &self.bridges {
+        let theirs = self
+            .network_bridges
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        for b in self.bridges.iter().chain(theirs.iter()) {
             let _ = Command::new("ip").args(["link", "del", b]).output();
         }
         let _ = std::fs::remove_dir_all(&self.dir);

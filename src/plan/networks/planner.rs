@@ -24,9 +24,19 @@ pub fn plan(
         p.plan_target(t);
     }
     if let NetworkMode::Shared(shared) = mode {
-        // SWAG is on the shared network whenever gatehouse manages networks in shared mode.
-        let join = p.swag_joins(shared, &p.shared_id(shared));
-        p.need(join, "GATEHOUSE_NETWORK_MODE=shared");
+        if swag.kind == WorkloadKind::Service {
+            // Never attached: that would be an update of SWAG's service, restarting SWAG.
+            if !swag.networks.contains_key(shared) {
+                p.out.warnings.push((
+                    swag.name.clone(),
+                    format!("(SWAG, a Swarm service) is not on the shared network {shared}: add it to SWAG's networks in its stack file; gatehouse never updates SWAG's service"),
+                ));
+            }
+        } else {
+            // SWAG is on the shared network whenever gatehouse manages networks in shared mode.
+            let join = p.swag_joins(shared, &p.shared_id(shared));
+            p.need(join, "GATEHOUSE_NETWORK_MODE=shared");
+        }
     }
     let keep = p.undo_unneeded(remembered);
     p.connect_missing(&keep);

@@ -168,6 +168,10 @@ fn docker_swarm_service_is_published_reached_scaled_relabelled_and_removed() {
         );
     }
 
+    // `tasks.<service>` (what auth.upstream=tasks points SWAG at) answers too.
+    let tasks = swarm.nc("swag", "tasks.web", 8080, "GET / HTTP/1.0\\r\\n\\r\\n");
+    assert!(tasks.contains("hello-from-app"), "tasks.web: {tasks:?}");
+
     // 1 -> 3: the conf stays as it is.
     let before = std::fs::metadata(&web).and_then(|m| m.modified()).ok();
     swarm.ok(&["service", "scale", "-d", "web=3"]);

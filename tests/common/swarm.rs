@@ -14,7 +14,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use super::docker::{docker_ok, require_docker, wait_for, IMAGE};
@@ -29,11 +29,16 @@ pub struct Swarm {
     socket: PathBuf,
     bridges: Vec<String>,
     dockerd: Option<Child>,
+    /// One swarm at a time per test binary: two swarms side by side left the second one's
+    /// containers without a working embedded DNS (127.0.0.11 not answering) on the CI machine.
+    _one_at_a_time: MutexGuard<'static, ()>,
 }
 
 impl Swarm {
     /// Starts the engine, loads the test image into it and runs `swarm init`.
     pub fn start() -> Self {
+        static ONE: Mutex<()> = Mutex::new(());
+        let one_at_a_time = ONE.lock().unwrap_or_else(|e| e.into_inner());
         require_docker();
         static N: AtomicU32 = AtomicU32::new(0);
         let n = N.fetch_add(1, Ordering::Relaxed);
@@ -55,6 +60,7 @@ impl Swarm {
             dir,
             bridges: vec![bridge.clone(), gw_bridge.clone()],
             dockerd: None,
+            _one_at_a_time: one_at_a_time,
         };
         ip(&["link", "add", &bridge, "type", "bridge"]);
         ip(&[

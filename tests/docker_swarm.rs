@@ -3,8 +3,8 @@
 //! image loaded into it. gatehouse runs as a child process against it; SWAG is a standalone
 //! busybox container on that engine; authentik is the schema-checked fake.
 //!
-//! Not tested here: a second node (a worker in its own network namespace). The worker path is
-//! covered by the unit tests (the engine's `/info` says worker: one error, containers only).
+//! One test adds a worker node: a third engine in a network namespace of its own, joined to the
+//! swarm; the service's task runs there, gatehouse watches the manager.
 
 mod common;
 
@@ -378,4 +378,81 @@ fn docker_swarm_task_labels_warn_non_attachable_overlays_are_explained_and_a_ref
         "{log}"
     );
     assert!(conf(cfg.path(), "plain").exists(), "{log}");
+}
+
+#[test]
+fn docker_swarm_a_task_on_a_worker_is_published_and_reached_and_gatehouse_on_the_worker_says_why_not(
+) {
+    let swarm = Swarm::with_worker();
+    let cfg = swag_config();
+    swarm.ok(&[
+        "network",
+        "create",
+        "--driver",
+        "overlay",
+        "--attachable",
+        "apps",
+    ]);
+    swarm.bridge_network("swagnet");
+    swarm.ok(&["run", "-d", "--name", "swag", "--network", "swagnet", IMAGE]);
+    let gh = Gatehouse::start(
+        &["run"],
+        &env(&swarm, cfg.path(), &[("GATEHOUSE_RESYNC_SECS", "2")]),
+    );
+    service(
+        &swarm,
+        "far",
+        &[
+            "--network",
+            "apps",
+            "--endpoint-mode",
+            "dnsrr",
+            "--constraint",
+            "node.role==worker",
+            "--label",
+            "auth.expose=true",
+            "--label",
+            "auth.port=8080",
+        ],
+    );
+    let far = conf(cfg.path(), "far");
+    assert!(
+        wait_for(react(), || far.exists()),
+        "no conf for the service on the worker; log:\n{}",
+        gh.logs()
+    );
+    // The task runs on the worker, not on the manager gatehouse watches.
+    let on_worker = swarm.worker_docker(&["ps", "--format", "{{.Names}}"]);
+    let on_worker = String::from_utf8_lossy(&on_worker.stdout);
+    assert!(on_worker.contains("far.1."), "{on_worker}");
+    assert!(!swarm
+        .ok(&["ps", "--format", "{{.Names}}"])
+        .contains("far.1."));
+    // SWAG on the manager reaches it by name, over the overlay between the two nodes.
+    assert!(wait_for(react(), || on_network(&swarm, "swag", "apps")));
+    let mut answer = String::new();
+    let reached = wait_for(react(), || {
+        answer = swarm.nc("swag", "far", 8080, "GET / HTTP/1.0\\r\\n\\r\\n");
+        answer.contains("hello-from-app")
+    });
+    assert!(
+        reached,
+        "SWAG could not reach the worker's task: {answer:?}"
+    );
+    gh.stop();
+
+    // gatehouse pointed at the worker: one clear error, containers only.
+    let other = swag_config();
+    let mut on_the_worker = env(&swarm, other.path(), &[("GATEHOUSE_NETWORK_MODE", "off")]);
+    on_the_worker.retain(|(k, _)| k != "DOCKER_HOST");
+    on_the_worker.push(("DOCKER_HOST".into(), swarm.worker_host()));
+    let once = common::docker::gatehouse_once(&["run", "--once"], &on_the_worker);
+    let log = String::from_utf8_lossy(&once.stderr);
+    assert!(once.status.success(), "{log}");
+    assert!(
+        log.contains("Swarm worker node") && log.contains("node.role == manager"),
+        "{log}"
+    );
+    assert!(log.contains("carrying on with containers only"), "{log}");
+    assert!(!conf(other.path(), "far").exists());
 }

@@ -146,3 +146,24 @@ async fn swarm_off_asks_nothing_of_swarm() {
         .iter()
         .any(|c| c == "info" || c == "services"));
 }
+
+#[tokio::test]
+async fn swarm_on_without_a_swarm_is_an_error_and_containers_carry_on() {
+    let (mut ctx, engine, dir) = Context::test();
+    ctx.settings.swarm = crate::config::SwarmSetting::On;
+    engine.run("plain", &[("auth.expose", "true")], &["plain_net"]);
+    let mut rec = Reconciler::new(ctx);
+    let logs = crate::reconcile::test_log::logged(async {
+        rec.pass(Mode::Watch).await.expect("pass");
+    })
+    .await;
+    assert!(
+        logs.contains("GATEHOUSE_SWARM=on, but the Docker engine is not in a swarm"),
+        "{logs}"
+    );
+    assert!(dir
+        .path()
+        .join("nginx/proxy-confs/gatehouse.plain.subdomain.conf")
+        .exists());
+    assert!(!engine.calls().iter().any(|c| c == "services"));
+}

@@ -114,11 +114,10 @@ fn docker_swarm_service_is_published_reached_scaled_relabelled_and_removed() {
             "dnsrr",
             "--label",
             "auth.protect=true",
-            "--label",
-            "auth.port=8080",
         ],
     );
-    // The conf, protected, pointing at the service's name; the authentik objects on the fake.
+    // The conf, protected, pointing at the service's name and at the port its image exposes;
+    // the authentik objects on the fake.
     let web = conf(cfg.path(), "web");
     assert!(
         wait_for(react(), || web.exists()),

@@ -26,6 +26,8 @@ pub struct BollardEngine {
     requests: Arc<AtomicU64>,
     /// The engine said it is a swarm manager: the shared network is an attachable overlay.
     swarm_manager: Arc<AtomicBool>,
+    /// The TCP ports each service image exposes, by image reference.
+    image_ports: Arc<std::sync::Mutex<HashMap<String, Vec<u16>>>>,
 }
 
 impl BollardEngine {
@@ -52,6 +54,7 @@ impl BollardEngine {
             negotiated: Arc::new(AtomicBool::new(false)),
             requests: Arc::new(AtomicU64::new(0)),
             swarm_manager: Arc::new(AtomicBool::new(false)),
+            image_ports: Arc::default(),
         })
     }
 

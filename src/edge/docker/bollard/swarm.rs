@@ -52,10 +52,46 @@ impl BollardEngine {
                 Some((net.id.clone(), net))
             })
             .collect();
-        Ok(services
+        let mut services: Vec<(SwarmService, String)> = services
             .into_iter()
             .filter_map(|s| service_of(s, &by_id))
-            .collect())
+            .collect();
+        // A service's spec does not say which ports its image exposes: ask the image, once per
+        // image reference for the life of the client (a container's listing says it directly).
+        for (service, image_ref) in &mut services {
+            if service.ports.is_empty() {
+                service.ports = self.image_ports(image_ref).await?;
+            }
+        }
+        Ok(services.into_iter().map(|(s, _)| s).collect())
+    }
+
+    /// The TCP ports `image` exposes (none when the image is not on this node), remembered.
+    async fn image_ports(&self, image: &str) -> Result<Vec<u16>, EngineError> {
+        if image.is_empty() {
+            return Ok(Vec::new());
+        }
+        if let Some(known) = self
+            .image_ports
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(image)
+        {
+            return Ok(known.clone());
+        }
+        self.count();
+        let ports = match self.api.inspect_image(image).await {
+            Ok(i) => exposed_tcp(i.config.and_then(|c| c.exposed_ports).unwrap_or_default()),
+            Err(e) => match self.error(e) {
+                e if e.is_not_found() => Vec::new(),
+                e => return Err(e),
+            },
+        };
+        self.image_ports
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(image.to_owned(), ports.clone());
+        Ok(ports)
     }
 
     /// The tasks the orchestrator wants running (one request; failed and shut-down history
@@ -103,10 +139,27 @@ fn role_of(swarm: bollard::models::SwarmInfo) -> SwarmRole {
     }
 }
 
+/// `8080/tcp`, `53/udp`, `9000` → the TCP ports, sorted, without duplicates.
+fn exposed_tcp(exposed: Vec<String>) -> Vec<u16> {
+    let mut ports: Vec<u16> = exposed
+        .iter()
+        .filter_map(|p| match p.split_once('/') {
+            Some((n, "tcp")) | Some((n, "")) => n.parse().ok(),
+            Some(_) => None,
+            None => p.parse().ok(),
+        })
+        .collect();
+    ports.sort_unstable();
+    ports.dedup();
+    ports
+}
+
+/// The service, and its image reference as the spec gives it (with the digest, for the image
+/// lookup).
 fn service_of(
     s: bollard::models::Service,
     networks: &HashMap<String, ServiceNetwork>,
-) -> Option<SwarmService> {
+) -> Option<(SwarmService, String)> {
     let spec = s.spec?;
     let task = spec.task_template.unwrap_or_default();
     // Older stack files put the networks on the service spec; the task template is current.
@@ -154,7 +207,7 @@ fn service_of(
         .container_spec
         .and_then(|c| c.image)
         .unwrap_or_default();
-    Some(SwarmService {
+    let service = SwarmService {
         id: s.id?,
         name: spec.name?,
         // A digest pinned by `docker service create` is noise in a log line.
@@ -167,12 +220,24 @@ fn service_of(
         networks,
         ports,
         updating,
-    })
+    };
+    Some((service, image))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exposed_ports_are_the_tcp_ones() {
+        let given = [
+            "8080/tcp", "53/udp", "9000", "8080/tcp", "x/tcp", "443/sctp",
+        ];
+        assert_eq!(
+            exposed_tcp(given.iter().map(|p| (*p).to_owned()).collect()),
+            [8080, 9000]
+        );
+    }
 
     #[test]
     fn the_role_follows_the_node_state_and_control() {

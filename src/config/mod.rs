@@ -59,8 +59,26 @@ pub struct Settings {
     pub health_file: PathBuf,
     /// authentik provisioning; `None` when URL and token are both unset (provisioning off).
     pub(crate) authentik: Option<AuthentikSettings>,
+    /// Where single sign-on credentials go (`GATEHOUSE_SSO_DIR`, default
+    /// `<swag_config>/gatehouse/sso`).
+    pub sso_dir: PathBuf,
+    /// authentik as browsers and apps reach it (`GATEHOUSE_AUTHENTIK_PUBLIC_URL`); `None`: the
+    /// API's URL.
+    pub(crate) authentik_public_url: Option<String>,
+    /// authentik's PostgreSQL container for `gatehouse db` (`GATEHOUSE_DB_CONTAINER`); `None`:
+    /// found through the compose project of authentik's containers.
+    pub(crate) db_container: Option<String>,
     /// Whether Swarm services are listed besides containers (`GATEHOUSE_SWARM`).
     pub(crate) swarm: SwarmSetting,
+}
+
+impl Settings {
+    /// The base of single sign-on issuers: the public URL, else the API's.
+    pub(crate) fn issuer_base(&self) -> Option<String> {
+        self.authentik_public_url
+            .clone()
+            .or_else(|| self.authentik.as_ref().map(|a| a.url.clone()))
+    }
 }
 
 /// `GATEHOUSE_SWARM`: list Swarm services when the engine is a manager (`auto`), insist on it
@@ -258,6 +276,11 @@ fn read_settings(r: &mut Reader<'_>) -> Settings {
         .get(&AUTHENTIK_CONTAINER, checks::container_name)
         .unwrap_or_default();
     let network_mode = read_network_mode(r);
+    let sso_dir = r
+        .get(&SSO_DIR, checks::absolute_path)
+        .unwrap_or_else(|| swag_config.join("gatehouse/sso"));
+    let authentik_public_url = r.get(&AUTHENTIK_PUBLIC_URL, checks::authentik_url);
+    let db_container = r.get(&DB_CONTAINER, checks::container_name);
     let swarm = r.get(&SWARM, checks::swarm).unwrap_or_default();
     if debounce_max < debounce.max(debounce_burst) {
         r.problem(
@@ -289,6 +312,9 @@ fn read_settings(r: &mut Reader<'_>) -> Settings {
         network_mode,
         health_file,
         authentik,
+        sso_dir,
+        authentik_public_url,
+        db_container,
         swarm,
     }
 }

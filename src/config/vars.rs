@@ -83,6 +83,11 @@ pub(crate) const EXTERNAL_SCHEME: Var = Var::new("GATEHOUSE_EXTERNAL_SCHEME", So
 pub(crate) const INSTANCE: Var = Var::new("GATEHOUSE_INSTANCE", None);
 pub(crate) const PUID: Var = Var::new("PUID", Some("1000"));
 pub(crate) const PGID: Var = Var::new("PGID", Some("1000"));
+/// Unset: `<GATEHOUSE_SWAG_CONFIG>/gatehouse/sso`.
+pub(crate) const SSO_DIR: Var = Var::new("GATEHOUSE_SSO_DIR", None);
+/// Unset: `GATEHOUSE_AUTHENTIK_URL`.
+pub(crate) const AUTHENTIK_PUBLIC_URL: Var = Var::new("GATEHOUSE_AUTHENTIK_PUBLIC_URL", None);
+pub(crate) const DB_CONTAINER: Var = Var::new("GATEHOUSE_DB_CONTAINER", None);
 pub(crate) const SWARM: Var = Var::new("GATEHOUSE_SWARM", Some("auto"));
 
 /// Every variable gatehouse reads.
@@ -113,6 +118,9 @@ pub const VARS: &[Var] = &[
     INSTANCE,
     PUID,
     PGID,
+    SSO_DIR,
+    AUTHENTIK_PUBLIC_URL,
+    DB_CONTAINER,
     SWARM,
 ];
 

@@ -8,3 +8,4 @@ pub mod docker;
 pub mod fieldstate;
 pub mod files;
 pub mod netstate;
+pub mod sso;

@@ -352,6 +352,17 @@ impl Engine for BollardEngine {
         Box::pin(BollardEngine::inspect(self, container, wanted))
     }
 
+    fn restart_container<'a>(&'a self, container: &'a str) -> EngineFuture<'a, ()> {
+        Box::pin(async move {
+            self.negotiate().await?;
+            self.count();
+            self.api
+                .restart_container(container, None)
+                .await
+                .map_err(|e| self.error(e))
+        })
+    }
+
     fn swarm_role(&self) -> EngineFuture<'_, SwarmRole> {
         Box::pin(BollardEngine::swarm_role(self))
     }

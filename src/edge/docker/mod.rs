@@ -155,6 +155,10 @@ pub trait Engine: Send + Sync + std::fmt::Debug {
         wanted: &'a [&'a str],
     ) -> EngineFuture<'a, Option<Inspected>>;
 
+    /// Restarts `container` (name or id), so it reads files it reads only at start (single
+    /// sign-on credentials, `auth.oidc.restart`).
+    fn restart_container<'a>(&'a self, container: &'a str) -> EngineFuture<'a, ()>;
+
     /// The engine's place in a swarm (`/info`: `Swarm.LocalNodeState`, `ControlAvailable`).
     fn swarm_role(&self) -> EngineFuture<'_, SwarmRole>;
 

@@ -132,6 +132,15 @@ pub(crate) fn network_mode(raw: &str) -> Checked<Option<NetworkMode>> {
     }
 }
 
+pub(crate) fn swarm(raw: &str) -> Checked<super::SwarmSetting> {
+    match raw {
+        "auto" => Ok(super::SwarmSetting::Auto),
+        "on" => Ok(super::SwarmSetting::On),
+        "off" => Ok(super::SwarmSetting::Off),
+        _ => Err("must be auto, on or off".into()),
+    }
+}
+
 pub(crate) fn authentik_url(raw: &str) -> Checked<String> {
     let rest = raw
         .strip_prefix("http://")

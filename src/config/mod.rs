@@ -73,6 +73,8 @@ pub struct Settings {
     pub(crate) db_container: Option<String>,
     /// Which outpost serves this host's apps (`GATEHOUSE_OUTPOST`).
     pub outpost: OutpostMode,
+    /// Whether Swarm services are listed besides containers (`GATEHOUSE_SWARM`).
+    pub(crate) swarm: SwarmSetting,
 }
 
 impl Settings {
@@ -82,6 +84,16 @@ impl Settings {
             .clone()
             .or_else(|| self.authentik.as_ref().map(|a| a.url.clone()))
     }
+}
+
+/// `GATEHOUSE_SWARM`: list Swarm services when the engine is a manager (`auto`), insist on it
+/// (`on`: anything else is reported as an error), or never (`off`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) enum SwarmSetting {
+    #[default]
+    Auto,
+    On,
+    Off,
 }
 
 /// How gatehouse reaches and provisions authentik.
@@ -275,6 +287,7 @@ fn read_settings(r: &mut Reader<'_>) -> Settings {
         .unwrap_or_else(|| swag_config.join("gatehouse/sso"));
     let authentik_public_url = r.get(&AUTHENTIK_PUBLIC_URL, checks::authentik_url);
     let db_container = r.get(&DB_CONTAINER, checks::container_name);
+    let swarm = r.get(&SWARM, checks::swarm).unwrap_or_default();
     if debounce_max < debounce.max(debounce_burst) {
         r.problem(
             DEBOUNCE_MAX_MS.name,
@@ -309,6 +322,7 @@ fn read_settings(r: &mut Reader<'_>) -> Settings {
         authentik_public_url,
         db_container,
         outpost,
+        swarm,
     }
 }
 

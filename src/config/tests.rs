@@ -368,3 +368,20 @@ fn a_refused_url_is_echoed_without_its_credentials() {
     );
     assert!(text.contains("http://[redacted]@ak:9000"), "{text}");
 }
+
+#[test]
+fn swarm_setting() {
+    use super::SwarmSetting;
+    let (s, _) = Settings::from_vars(vars(&[])).unwrap();
+    assert_eq!(s.swarm, SwarmSetting::Auto);
+    for (raw, want) in [
+        ("on", SwarmSetting::On),
+        ("off", SwarmSetting::Off),
+        ("auto", SwarmSetting::Auto),
+    ] {
+        let (s, _) = Settings::from_vars(vars(&[("GATEHOUSE_SWARM", raw)])).unwrap();
+        assert_eq!(s.swarm, want);
+    }
+    let err = Settings::from_vars(vars(&[("GATEHOUSE_SWARM", "yes")])).unwrap_err();
+    assert!(err.to_string().contains("must be auto, on or off"), "{err}");
+}

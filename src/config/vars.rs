@@ -95,6 +95,7 @@ pub(crate) const OUTPOST_IMAGE: Var = Var::new(
 );
 pub(crate) const OUTPOST_TOKEN_MODE: Var = Var::new("GATEHOUSE_OUTPOST_TOKEN_MODE", Some("env"));
 pub(crate) const AUTHENTIK_HOST_BROWSER: Var = Var::new("GATEHOUSE_AUTHENTIK_HOST_BROWSER", None);
+pub(crate) const SWARM: Var = Var::new("GATEHOUSE_SWARM", Some("auto"));
 
 /// Every variable gatehouse reads.
 pub const VARS: &[Var] = &[
@@ -131,6 +132,7 @@ pub const VARS: &[Var] = &[
     OUTPOST_IMAGE,
     OUTPOST_TOKEN_MODE,
     AUTHENTIK_HOST_BROWSER,
+    SWARM,
 ];
 
 /// Every name gatehouse reads (with `*_FILE` variants and deprecated aliases); a `GATEHOUSE_*`

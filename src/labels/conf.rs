@@ -8,7 +8,7 @@ use crate::model::spec::{
     Access, Address, AppSpec, BypassPath, LabelSet, Port, PresetName, Proto, RawDirective,
     ServerName, Template,
 };
-use crate::model::workload::Workload;
+use crate::model::workload::{Workload, WorkloadKind};
 
 impl Reader<'_> {
     pub(super) fn read_gatehouse(&mut self) -> Option<AppSpec> {
@@ -94,10 +94,12 @@ impl Reader<'_> {
         server_directive_labels: &[String],
         location_directive_labels: &[String],
     ) -> Option<Common> {
+        let upstream = self.swarm_upstream(address_label);
         let address = if self.label(address_label).is_some() {
             self.get(address_label, Address::parse)
         } else {
-            match Address::parse(&self.c.name) {
+            let host = upstream?;
+            match Address::parse(&host) {
                 Ok(a) => Some(a),
                 Err(rule) => {
                     let rule = format!("is not set, and the container's name {rule}");
@@ -119,6 +121,30 @@ impl Reader<'_> {
             server_directives,
             location_directives,
         })
+    }
+
+    /// The default upstream host: the workload's name; for a Swarm service with
+    /// `<prefix>.upstream=tasks`, `tasks.<service>` (DNS round robin over the tasks, for
+    /// `endpoint_mode: dnsrr`). `None` when the label is bad (a problem is recorded).
+    fn swarm_upstream(&mut self, address_label: &str) -> Option<String> {
+        let label = self.own("upstream");
+        let Some(value) = self.label(&label) else {
+            return Some(self.c.name.clone());
+        };
+        let service = self.c.kind == WorkloadKind::Service;
+        let rule = match value {
+            _ if self.label(address_label).is_some() => {
+                format!("cannot be set together with {address_label}: choose one")
+            }
+            "service" | "tasks" if !service => {
+                "only applies to a Swarm service (set in its deploy.labels); a container is reached by its name".to_owned()
+            }
+            "service" => return Some(self.c.name.clone()),
+            "tasks" => return Some(format!("tasks.{}", self.c.name)),
+            _ => "must be service (the service's name) or tasks (tasks.<service>, for endpoint_mode: dnsrr)".to_owned(),
+        };
+        self.problem(&label, value, rule);
+        None
     }
 
     pub(super) fn raw_directives(&mut self, labels: &[String]) -> Vec<RawDirective> {

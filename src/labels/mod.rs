@@ -61,6 +61,8 @@ pub const KNOWN_KEYS: &[&str] = &[
     "location_directive",
     // networks
     "network",
+    // Swarm services
+    "upstream",
     // authentik
     "slug",
     "name",

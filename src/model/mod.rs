@@ -7,4 +7,5 @@ pub mod check;
 pub mod container;
 pub mod problem;
 pub mod spec;
+pub mod swarm;
 pub mod workload;

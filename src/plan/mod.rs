@@ -6,6 +6,7 @@ pub mod confs;
 pub mod grace;
 pub mod networks;
 pub mod outpost_container;
+pub mod swarm;
 
 pub use confs::*;
 pub use grace::GraceClock;

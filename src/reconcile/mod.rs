@@ -115,6 +115,10 @@ pub struct Reconciler {
     /// lists them as running until their shutdown and cleanup are over, too late for
     /// `docker compose down` to remove their network if SWAG is still on it.
     stopping: BTreeMap<String, Instant>,
+    /// Whether Swarm services are listed (decided on the first pass).
+    swarm: swarm::SwarmListing,
+    /// The services carrying gatehouse's labels, live or not, as the last listing saw them.
+    swarm_watch: Vec<String>,
 }
 
 impl Reconciler {
@@ -162,6 +166,8 @@ impl Reconciler {
             authentik,
             authentik_tx: None,
             authentik_broken,
+            swarm: swarm::SwarmListing::default(),
+            swarm_watch: Vec::new(),
         }
     }
 
@@ -285,6 +291,7 @@ mod networks;
 pub mod outpost;
 mod pass;
 mod provisioning;
+mod swarm;
 mod watch;
 
 pub use context::{Context, Engines};

@@ -29,6 +29,10 @@ pub(super) struct PassPlan {
     pub(super) clock: GraceClock,
 }
 
+/// The workloads in scope, SWAG and authentik's server when outside it, and the warnings about
+/// labels on Swarm tasks' containers.
+type Listed = (Vec<Workload>, Vec<Workload>, Vec<(String, String)>);
+
 /// How confs (and authentik objects) of workloads that are gone are removed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Removal {
@@ -53,7 +57,7 @@ impl Reconciler {
         &mut self,
         removal: Removal,
     ) -> Result<PassPlan, ReconcileError> {
-        let (workloads, outside) = self.list_workloads().await?;
+        let (workloads, outside, task_warnings) = self.list_workloads().await?;
         let (live, recheck) = self.not_stopping(&workloads);
         let state = self.ctx.confdir.scan()?;
         let rules = &self.ctx.settings.labels;
@@ -63,7 +67,9 @@ impl Reconciler {
             .read_samples(&plan::presets_needed(&workloads, rules));
         let mut desired = plan::desired(&workloads, &state, &samples, rules);
         self.switch_includes(&mut desired);
+        desired.warnings.extend(task_warnings);
         self.watched = watched_containers(&workloads, &desired, &state);
+        self.watched.extend(self.swarm_watch.iter().cloned());
         let with_conf: BTreeSet<&str> = state
             .owned
             .values()
@@ -100,11 +106,18 @@ impl Reconciler {
     /// SWAG and authentik's server when the scope label leaves them out: they are not apps, but
     /// the network step needs them. One listing; the scope label is checked here rather than by
     /// the engine, so the infrastructure comes with it.
-    async fn list_workloads(&self) -> Result<(Vec<Workload>, Vec<Workload>), ReconcileError> {
-        let all = self.ctx.engines.local().running_workloads().await?;
+    ///
+    /// On a Swarm manager, the live services come with them; labels put on a task's container
+    /// instead of its service are dropped, with the warnings returned third.
+    async fn list_workloads(&mut self) -> Result<Listed, ReconcileError> {
+        let mut all = self.ctx.engines.local().running_workloads().await?;
+        let s = &self.ctx.settings;
+        let task_warnings = crate::plan::swarm::ignore_task_labels(&mut all, &s.labels.prefix);
+        let services = self.swarm_workloads().await?;
+        all.extend(services);
         let s = &self.ctx.settings;
         let Some((key, value)) = &s.scope_label else {
-            return Ok((all, Vec::new()));
+            return Ok((all, Vec::new(), task_warnings));
         };
         let (inside, rest): (Vec<Workload>, Vec<Workload>) = all
             .into_iter()
@@ -115,7 +128,7 @@ impl Reconciler {
             &s.swag_container,
             &s.authentik_container,
         );
-        Ok((inside, outside))
+        Ok((inside, outside, task_warnings))
     }
 
     /// Applies a plan: networks first (so SWAG can resolve an app by the time it loads the

@@ -18,12 +18,18 @@ use crate::status::health::Recorder;
 
 /// Whether an engine event can change what gatehouse should do: a container carrying one of our
 /// labels (or swag-auto-proxy's), or one the last pass cared about; a network event of such a
-/// container. Events of unrelated containers (a busy host) do not wake the loop.
+/// container; any Swarm service event (`scope=swarm`: create, update, remove; a scale is an
+/// update). Events of unrelated containers (a busy host) do not wake the loop.
 fn is_relevant(ev: &EngineEvent, prefix: &str, watched: &BTreeSet<String>) -> bool {
     match ev.kind.as_str() {
         "container" => {
             watched.contains(&ev.id)
                 || watched.contains(&ev.name)
+                // A task of a published Swarm service starting or dying on this node.
+                || ev
+                    .attributes
+                    .get(crate::model::swarm::TASK_SERVICE_LABEL)
+                    .is_some_and(|s| watched.contains(s))
                 || ev.attributes.keys().any(|k| {
                     k.strip_prefix(prefix)
                         .is_some_and(|rest| rest.starts_with('.'))

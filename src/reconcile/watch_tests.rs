@@ -90,6 +90,23 @@ fn only_events_about_our_containers_wake_the_loop() {
     assert!(is_relevant(&net, "auth", &watched));
     let other_net = event("network", "n1", "net", &[("container", "id-x")]);
     assert!(!is_relevant(&other_net, "auth", &watched));
+    // A task of a published service (its container has none of our labels), a service event.
+    let task = event(
+        "container",
+        "id-t",
+        "web.1.abc",
+        &[("com.docker.swarm.service.name", "web")],
+    );
+    assert!(is_relevant(&task, "auth", &watched));
+    let other_task = event(
+        "container",
+        "id-u",
+        "db.1.abc",
+        &[("com.docker.swarm.service.name", "db")],
+    );
+    assert!(!is_relevant(&other_task, "auth", &watched));
+    let service = event("service", "svc", "anything", &[]);
+    assert!(is_relevant(&service, "auth", &watched));
 }
 
 #[test]

@@ -6,3 +6,4 @@ pub mod fake_authentik;
 pub mod nginx;
 pub mod outpost;
 pub mod postgres;
+pub mod swarm;

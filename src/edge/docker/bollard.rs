@@ -12,7 +12,10 @@ use super::{
     NetworkChange,
 };
 use crate::model::container::{ContainerSpec, ListedContainer};
+use crate::model::swarm::{SwarmRole, SwarmService, SwarmTask};
 use crate::model::workload::{NetworkAttachment, Workload};
+
+mod swarm;
 
 /// The engine `DOCKER_HOST` names, with a count of the requests made to it.
 #[derive(Debug, Clone)]
@@ -22,6 +25,10 @@ pub struct BollardEngine {
     scope: Option<(String, String)>,
     negotiated: Arc<AtomicBool>,
     requests: Arc<AtomicU64>,
+    /// The engine said it is a swarm manager: the shared network is an attachable overlay.
+    swarm_manager: Arc<AtomicBool>,
+    /// The TCP ports each service image exposes, by image reference.
+    image_ports: Arc<std::sync::Mutex<HashMap<String, Vec<u16>>>>,
 }
 
 impl BollardEngine {
@@ -47,6 +54,8 @@ impl BollardEngine {
             scope,
             negotiated: Arc::new(AtomicBool::new(false)),
             requests: Arc::new(AtomicU64::new(0)),
+            swarm_manager: Arc::new(AtomicBool::new(false)),
+            image_ports: Arc::default(),
         })
     }
 
@@ -100,7 +109,8 @@ impl BollardEngine {
     fn events(&self, since: Option<i64>, live_from: Option<i64>) -> EventStream {
         self.count();
         let filters: HashMap<&str, Vec<&str>> = HashMap::from([
-            ("type", vec!["container", "network"]),
+            // `service` events only come from a swarm manager (`scope=swarm`).
+            ("type", vec!["container", "network", "service"]),
             (
                 "event",
                 vec![
@@ -111,6 +121,9 @@ impl BollardEngine {
                     "rename",
                     "connect",
                     "disconnect",
+                    "create",
+                    "update",
+                    "remove",
                 ],
             ),
         ]);
@@ -209,9 +222,13 @@ impl BollardEngine {
             return Ok((id, false));
         }
         self.count();
+        // On a swarm manager, an attachable overlay: services join it in their stack file, a
+        // standalone SWAG joins it too.
+        let overlay = self.swarm_manager.load(Ordering::Relaxed);
         let request = bollard::models::NetworkCreateRequest {
             name: name.to_owned(),
-            driver: Some("bridge".into()),
+            driver: Some(if overlay { "overlay" } else { "bridge" }.into()),
+            attachable: overlay.then_some(true),
             labels: Some(labels.clone().into_iter().collect()),
             ..Default::default()
         };
@@ -380,6 +397,18 @@ impl Engine for BollardEngine {
     ) -> EngineFuture<'a, ()> {
         Box::pin(BollardEngine::put_file(self, id, dir, name, bytes))
     }
+
+    fn swarm_role(&self) -> EngineFuture<'_, SwarmRole> {
+        Box::pin(BollardEngine::swarm_role(self))
+    }
+
+    fn services(&self) -> EngineFuture<'_, Vec<SwarmService>> {
+        Box::pin(self.list_services())
+    }
+
+    fn tasks(&self) -> EngineFuture<'_, Vec<SwarmTask>> {
+        Box::pin(self.list_tasks())
+    }
 }
 
 fn container_info(c: bollard::models::ContainerSummary) -> Option<Workload> {
@@ -413,6 +442,7 @@ fn container_info(c: bollard::models::ContainerSummary) -> Option<Workload> {
                 name,
                 NetworkAttachment {
                     network_id: ep.network_id.unwrap_or_default(),
+                    swarm_only: false,
                 },
             )
         })

@@ -10,6 +10,7 @@ use super::{
     NetworkChange,
 };
 use crate::model::container::{ContainerSpec, ListedContainer};
+use crate::model::swarm::{SwarmRole, SwarmService, SwarmTask};
 use crate::model::workload::{NetworkAttachment, Workload, WorkloadKind, LOCAL_HOST};
 
 type Hook = Box<dyn Fn(&str) + Send + Sync>;
@@ -37,6 +38,10 @@ struct State {
     owned: Vec<crate::model::container::ListedContainer>,
     /// Images the engine has (`repository:tag`); `None`: every image.
     images: Option<Vec<String>>,
+    /// The swarm role `/info` reports (`None`: not in a swarm), its services and tasks.
+    swarm: Option<SwarmRole>,
+    services: Vec<SwarmService>,
+    tasks: Vec<SwarmTask>,
 }
 
 /// An engine that lives in memory.
@@ -87,7 +92,13 @@ impl FakeEngine {
         let mut attached = BTreeMap::new();
         for n in networks {
             let id = network_id(&mut s, n);
-            attached.insert((*n).to_owned(), NetworkAttachment { network_id: id });
+            attached.insert(
+                (*n).to_owned(),
+                NetworkAttachment {
+                    network_id: id,
+                    swarm_only: false,
+                },
+            );
         }
         s.workloads.retain(|w| w.name != name);
         s.workloads.push(Workload {
@@ -160,6 +171,26 @@ impl FakeEngine {
             .unwrap_or_default()
     }
 
+    /// Makes the engine a swarm node with this role.
+    pub(crate) fn set_swarm(&self, role: SwarmRole) {
+        self.state().swarm = Some(role);
+    }
+
+    /// Creates or replaces a service with `running` running tasks.
+    pub(crate) fn deploy(&self, service: SwarmService, running: usize) {
+        let mut s = self.state();
+        s.services.retain(|x| x.id != service.id);
+        s.tasks.retain(|t| t.service_id != service.id);
+        for _ in 0..running {
+            s.tasks.push(SwarmTask {
+                service_id: service.id.clone(),
+                state: "running".into(),
+                node_id: "node-1".into(),
+            });
+        }
+        s.services.push(service);
+    }
+
     /// Logs the request; fails it when the engine is down or `op` is refused.
     fn begin(&self, op: &'static str, line: String) -> Result<MutexGuard<'_, State>, EngineError> {
         self.requests.fetch_add(1, Ordering::Relaxed);
@@ -195,8 +226,13 @@ fn apply_held(s: &mut State) {
             continue;
         };
         if let Some(w) = workload(s, &container) {
-            w.networks
-                .insert(name, NetworkAttachment { network_id: id });
+            w.networks.insert(
+                name,
+                NetworkAttachment {
+                    network_id: id,
+                    swarm_only: false,
+                },
+            );
         }
     }
 }
@@ -288,8 +324,13 @@ impl Engine for FakeEngine {
                 if w.networks.contains_key(&name) {
                     return Ok(Some(NetworkChange::AlreadyDone));
                 }
-                w.networks
-                    .insert(name, NetworkAttachment { network_id: id });
+                w.networks.insert(
+                    name,
+                    NetworkAttachment {
+                        network_id: id,
+                        swarm_only: false,
+                    },
+                );
                 Ok(Some(NetworkChange::Done))
             });
         Box::pin(async move {
@@ -472,6 +513,25 @@ impl Engine for FakeEngine {
         let r = self
             .begin("put", format!("put {id} {dir}/{name}"))
             .map(drop);
+        Box::pin(async move { r })
+    }
+
+    fn swarm_role(&self) -> EngineFuture<'_, SwarmRole> {
+        let r = self
+            .begin("info", "info".into())
+            .map(|s| s.swarm.clone().unwrap_or(SwarmRole::Off));
+        Box::pin(async move { r })
+    }
+
+    fn services(&self) -> EngineFuture<'_, Vec<SwarmService>> {
+        let r = self
+            .begin("services", "services".into())
+            .map(|s| s.services.clone());
+        Box::pin(async move { r })
+    }
+
+    fn tasks(&self) -> EngineFuture<'_, Vec<SwarmTask>> {
+        let r = self.begin("tasks", "tasks".into()).map(|s| s.tasks.clone());
         Box::pin(async move { r })
     }
 }

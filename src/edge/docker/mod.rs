@@ -16,6 +16,7 @@ use std::pin::Pin;
 use futures_util::Stream;
 
 use crate::model::container::{ContainerSpec, ListedContainer};
+use crate::model::swarm::{SwarmRole, SwarmService, SwarmTask};
 use crate::model::workload::Workload;
 
 pub mod bollard;
@@ -187,4 +188,14 @@ pub trait Engine: Send + Sync + std::fmt::Debug {
         name: &'a str,
         bytes: &'a [u8],
     ) -> EngineFuture<'a, ()>;
+
+    /// The engine's place in a swarm (`/info`: `Swarm.LocalNodeState`, `ControlAvailable`).
+    fn swarm_role(&self) -> EngineFuture<'_, SwarmRole>;
+
+    /// Every Swarm service with its labels and networks (a manager only; a worker or a socket
+    /// proxy refusing `/services` or `/networks` answers with an error).
+    fn services(&self) -> EngineFuture<'_, Vec<SwarmService>>;
+
+    /// The Swarm tasks meant to be running, with their state (a manager only).
+    fn tasks(&self) -> EngineFuture<'_, Vec<SwarmTask>>;
 }

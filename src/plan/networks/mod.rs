@@ -348,3 +348,6 @@ fn user_networks(c: &Workload) -> BTreeMap<&str, &str> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod swarm_tests;

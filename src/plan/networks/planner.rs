@@ -8,7 +8,7 @@ use super::{
     user_networks, Joined, NetAction, NetPlan, NetRejection, NetworkMode, Remembered, Target,
     TargetKind,
 };
-use crate::model::workload::Workload;
+use crate::model::workload::{Workload, WorkloadKind};
 
 /// Plans the attachments. `running` holds every running container (to tell a stopped one from a
 /// live one); `swag` is SWAG's; `targets` what SWAG must reach.
@@ -24,9 +24,19 @@ pub fn plan(
         p.plan_target(t);
     }
     if let NetworkMode::Shared(shared) = mode {
-        // SWAG is on the shared network whenever gatehouse manages networks in shared mode.
-        let join = p.swag_joins(shared, &p.shared_id(shared));
-        p.need(join, "GATEHOUSE_NETWORK_MODE=shared");
+        if swag.kind == WorkloadKind::Service {
+            // Never attached: that would be an update of SWAG's service, restarting SWAG.
+            if !swag.networks.contains_key(shared) {
+                p.out.warnings.push((
+                    swag.name.clone(),
+                    format!("(SWAG, a Swarm service) is not on the shared network {shared}: add it to SWAG's networks in its stack file; gatehouse never updates SWAG's service"),
+                ));
+            }
+        } else {
+            // SWAG is on the shared network whenever gatehouse manages networks in shared mode.
+            let join = p.swag_joins(shared, &p.shared_id(shared));
+            p.need(join, "GATEHOUSE_NETWORK_MODE=shared");
+        }
     }
     let keep = p.undo_unneeded(remembered);
     p.connect_missing(&keep);
@@ -153,7 +163,8 @@ impl<'a> Planner<'a> {
             return;
         }
         if let NetworkMode::Shared(shared) = self.mode {
-            self.join_shared(c, shared);
+            let report = matches!(t.kind, TargetKind::App { report: true, .. });
+            self.join_shared(c, shared, report);
             return;
         }
         match &t.kind {
@@ -167,8 +178,25 @@ impl<'a> Planner<'a> {
         }
     }
 
-    /// Shared mode: SWAG and the app both join the shared network.
-    fn join_shared(&mut self, c: &Workload, shared: &str) {
+    /// Shared mode: SWAG and the app both join the shared network. A Swarm service cannot be
+    /// attached by gatehouse (that is a change to its spec): it must be on the network already.
+    fn join_shared(&mut self, c: &Workload, shared: &str, report: bool) {
+        if c.kind == WorkloadKind::Service {
+            match c.networks.get(shared) {
+                Some(a) => {
+                    let id = a.network_id.clone();
+                    self.swag_needs(c, shared, &id, report);
+                }
+                None => {
+                    let reason = format!(
+                        "Swarm service {0} is not on the shared network {shared}: add it to the service's networks in the stack file (networks: [{shared}], declared external: true); gatehouse never changes a service's spec (that would restart its tasks)",
+                        c.name
+                    );
+                    self.reject(report, c, reason);
+                }
+            }
+            return;
+        }
         let id = self.shared_id(shared);
         self.need(self.swag_joins(shared, &id), &c.name);
         let join = Joined {
@@ -188,7 +216,7 @@ impl<'a> Planner<'a> {
         };
         let theirs = user_networks(c);
         match theirs.get(value) {
-            Some(id) => self.need(self.swag_joins(value, id), &c.name),
+            Some(id) => self.swag_needs(c, value, id, report),
             None => {
                 let on = if theirs.is_empty() {
                     "only the default bridge".to_owned()
@@ -219,7 +247,7 @@ impl<'a> Planner<'a> {
             0 => self.only_on_the_bridge(t, report),
             1 => {
                 if let Some((n, id)) = theirs.iter().next() {
-                    self.need(self.swag_joins(n, id), &c.name);
+                    self.swag_needs(c, n, id, report);
                 }
             }
             _ if t.kind == TargetKind::Authentik => {
@@ -247,10 +275,39 @@ impl<'a> Planner<'a> {
                     self.reject(report, c, reason);
                 }
                 for (n, id) in kept {
-                    self.need(self.swag_joins(n, id), &c.name);
+                    self.swag_needs(c, n, id, report);
                 }
             }
         }
+    }
+
+    /// SWAG must join `network` (id `id`) to reach `c`: needed, unless a standalone container
+    /// may not join it (a swarm overlay made without `attachable: true`) or SWAG is itself a
+    /// Swarm service (gatehouse never updates SWAG's spec: that would restart SWAG). Either way
+    /// the app is rejected with what to do.
+    fn swag_needs(&mut self, c: &Workload, network: &str, id: &str, report: bool) {
+        let swarm_only = c.networks.get(network).is_some_and(|a| a.swarm_only);
+        if self.swag.kind == WorkloadKind::Service {
+            let reason = format!(
+                "SWAG runs as Swarm service {0}, which is not on network {network} of {1}: add {network} to {0}'s networks in its stack file{2}; gatehouse never updates SWAG's service (that would restart SWAG)",
+                self.swag.name,
+                c.name,
+                if swarm_only {
+                    ""
+                } else {
+                    " (or run SWAG as a standalone container on a manager, which gatehouse attaches)"
+                }
+            );
+            return self.reject(report, c, reason);
+        }
+        if swarm_only {
+            let reason = format!(
+                "Swarm service {0} is on overlay network {network}, which standalone containers such as SWAG cannot join: recreate it with attachable: true (in the stack file: networks: {network}: driver: overlay, attachable: true; or docker network create --driver overlay --attachable {network}), or set GATEHOUSE_NETWORK_MODE=shared and put the service on gatehouse's attachable overlay network",
+                c.name
+            );
+            return self.reject(report, c, reason);
+        }
+        self.need(self.swag_joins(network, id), &c.name);
     }
 
     fn only_on_the_bridge(&mut self, t: &Target<'_>, report: bool) {
@@ -378,6 +435,7 @@ fn reached_through_its_networks(t: &Target<'_>) -> bool {
     };
     let c = t.container;
     let names_this_container = address == &c.name
+        || (c.kind == WorkloadKind::Service && *address == format!("tasks.{}", c.name))
         || c.labels.get("com.docker.compose.service") == Some(address)
         || (address.len() >= 12 && c.id.starts_with(address.as_str()));
     address.parse::<IpAddr>().is_err() && names_this_container

@@ -13,6 +13,7 @@ fn container(name: &str, nets: &[&str]) -> Workload {
                     (*n).to_owned(),
                     NetworkAttachment {
                         network_id: format!("net-{n}"),
+                        swarm_only: false,
                     },
                 )
             })

@@ -6,11 +6,16 @@ use serde::{Deserialize, Serialize};
 
 mod application;
 mod binding;
+mod mfa;
 mod outpost;
 mod provider;
 
 pub use application::{AppCreate, AppPatch};
 pub use binding::BindingCreate;
+pub use mfa::{
+    FlowCreate, FlowInfo, FlowStageBinding, FlowStageBindingCreate, MaxAge, MfaMode, SetupStage,
+    TotpStageCreate, ValidateFields, ValidateStage, ValidateStageCreate,
+};
 pub use outpost::OutpostPatch;
 pub use provider::{ProviderCreate, ProviderPatch, ProxyMode};
 

@@ -9,6 +9,7 @@ mod binding;
 mod describe;
 pub mod fields;
 pub mod marker;
+pub mod mfa;
 mod outpost;
 mod planner;
 mod provider;

@@ -59,6 +59,8 @@ pub struct Settings {
     pub health_file: PathBuf,
     /// authentik provisioning; `None` when URL and token are both unset (provisioning off).
     pub(crate) authentik: Option<AuthentikSettings>,
+    /// `GATEHOUSE_MFA`: what authentik's default authentication flow asks of every login.
+    pub(crate) mfa: crate::model::authentik::MfaMode,
 }
 
 /// How gatehouse reaches and provisions authentik.
@@ -246,6 +248,9 @@ fn read_settings(r: &mut Reader<'_>) -> Settings {
         .get(&AUTHENTIK_CONTAINER, checks::container_name)
         .unwrap_or_default();
     let network_mode = read_network_mode(r);
+    let mfa = r
+        .get(&MFA, crate::model::authentik::MfaMode::parse)
+        .unwrap_or_default();
     if debounce_max < debounce.max(debounce_burst) {
         r.problem(
             DEBOUNCE_MAX_MS.name,
@@ -276,6 +281,7 @@ fn read_settings(r: &mut Reader<'_>) -> Settings {
         network_mode,
         health_file,
         authentik,
+        mfa,
     }
 }
 

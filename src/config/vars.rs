@@ -83,6 +83,7 @@ pub(crate) const EXTERNAL_SCHEME: Var = Var::new("GATEHOUSE_EXTERNAL_SCHEME", So
 pub(crate) const INSTANCE: Var = Var::new("GATEHOUSE_INSTANCE", None);
 pub(crate) const PUID: Var = Var::new("PUID", Some("1000"));
 pub(crate) const PGID: Var = Var::new("PGID", Some("1000"));
+pub(crate) const MFA: Var = Var::new("GATEHOUSE_MFA", Some("off"));
 
 /// Every variable gatehouse reads.
 pub const VARS: &[Var] = &[
@@ -112,6 +113,7 @@ pub const VARS: &[Var] = &[
     INSTANCE,
     PUID,
     PGID,
+    MFA,
 ];
 
 /// Every name gatehouse reads (with `*_FILE` variants and deprecated aliases); a `GATEHOUSE_*`

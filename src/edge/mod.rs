@@ -7,4 +7,5 @@ pub mod confdir;
 pub mod docker;
 pub mod fieldstate;
 pub mod files;
+pub mod mfastate;
 pub mod netstate;

@@ -70,6 +70,8 @@ pub const KNOWN_KEYS: &[&str] = &[
     "allow_groups",
     "outpost",
     "adopt",
+    "mfa",
+    "mfa.max_age",
 ];
 
 /// One bad label.

@@ -127,10 +127,22 @@ impl Reconciler {
             }
             Some(a) => match authentik::Provisioner::new(a) {
                 Ok(p) => {
-                    let p = p.with_state_file(
-                        crate::edge::fieldstate::FieldStateFile::new(&ctx.settings.swag_config)
+                    let p = p
+                        .with_state_file(
+                            crate::edge::fieldstate::FieldStateFile::new(
+                                &ctx.settings.swag_config,
+                            )
                             .owned_by(ctx.settings.puid, ctx.settings.pgid),
-                    );
+                        )
+                        .with_mfa(
+                            ctx.settings.mfa,
+                            Some(
+                                crate::edge::mfastate::MfaStateFile::new(
+                                    &ctx.settings.swag_config,
+                                )
+                                .owned_by(ctx.settings.puid, ctx.settings.pgid),
+                            ),
+                        );
                     tracing::info!(url = %a.url, domain = %a.domain, "authentik provisioning is on");
                     provisioning::log_instance(p.instance());
                     Some(p)

@@ -244,6 +244,7 @@ fn want(container: &str, slug: &str) -> crate::labels::authentik::AppWant {
         allow_groups: Vec::new(),
         outpost: None,
         adopt: false,
+        mfa: None,
     }
 }
 

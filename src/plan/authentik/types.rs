@@ -48,6 +48,8 @@ pub struct Actual {
     pub(crate) groups: Vec<Group>,
     /// Bindings targeting the applications gatehouse owns (or wants to adopt).
     pub(crate) bindings: Vec<PolicyBinding>,
+    /// This instance's step-up flows (`auth.mfa=true`) by age: flow pks.
+    pub(crate) stepup_flows: BTreeMap<crate::model::authentik::MaxAge, String>,
 }
 
 /// What the sync needs besides the wants.

@@ -368,6 +368,7 @@ mod tests {
             allow_groups: Vec::new(),
             outpost: None,
             adopt: false,
+            mfa: None,
         }
     }
 

@@ -4,6 +4,7 @@
 //! holds up a proxy-conf ([`worker`]). The planning is in [`crate::plan::authentik`].
 
 mod apply;
+mod mfa;
 mod observe;
 mod record;
 mod worker;
@@ -55,6 +56,8 @@ pub struct Provisioner<A = Client> {
     /// A group binding gatehouse made may be in authentik although no app asks for groups:
     /// until the bindings were read once without finding one.
     stale_bindings_possible: bool,
+    /// `GATEHOUSE_MFA`, its record, and the step-up flows of `auth.mfa=true` apps.
+    mfa: mfa::MfaState,
 }
 
 impl Provisioner<Client> {
@@ -86,7 +89,20 @@ impl<A: Api> Provisioner<A> {
             others_told: BTreeSet::new(),
             record: FieldRecord::default(),
             stale_bindings_possible: true,
+            mfa: mfa::MfaState::default(),
         }
+    }
+
+    /// `GATEHOUSE_MFA`, with the record of what it changed kept in `file` (without a file,
+    /// known to this process only).
+    pub fn with_mfa(
+        mut self,
+        mode: crate::model::authentik::MfaMode,
+        file: Option<crate::edge::mfastate::MfaStateFile>,
+    ) -> Self {
+        self.mfa.mode = mode;
+        self.mfa.file = file;
+        self
     }
 
     /// Keeps the optional field values gatehouse sets in `file` (see
@@ -121,6 +137,13 @@ impl<A: Api> Provisioner<A> {
         grace: Duration,
     ) -> Result<SyncReport, ApiError> {
         let (reads0, writes0) = (self.client.reads_made(), self.client.writes_made());
+        let mut mfa_round = match self.mfa_before(&desired.wants, true).await {
+            Ok(r) => r,
+            Err(e) => {
+                self.version = None;
+                return Err(e);
+            }
+        };
         let actual = match self.observe(&desired.wants).await {
             Ok(a) => a,
             Err(e) => {
@@ -147,13 +170,23 @@ impl<A: Api> Provisioner<A> {
             problems: &mut problems,
             memory: &mut memory,
         };
-        let applied = self.apply(&plan, &desired.wants, outcomes).await;
+        let mut applied = self.apply(&plan, &desired.wants, outcomes).await;
+        if applied.is_ok() {
+            let hold = !desired.hold_removals.is_empty() || !desired.held.is_empty();
+            if let Err(e) = self
+                .mfa_after(&mut mfa_round, &actual.providers, hold, true)
+                .await
+            {
+                applied = Err(e);
+            }
+        }
+        problems.append(&mut mfa_round.problems);
         self.refused = refused;
         // Also after a failure midway: what authentik accepted is recorded.
         self.record.remember(&self.rules.instance, memory);
         self.report(problems);
         let failed = match applied {
-            Ok(n) => n,
+            Ok(n) => n + mfa_round.failed,
             Err(e) => {
                 self.version = None;
                 return Err(e);
@@ -173,10 +206,14 @@ impl<A: Api> Provisioner<A> {
     /// are gone show as deleted. Nothing is remembered from it, and the record of field values
     /// is read, never written.
     pub async fn preview(&mut self, desired: &Desired) -> Result<Preview, ApiError> {
+        let mut mfa_round = self.mfa_before(&desired.wants, false).await?;
         let actual = self.observe(&desired.wants).await?;
+        let hold = !desired.hold_removals.is_empty() || !desired.held.is_empty();
+        self.mfa_after(&mut mfa_round, &actual.providers, hold, false)
+            .await?;
         let remembered = self.record.remembered(&self.rules.instance);
         let mut clock = self.clock.clone();
-        let (plan, problems) = plan_round(
+        let (plan, mut problems) = plan_round(
             &actual,
             desired,
             &remembered,
@@ -185,8 +222,10 @@ impl<A: Api> Provisioner<A> {
             Instant::now(),
             Duration::ZERO,
         );
+        problems.append(&mut mfa_round.problems);
         Ok(Preview {
             version: actual.version,
+            mfa: mfa_round.ops,
             plan,
             instance: self.rules.instance.clone(),
             containers: containers_of(&desired.wants),

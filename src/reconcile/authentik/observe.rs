@@ -55,6 +55,7 @@ impl<A: Api> Provisioner<A> {
             outposts,
             groups,
             bindings,
+            stepup_flows: self.mfa.stepup.clone(),
         })
     }
 

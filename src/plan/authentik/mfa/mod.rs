@@ -158,6 +158,16 @@ pub enum MfaOp {
     },
 }
 
+impl MfaOp {
+    /// A step-up flow or stage going (made after the apps' requests).
+    pub(crate) fn is_removal(&self) -> bool {
+        matches!(
+            self,
+            Self::DeleteStepUpFlow { .. } | Self::DeleteStepUpStage { .. }
+        )
+    }
+}
+
 /// What happens to the record once the requests are made.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RecordAfter {

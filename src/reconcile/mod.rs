@@ -129,18 +129,14 @@ impl Reconciler {
                 Ok(p) => {
                     let p = p
                         .with_state_file(
-                            crate::edge::fieldstate::FieldStateFile::new(
-                                &ctx.settings.swag_config,
-                            )
-                            .owned_by(ctx.settings.puid, ctx.settings.pgid),
+                            crate::edge::fieldstate::FieldStateFile::new(&ctx.settings.swag_config)
+                                .owned_by(ctx.settings.puid, ctx.settings.pgid),
                         )
                         .with_mfa(
                             ctx.settings.mfa,
                             Some(
-                                crate::edge::mfastate::MfaStateFile::new(
-                                    &ctx.settings.swag_config,
-                                )
-                                .owned_by(ctx.settings.puid, ctx.settings.pgid),
+                                crate::edge::mfastate::MfaStateFile::new(&ctx.settings.swag_config)
+                                    .owned_by(ctx.settings.puid, ctx.settings.pgid),
                             ),
                         );
                     tracing::info!(url = %a.url, domain = %a.domain, "authentik provisioning is on");

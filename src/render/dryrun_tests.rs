@@ -85,6 +85,7 @@ fn planned_authentik() -> AuthentikPreview {
             instance: crate::plan::authentik::marker::Instance::unnamed(),
             containers: BTreeMap::from([("jelly".into(), "jellyfin".into())]),
             problems: vec!["container wiki: application wiki already exists in authentik and was not made by gatehouse; leaving it alone (set auth.adopt=true to let gatehouse manage it, or choose another auth.slug)".into()],
+            mfa: Vec::new(),
         },
     }
 }

@@ -23,6 +23,9 @@ use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{json, Map, Value};
 
+mod admin;
+pub mod mfa;
+
 pub const TOKEN: &str = "fake-authentik-token-123";
 pub const EMBEDDED_PK: &str = "8e1b4b6c-2d1f-4c0a-9d2e-000000000001";
 pub const AUTHZ_FLOW_PK: &str = "8e1b4b6c-2d1f-4c0a-9d2e-0000000000f1";
@@ -84,12 +87,17 @@ pub struct State {
     /// misreports its pagination): a client following `next` blindly never stops.
     pub stuck_next: bool,
     next_id: u64,
+    /// Flows' stages and bindings, users, tokens, devices, brands, roles ([`mfa`]).
+    pub mfa: mfa::MfaWorld,
 }
 
 impl State {
     fn uuid(&mut self) -> String {
         self.next_id += 1;
         format!("8e1b4b6c-2d1f-4c0a-9d2e-{:012x}", 0x1000 + self.next_id)
+    }
+    fn uuid_int(&mut self) -> i64 {
+        self.int_id()
     }
     fn int_id(&mut self) -> i64 {
         self.next_id += 1;
@@ -554,7 +562,9 @@ impl FakeAuthentik {
             refusals: Vec::new(),
             stuck_next: false,
             next_id: 0,
+            mfa: mfa::MfaWorld::default(),
         };
+        mfa::seed(&mut st);
         st.flows.push(flow(
             AUTHZ_FLOW_PK,
             "default-provider-authorization-implicit-consent",
@@ -1167,6 +1177,9 @@ fn route(
         return reply(StatusCode::NOT_FOUND, json!({"detail": "Not found."}));
     };
     let segs: Vec<&str> = p.trim_matches('/').split('/').collect();
+    if let Some(answer) = mfa::route(st, method, &segs, q, body) {
+        return answer;
+    }
     let filter = |items: &[Value], key: &str, field: &str| -> Vec<Value> {
         match q.get(key) {
             Some(vals) => items

@@ -13,10 +13,9 @@ use std::future::Future;
 use std::time::Duration;
 
 use crate::model::authentik::{
-    AppCreate, AppPatch, Application, BindingCreate, Flow, FlowCreate, FlowInfo,
-    FlowStageBinding, FlowStageBindingCreate, Group, Outpost, PolicyBinding, ProviderCreate,
-    ProviderPatch, ProxyProvider, SetupStage, ValidateFields, ValidateStage, ValidateStageCreate,
-    VersionInfo,
+    AppCreate, AppPatch, Application, BindingCreate, Flow, FlowCreate, FlowInfo, FlowStageBinding,
+    FlowStageBindingCreate, Group, Outpost, PolicyBinding, ProviderCreate, ProviderPatch,
+    ProxyProvider, SetupStage, ValidateFields, ValidateStage, ValidateStageCreate, VersionInfo,
 };
 pub use crate::plan::authentik::mfa::SetupKind;
 
@@ -138,9 +137,7 @@ pub trait Api {
         let _ = target;
         async { Ok(Vec::new()) }
     }
-    fn validate_stages(
-        &self,
-    ) -> impl Future<Output = Result<Vec<ValidateStage>, ApiError>> + Send {
+    fn validate_stages(&self) -> impl Future<Output = Result<Vec<ValidateStage>, ApiError>> + Send {
         async { Ok(Vec::new()) }
     }
     fn setup_stages(

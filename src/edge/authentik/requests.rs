@@ -190,7 +190,11 @@ impl Api for Client {
         self.mfa_patch_validate_stage(pk, body).await
     }
 
-    async fn create_setup_stage(&self, kind: SetupKind, name: &str) -> Result<SetupStage, ApiError> {
+    async fn create_setup_stage(
+        &self,
+        kind: SetupKind,
+        name: &str,
+    ) -> Result<SetupStage, ApiError> {
         self.mfa_create_setup_stage(kind, name).await
     }
 

@@ -152,7 +152,8 @@ pub struct Preview {
     pub(crate) containers: BTreeMap<String, String>,
     /// What the round would report, one sentence each: rejected labels, conflicts (an
     /// application gatehouse did not make, a missing outpost, flow or group), objects kept.
-    pub(crate) problems: Vec<String>,    /// The MFA settings' requests (`GATEHOUSE_MFA`, step-up flows), said first.
+    pub(crate) problems: Vec<String>,
+    /// The MFA settings' requests (`GATEHOUSE_MFA`, step-up flows), said first.
     pub(crate) mfa: Vec<mfa::MfaOp>,
 }
 

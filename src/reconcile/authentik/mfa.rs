@@ -199,11 +199,14 @@ impl<A: Api> Provisioner<A> {
             return Ok(());
         }
         if stack {
-            a.flow = c.flow_by_slug(AUTHENTICATION_FLOW).await?.map(|f| FlowInfo {
-                pk: f.pk,
-                slug: f.slug,
-                ..FlowInfo::default()
-            });
+            a.flow = c
+                .flow_by_slug(AUTHENTICATION_FLOW)
+                .await?
+                .map(|f| FlowInfo {
+                    pk: f.pk,
+                    slug: f.slug,
+                    ..FlowInfo::default()
+                });
             if let Some(f) = &a.flow {
                 a.bindings.extend(c.flow_bindings(&f.pk).await?);
             }
@@ -268,7 +271,12 @@ impl<A: Api> Provisioner<A> {
                     round.problems.push(Problem::new(
                         ProblemKind::Refused,
                         subject,
-                        format!("authentik refused to {}: {e}", op.said(Tense::Planned).to_string().trim_start_matches("would ")),
+                        format!(
+                            "authentik refused to {}: {e}",
+                            op.said(Tense::Planned)
+                                .to_string()
+                                .trim_start_matches("would ")
+                        ),
                     ));
                     return Ok(false);
                 }

@@ -46,6 +46,7 @@ pub const EXIT_CODES: &[(&str, &[u8])] = {
         ("render", &[OK, FAILED, USAGE, UNAVAILABLE, OS, IO]),
         ("init", &[OK, USAGE, OS, IO]),
         ("health", &[OK, FAILED, USAGE]),
+        ("admin create", &[OK, FAILED, USAGE, UNAVAILABLE, OS]),
     ]
 };
 

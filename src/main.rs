@@ -38,6 +38,25 @@ enum Command {
     Health,
     /// Write the stack's .env (settings and generated secrets); never changes a value already set.
     Init(InitArgs),
+    /// authentik's admins.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create a personal authentik admin (prints a one-time link or password); with
+    /// --deactivate-akadmin, deactivate akadmin once that admin has a second factor.
+    Create {
+        /// The username.
+        name: String,
+        #[arg(long)]
+        email: String,
+        /// Deactivate akadmin, once it is safe (the new admin has a confirmed second factor and
+        /// gatehouse's token is not akadmin's; else say what is left).
+        #[arg(long)]
+        deactivate_akadmin: bool,
+    },
 }
 
 #[derive(clap::Args)]
@@ -86,6 +105,15 @@ fn main() -> ExitCode {
     init_logging(&settings);
     for w in warnings {
         tracing::warn!("{w}");
+    }
+    if let Command::Admin(AdminCommand::Create {
+        name,
+        email,
+        deactivate_akadmin,
+    }) = &cli.command
+    {
+        let code = gatehouse::commands::admin::main(&settings, name, email, *deactivate_akadmin);
+        return ExitCode::from(code);
     }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -147,7 +175,7 @@ async fn run(command: Command, settings: Settings) -> Result<ExitCode, gatehouse
             }
             Ok(exit_for(&report))
         }
-        Command::Health | Command::Init(_) => Ok(ExitCode::SUCCESS),
+        Command::Health | Command::Init(_) | Command::Admin(_) => Ok(ExitCode::SUCCESS),
     }
 }
 

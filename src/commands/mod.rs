@@ -1,3 +1,4 @@
-//! Commands besides `run` and `render`: `init` ([`init`]).
+//! Commands besides `run` and `render`: `init` ([`init`]), `admin create` ([`admin`]).
 
+pub mod admin;
 pub mod init;

@@ -19,6 +19,7 @@ use crate::model::authentik::{
 };
 pub use crate::plan::authentik::mfa::SetupKind;
 
+mod admin;
 #[cfg(test)]
 pub mod memory;
 mod mfa;

@@ -9,6 +9,7 @@ mod binding;
 mod mfa;
 mod outpost;
 mod provider;
+mod user;
 
 pub use application::{AppCreate, AppPatch};
 pub use binding::BindingCreate;
@@ -18,6 +19,10 @@ pub use mfa::{
 };
 pub use outpost::OutpostPatch;
 pub use provider::{ProviderCreate, ProviderPatch, ProxyMode};
+pub use user::{
+    Brand, Device, GroupCreate, Link, Owner, ServiceAccount, SessionUser, SuperGroup, User,
+    UserCreate,
+};
 
 /// A request body's fields as sent, by name (sorted).
 fn to_map<T: Serialize>(body: &T) -> serde_json::Map<String, serde_json::Value> {

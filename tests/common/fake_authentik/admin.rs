@@ -35,7 +35,13 @@ pub fn route(
             let Some(u) = st.mfa.users.iter().find(|u| u["pk"] == owner).cloned() else {
                 return Some(not_found());
             };
-            respond(st, StatusCode::OK, "SessionUser", json!({ "user": u }))
+            let me = json!({
+                "pk": u["pk"], "username": u["username"], "name": u["name"],
+                "is_active": u["is_active"], "is_superuser": u["is_superuser"], "groups": [],
+                "roles": [], "email": u["email"], "avatar": "", "uid": u["uid"], "settings": {},
+                "type": u["type"], "system_permissions": []
+            });
+            respond(st, StatusCode::OK, "SessionUser", json!({ "user": me }))
         }
         (Method::POST, ["core", "users", "service_account"]) => service_account(st, body),
         (Method::POST, ["core", "users"]) => create_user(st, body),
@@ -248,6 +254,12 @@ fn add_user(st: &mut State, uuid: &str, body: Option<&Value>) -> Answer {
     if let Some(users) = st.groups[i]["users"].as_array_mut() {
         if !users.contains(&b["pk"]) {
             users.push(b["pk"].clone());
+        }
+    }
+    let group = st.groups[i]["pk"].clone();
+    if let Some(u) = st.mfa.users.iter_mut().find(|u| u["pk"] == b["pk"]) {
+        if let Some(groups) = u["groups"].as_array_mut() {
+            groups.push(group);
         }
     }
     (StatusCode::NO_CONTENT, None)

@@ -202,7 +202,7 @@ impl MaxAge {
 
     /// The shortest spelling: `12h`, `90m` (it names the flow and stage gatehouse makes).
     pub fn key(self) -> String {
-        if self.0 % 60 == 0 {
+        if self.0.is_multiple_of(60) {
             format!("{}h", self.0 / 60)
         } else {
             format!("{}m", self.0)
@@ -211,7 +211,7 @@ impl MaxAge {
 
     /// authentik's `last_auth_threshold`: `hours=12`, `minutes=90`.
     pub fn threshold(self) -> String {
-        if self.0 % 60 == 0 {
+        if self.0.is_multiple_of(60) {
             format!("hours={}", self.0 / 60)
         } else {
             format!("minutes={}", self.0)

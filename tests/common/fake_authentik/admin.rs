@@ -8,7 +8,10 @@ use super::mfa::{user_obj, Answer, Query};
 use super::{checked, field_error, page, reply, respond, State};
 
 fn user_index(st: &State, id: &str) -> Option<usize> {
-    st.mfa.users.iter().position(|u| u["pk"].to_string() == id)
+    st.mfa
+        .users
+        .iter()
+        .position(|u| u["pk"].as_i64().is_some_and(|pk| id.parse() == Ok(pk)))
 }
 
 fn not_found() -> Answer {

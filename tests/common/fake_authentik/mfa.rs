@@ -220,7 +220,8 @@ fn filtered(items: &[Value], q: &Query, key: &str, field: &str) -> Vec<Value> {
             .filter(|i| {
                 vals.iter().any(|v| match &i[field] {
                     Value::String(s) => s == v,
-                    other => other.to_string() == *v,
+                    Value::Bool(b) => v.parse() == Ok(*b),
+                    _ => false,
                 })
             })
             .cloned()

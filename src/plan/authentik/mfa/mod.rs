@@ -290,6 +290,35 @@ fn wanted(
     (fields, setup)
 }
 
+/// The refusal when the stage no longer holds what gatehouse set.
+fn changed_since(mode: MfaMode, stage: &ValidateStage, r: &MfaRecord) -> MfaPlan {
+    refused(
+        format!(
+            "GATEHOUSE_MFA={mode}: authentik stage {} was changed in authentik since gatehouse set it (gatehouse set {}; it holds {}); gatehouse changes nothing, so as not to undo your edit",
+            stage.name,
+            words::fields(&r.set),
+            words::fields(&stage.fields())
+        ),
+        &format!("to let gatehouse manage it again, put those fields back, or delete {RECORD_FILE} in gatehouse's state folder (gatehouse then records the stage as it is now)"),
+    )
+}
+
+/// `off`: the fields back to what they held before gatehouse changed them.
+fn restore(stage: &ValidateStage, r: &MfaRecord) -> MfaPlan {
+    MfaPlan {
+        ops: vec![MfaOp::PatchValidateStage {
+            pk: stage.pk.clone(),
+            name: stage.name.clone(),
+            mode: MfaMode::Off,
+            fields: r.before.clone(),
+            setup: None,
+            restore: true,
+        }],
+        problems: Vec::new(),
+        record: RecordAfter::Clear,
+    }
+}
+
 /// The stack-wide plan: `mode` against what authentik holds and what gatehouse recorded.
 pub fn plan_stack(
     mode: MfaMode,
@@ -311,32 +340,10 @@ pub fn plan_stack(
     };
     let current = stage.fields();
     if let Some(r) = record.filter(|r| r.stage != stage.pk || !current.same(&r.set)) {
-        return refused(
-            format!(
-                "GATEHOUSE_MFA={mode}: authentik stage {} was changed in authentik since gatehouse set it (gatehouse set {}; it holds {}); gatehouse changes nothing, so as not to undo your edit",
-                stage.name,
-                words::fields(&r.set),
-                words::fields(&current)
-            ),
-            &format!("to let gatehouse manage it again, put those fields back, or delete {RECORD_FILE} in gatehouse's state folder (gatehouse then records the stage as it is now)"),
-        );
+        return changed_since(mode, stage, r);
     }
     if mode == MfaMode::Off {
-        let Some(r) = record else {
-            return MfaPlan::default();
-        };
-        return MfaPlan {
-            ops: vec![MfaOp::PatchValidateStage {
-                pk: stage.pk.clone(),
-                name: stage.name.clone(),
-                mode,
-                fields: r.before.clone(),
-                setup: None,
-                restore: true,
-            }],
-            problems: Vec::new(),
-            record: RecordAfter::Clear,
-        };
+        return record.map_or_else(MfaPlan::default, |r| restore(stage, r));
     }
     let (fields, setup) = wanted(mode, &current, actual, instance);
     let before = record.map_or_else(|| current.clone(), |r| r.before.clone());

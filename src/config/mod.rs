@@ -251,6 +251,11 @@ fn read_settings(r: &mut Reader<'_>) -> Settings {
     let mfa = r
         .get(&MFA, crate::model::authentik::MfaMode::parse)
         .unwrap_or_default();
+    if mfa != crate::model::authentik::MfaMode::Off && authentik.is_none() {
+        r.warnings.push(format!(
+            "GATEHOUSE_MFA={mfa} has no effect while authentik provisioning is off (GATEHOUSE_AUTHENTIK_URL and GATEHOUSE_AUTHENTIK_TOKEN unset)"
+        ));
+    }
     if debounce_max < debounce.max(debounce_burst) {
         r.problem(
             DEBOUNCE_MAX_MS.name,

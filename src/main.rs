@@ -41,6 +41,8 @@ enum Command {
     /// authentik's admins.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// The doctor: check Docker, SWAG, the apps' networks and authentik; one line per check.
+    Check,
 }
 
 #[derive(Subcommand)]
@@ -139,6 +141,9 @@ fn init_logging(settings: &Settings) {
 }
 
 async fn run(command: Command, settings: Settings) -> Result<ExitCode, gatehouse::Error> {
+    if let Command::Check = command {
+        return Ok(check(&settings).await);
+    }
     let engine = BollardEngine::from_env(settings.scope_label.clone())?;
     tracing::info!(
         swag_config = %settings.swag_config.display(),
@@ -175,7 +180,27 @@ async fn run(command: Command, settings: Settings) -> Result<ExitCode, gatehouse
             }
             Ok(exit_for(&report))
         }
-        Command::Health | Command::Init(_) | Command::Admin(_) => Ok(ExitCode::SUCCESS),
+        Command::Health | Command::Init(_) | Command::Check | Command::Admin(_) => {
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// `gatehouse check`: every check's line on stdout; 1 when one failed. An engine client that
+/// cannot even be set up is the Docker check's failure, not an error: the other checks run.
+async fn check(settings: &Settings) -> ExitCode {
+    use gatehouse::commands::check;
+    let checks = match BollardEngine::from_env(settings.scope_label.clone()) {
+        Ok(engine) => check::run_checks(settings, &engine).await,
+        Err(e) => check::run_checks_without_engine(settings, e.to_string()).await,
+    };
+    let _ = std::io::stdout()
+        .lock()
+        .write_all(check::report(&checks).as_bytes());
+    if check::any_failed(&checks) {
+        ExitCode::from(exit::FAILED)
+    } else {
+        ExitCode::SUCCESS
     }
 }
 

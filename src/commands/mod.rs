@@ -1,4 +1,6 @@
-//! Commands besides `run` and `render`: `init` ([`init`]), `admin create` ([`admin`]).
+//! Commands besides `run` and `render`: `init` ([`init`]), `check` ([`check`]), `admin create`
+//! ([`admin`]).
 
 pub mod admin;
+pub mod check;
 pub mod init;

@@ -25,6 +25,7 @@ use serde_json::{json, Map, Value};
 
 mod admin;
 pub mod mfa;
+pub mod tokens;
 
 pub const TOKEN: &str = "fake-authentik-token-123";
 pub const EMBEDDED_PK: &str = "8e1b4b6c-2d1f-4c0a-9d2e-000000000001";
@@ -87,6 +88,8 @@ pub struct State {
     /// misreports its pagination): a client following `next` blindly never stops.
     pub stuck_next: bool,
     next_id: u64,
+    /// API tokens (`tokens.rs`); the first one is [`TOKEN`].
+    pub tokens: Vec<Value>,
     /// Flows' stages and bindings, users, tokens, devices, brands, roles ([`mfa`]).
     pub mfa: mfa::MfaWorld,
 }
@@ -96,8 +99,9 @@ impl State {
         self.next_id += 1;
         format!("8e1b4b6c-2d1f-4c0a-9d2e-{:012x}", 0x1000 + self.next_id)
     }
+    /// A user or group number, clear of the seeded ones.
     fn uuid_int(&mut self) -> i64 {
-        self.int_id()
+        1000 + self.int_id()
     }
     fn int_id(&mut self) -> i64 {
         self.next_id += 1;
@@ -562,6 +566,7 @@ impl FakeAuthentik {
             refusals: Vec::new(),
             stuck_next: false,
             next_id: 0,
+            tokens: tokens::initial(),
             mfa: mfa::MfaWorld::default(),
         };
         mfa::seed(&mut st);
@@ -655,6 +660,11 @@ impl FakeAuthentik {
 
     pub fn with<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
         f(&mut self.state.lock().unwrap())
+    }
+
+    /// gatehouse's token expires at `when` (RFC 3339), as tokens made in authentik's UI do.
+    pub fn expire_token_at(&self, when: &str) {
+        self.with(|s| s.tokens[0] = tokens::token_obj(tokens::TOKEN_ID, Some(when)));
     }
 
     pub fn requests(&self) -> Vec<Recorded> {
@@ -904,6 +914,12 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Response<Fu
             .or(Some(Value::String("<not json>".into())))
     };
     let path = uri.path().to_owned();
+    if tokens::is_ping(&path) {
+        return Response::builder()
+            .status(StatusCode::NO_CONTENT)
+            .body(Full::new(Bytes::new()))
+            .unwrap();
+    }
     let query: BTreeMap<String, Vec<String>> = uri
         .query()
         .unwrap_or("")
@@ -1178,6 +1194,9 @@ fn route(
     };
     let segs: Vec<&str> = p.trim_matches('/').split('/').collect();
     if let Some(answer) = mfa::route(st, method, &segs, q, body) {
+        return answer;
+    }
+    if let Some(answer) = tokens::route(st, method, &segs, q) {
         return answer;
     }
     let filter = |items: &[Value], key: &str, field: &str| -> Vec<Value> {

@@ -262,7 +262,9 @@ fn an_env_with_an_authentik_already_gets_mfa_off() {
         &a,
     );
     assert_eq!(
-        parse_env(&plan.text).get("GATEHOUSE_MFA").map(String::as_str),
+        parse_env(&plan.text)
+            .get("GATEHOUSE_MFA")
+            .map(String::as_str),
         Some("off")
     );
 }

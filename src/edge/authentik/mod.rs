@@ -20,6 +20,7 @@ use crate::model::authentik::{
 pub use crate::plan::authentik::mfa::SetupKind;
 
 mod admin;
+pub mod doctor;
 #[cfg(test)]
 pub mod memory;
 mod mfa;

@@ -21,7 +21,8 @@ pub const TOTP_SETUP_PK: &str = "8e1b4b6c-2d1f-4c0a-9d2e-0000000000a5";
 pub const WEBAUTHN_SETUP_PK: &str = "8e1b4b6c-2d1f-4c0a-9d2e-0000000000a6";
 pub const ADMINS_GROUP_PK: &str = "8e1b4b6c-2d1f-4c0a-9d2e-0000000000b1";
 pub const BRAND_PK: &str = "8e1b4b6c-2d1f-4c0a-9d2e-0000000000c1";
-pub const AKADMIN_PK: i64 = 7;
+/// `akadmin`, the same user as the one of [`super::tokens`].
+pub const AKADMIN_PK: i64 = 1;
 const COMPONENT_VALIDATE: &str = "ak-stage-authenticator-validate-form";
 const COMPONENT_TOTP: &str = "ak-stage-authenticator-totp-form";
 const COMPONENT_WEBAUTHN: &str = "ak-stage-authenticator-webauthn-form";

@@ -245,3 +245,58 @@ fn render_says_the_flow_and_stage_changes_in_the_log_s_words() {
         "{lines}"
     );
 }
+
+#[test]
+fn the_same_requests_on_the_oldest_supported_server_and_webauthn_uses_its_setup_stage() {
+    let fake = FakeAuthentik::start_version("2024.2.3");
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = prov(&fake, MfaMode::Webauthn, dir.path());
+    let r = sync(&fake, &mut p, &[]);
+    assert_eq!((r.writes, r.failed), (1, 0), "{:?}", fake.writes());
+    let now = stage_fields(&fake);
+    assert_eq!(now["device_classes"], json!(["webauthn"]));
+    assert_eq!(
+        now["configuration_stages"],
+        json!([seeded::WEBAUTHN_SETUP_PK])
+    );
+}
+
+#[test]
+fn a_missing_totp_setup_stage_is_made_first() {
+    let fake = FakeAuthentik::start();
+    let dir = tempfile::tempdir().unwrap();
+    fake.with(|st| st.mfa.stages.retain(|s| s["pk"] != seeded::TOTP_SETUP_PK));
+    let mut p = prov(&fake, MfaMode::Totp, dir.path());
+    let r = sync(&fake, &mut p, &[]);
+    assert_eq!((r.writes, r.failed), (2, 0), "{:?}", fake.writes());
+    let made = fake.with(|st| seeded::stage_named(st, "gatehouse-authenticator-totp-setup"));
+    let made = made.expect("gatehouse's TOTP setup stage");
+    assert_eq!(
+        stage_fields(&fake)["configuration_stages"],
+        json!([made["pk"]])
+    );
+    fake.clear_requests();
+    sync(&fake, &mut p, &[]);
+    assert!(fake.writes().is_empty(), "{:?}", fake.writes());
+}
+
+#[test]
+fn a_bad_max_age_rejects_the_app_s_authentik_labels() {
+    let fake = FakeAuthentik::start();
+    let apps = [container(
+        "dockge",
+        &[
+            ("auth.protect", "true"),
+            ("auth.mfa", "true"),
+            ("auth.mfa.max_age", "forever"),
+        ],
+    )];
+    let d = desired(&fake, &apps);
+    assert!(
+        d.rejected
+            .iter()
+            .any(|r| r.to_string().contains("auth.mfa.max_age")),
+        "{:?}",
+        d.rejected
+    );
+}

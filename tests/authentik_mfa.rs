@@ -101,6 +101,10 @@ fn totp_then_an_unchanged_resync_then_off_restores_exactly_what_was_there() {
     let r = sync(&fake, &mut p, &[]);
     assert_eq!(r.writes, 0);
     assert!(fake.writes().is_empty(), "{:?}", fake.writes());
+    // The apps' five list reads, and four for the setting: the flow, its bindings, the
+    // validation stages, the TOTP setup stages.
+    let paths: Vec<String> = fake.requests().iter().map(|r| r.path.clone()).collect();
+    assert_eq!(paths.len(), 9, "{paths:#?}");
 
     // A restarted gatehouse with GATEHOUSE_MFA=off puts the fields back from the record.
     let mut p = prov(&fake, MfaMode::Off, dir.path());
@@ -187,6 +191,10 @@ fn mfa_apps_share_one_step_up_flow_removed_when_no_app_uses_it() {
     fake.clear_requests();
     sync(&fake, &mut p, &apps);
     assert!(fake.writes().is_empty(), "{:?}", fake.writes());
+    // The apps' five list reads, and four for the step-up: the authorization flows, the step-up
+    // flow's bindings, the validation stages, the TOTP setup stages.
+    let paths: Vec<String> = fake.requests().iter().map(|r| r.path.clone()).collect();
+    assert_eq!(paths.len(), 9, "{paths:#?}");
 
     // One app drops auth.mfa: its provider goes back to the default flow; the flow stays for
     // the other.
@@ -211,6 +219,9 @@ fn mfa_apps_share_one_step_up_flow_removed_when_no_app_uses_it() {
     fake.clear_requests();
     sync(&fake, &mut p, &apps);
     assert!(fake.writes().is_empty(), "{:?}", fake.writes());
+    // Nothing of gatehouse's left: the step-up reads stop.
+    let paths: Vec<String> = fake.requests().iter().map(|r| r.path.clone()).collect();
+    assert_eq!(paths.len(), 5, "{paths:#?}");
 }
 
 #[test]

@@ -311,3 +311,28 @@ fn a_bad_max_age_rejects_the_app_s_authentik_labels() {
         d.rejected
     );
 }
+
+#[test]
+fn a_refused_change_is_reported_and_not_resent_every_round() {
+    let fake = FakeAuthentik::start();
+    let dir = tempfile::tempdir().unwrap();
+    fake.refuse(
+        "PATCH",
+        "/api/v3/stages/authenticator/validate/",
+        400,
+        json!({"device_classes": ["refused by a policy of the admin"]}),
+    );
+    let mut p = prov(&fake, MfaMode::Totp, dir.path());
+    let r = rt()
+        .block_on(p.sync(&desired(&fake, &[]), Duration::ZERO))
+        .unwrap();
+    assert_eq!(r.failed, 1);
+    assert_eq!(fake.writes().len(), 1, "{:?}", fake.writes());
+    fake.clear_requests();
+    let r = rt()
+        .block_on(p.sync(&desired(&fake, &[]), Duration::ZERO))
+        .unwrap();
+    assert_eq!(r.failed, 1);
+    assert!(fake.writes().is_empty(), "{:?}", fake.writes());
+    assert!(!dir.path().join("gatehouse/mfa.json").exists());
+}

@@ -5,6 +5,7 @@
 //! only when a setting or a label asks for them, or a step-up flow may be left over.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::Instant;
 
 use super::Provisioner;
 use crate::edge::authentik::{Api, ApiError};
@@ -36,6 +37,9 @@ pub(crate) struct MfaState {
     /// A step-up flow of gatehouse's may be in authentik although no app asks for one: until
     /// read once without finding one.
     pub(crate) stepup_possible: bool,
+    /// Requests authentik refused (a 4xx), by request: not sent again for
+    /// [`super::REFUSED_RETRY`] (the problem stays reported meanwhile).
+    pub(crate) refused: BTreeMap<String, (Instant, Problem)>,
 }
 
 impl Default for MfaState {
@@ -46,6 +50,7 @@ impl Default for MfaState {
             record: None,
             stepup: BTreeMap::new(),
             stepup_possible: true,
+            refused: BTreeMap::new(),
         }
     }
 }
@@ -248,36 +253,34 @@ impl<A: Api> Provisioner<A> {
         self.mfa.record = Some(next);
     }
 
-    /// Makes `ops` in order; a refused one (4xx) stops the rest and is reported. Whether all
-    /// were made.
+    /// Makes `ops` in order; a refused one (4xx) stops the rest, is reported, and is not sent
+    /// again for a while. Whether all were made.
     async fn mfa_apply(
-        &self,
+        &mut self,
         ops: &[MfaOp],
         made: &mut Made,
         round: &mut MfaRound,
     ) -> Result<bool, ApiError> {
         for op in ops {
+            let key = format!("{op:?}");
+            if let Some((at, problem)) = self.mfa.refused.get(&key) {
+                if at.elapsed() < super::REFUSED_RETRY {
+                    round.failed += 1;
+                    round.problems.push(problem.clone());
+                    return Ok(false);
+                }
+            }
             match self.mfa_op(op, made).await {
-                Ok(()) => tracing::info!("{}", op.said(Tense::Done)),
+                Ok(()) => {
+                    self.mfa.refused.remove(&key);
+                    tracing::info!("{}", op.said(Tense::Done));
+                }
                 Err(e) if e.is_transient() || e.status() == Some(403) => return Err(e),
                 Err(e) => {
-                    let subject = match op {
-                        MfaOp::CreateSetupStage { .. } | MfaOp::PatchValidateStage { .. } => {
-                            mfa::SUBJECT
-                        }
-                        _ => STEPUP_SUBJECT,
-                    };
+                    let problem = refusal(op, &e);
                     round.failed += 1;
-                    round.problems.push(Problem::new(
-                        ProblemKind::Refused,
-                        subject,
-                        format!(
-                            "authentik refused to {}: {e}",
-                            op.said(Tense::Planned)
-                                .to_string()
-                                .trim_start_matches("would ")
-                        ),
-                    ));
+                    round.problems.push(problem.clone());
+                    self.mfa.refused.insert(key, (Instant::now(), problem));
                     return Ok(false);
                 }
             }
@@ -354,6 +357,23 @@ impl<A: Api> Provisioner<A> {
             .and_then(|a| self.mfa.stepup.get(&a).cloned())
             .unwrap_or_default()
     }
+}
+
+/// What is reported of a request authentik refused.
+fn refusal(op: &MfaOp, e: &ApiError) -> Problem {
+    let subject = match op {
+        MfaOp::CreateSetupStage { .. } | MfaOp::PatchValidateStage { .. } => mfa::SUBJECT,
+        _ => STEPUP_SUBJECT,
+    };
+    let what = op.said(Tense::Planned).to_string();
+    Problem::new(
+        ProblemKind::Refused,
+        subject,
+        format!(
+            "authentik refused to {}: {e}",
+            what.trim_start_matches("would ")
+        ),
+    )
 }
 
 fn setup_pk(s: &SetupRef, made: &Made) -> String {

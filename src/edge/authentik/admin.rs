@@ -65,8 +65,8 @@ impl Client {
         self.list("/core/brands/", "").await
     }
 
-    /// A one-time recovery link: `POST` since 2025.?, `GET` on older servers (tried when the
-    /// `POST` is not allowed).
+    /// A one-time recovery link: `POST` as in the 2026.5 schema; a server that answers 405 to
+    /// it (older releases served the link on `GET`) is asked with `GET`.
     pub(crate) async fn recovery_link(&self, pk: i64) -> Result<String, ApiError> {
         let path = format!("/core/users/{pk}/recovery/");
         let link: Link = match self.json(Method::POST, &path, Some(&json!({}))).await {

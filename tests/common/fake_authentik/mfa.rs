@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use hyper::{Method, StatusCode};
 use serde_json::{json, Map, Value};
 
-use super::{checked, field_error, flow, page, reply, respond, State, TOKEN};
+use super::{checked, field_error, flow, page, reply, respond, State};
 
 pub const AUTH_FLOW_PK: &str = "8e1b4b6c-2d1f-4c0a-9d2e-0000000000a0";
 pub const VALIDATE_PK: &str = "8e1b4b6c-2d1f-4c0a-9d2e-0000000000a3";
@@ -483,9 +483,4 @@ fn create_setup(st: &mut State, body: Option<&Value>, schema: &str) -> Answer {
 /// The stage with this name, as the fake holds it.
 pub fn stage_named(st: &State, name: &str) -> Option<Value> {
     st.mfa.stages.iter().find(|s| s["name"] == name).cloned()
-}
-
-/// The bootstrap token the fake accepts is owned by `akadmin` unless changed.
-pub fn bootstrap_token() -> &'static str {
-    TOKEN
 }

@@ -255,6 +255,10 @@ fn render_says_the_flow_and_stage_changes_in_the_log_s_words() {
         ),
         "{lines}"
     );
+    assert!(
+        lines.contains("would create authentik provider gatehouse:"),
+        "the app's provider is shown too: {lines}"
+    );
 }
 
 #[test]

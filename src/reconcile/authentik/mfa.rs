@@ -66,6 +66,17 @@ pub(crate) struct MfaRound {
     read_stepup: bool,
 }
 
+impl MfaRound {
+    /// For a dry run: the step-up flows the round would make, as if made (no pk yet).
+    pub(crate) fn assume_made(&self, flows: &mut BTreeMap<MaxAge, String>) {
+        for age in &self.wanted {
+            flows
+                .entry(*age)
+                .or_insert_with(|| "(made in this round)".to_owned());
+        }
+    }
+}
+
 /// Pks of what was made earlier in the apply, by name or slug.
 #[derive(Default)]
 struct Made {

@@ -207,10 +207,12 @@ impl<A: Api> Provisioner<A> {
     /// is read, never written.
     pub async fn preview(&mut self, desired: &Desired) -> Result<Preview, ApiError> {
         let mut mfa_round = self.mfa_before(&desired.wants, false).await?;
-        let actual = self.observe(&desired.wants).await?;
+        let mut actual = self.observe(&desired.wants).await?;
         let hold = !desired.hold_removals.is_empty() || !desired.held.is_empty();
         self.mfa_after(&mut mfa_round, &actual.providers, hold, false)
             .await?;
+        // The step-up flows this round would make first: the apps' providers are shown with them.
+        mfa_round.assume_made(&mut actual.stepup_flows);
         let remembered = self.record.remembered(&self.rules.instance);
         let mut clock = self.clock.clone();
         let (plan, mut problems) = plan_round(

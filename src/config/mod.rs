@@ -61,6 +61,21 @@ pub struct Settings {
     pub(crate) authentik: Option<AuthentikSettings>,
     /// `GATEHOUSE_MFA`: what authentik's default authentication flow asks of every login.
     pub(crate) mfa: crate::model::authentik::MfaMode,
+    /// Where single sign-on credentials go (`GATEHOUSE_SSO_DIR`, default
+    /// `<swag_config>/gatehouse/sso`).
+    pub sso_dir: PathBuf,
+    /// authentik as browsers and apps reach it (`GATEHOUSE_AUTHENTIK_PUBLIC_URL`); `None`: the
+    /// API's URL.
+    pub(crate) authentik_public_url: Option<String>,
+}
+
+impl Settings {
+    /// The base of single sign-on issuers: the public URL, else the API's.
+    pub(crate) fn issuer_base(&self) -> Option<String> {
+        self.authentik_public_url
+            .clone()
+            .or_else(|| self.authentik.as_ref().map(|a| a.url.clone()))
+    }
 }
 
 /// How gatehouse reaches and provisions authentik.
@@ -212,6 +227,19 @@ fn read_network_mode(r: &mut Reader<'_>) -> Option<NetworkMode> {
 }
 
 /// Every setting, each at its default where unset or bad (the problems are in `r`).
+/// `GATEHOUSE_MFA`; said when it cannot work (provisioning off).
+fn read_mfa(r: &mut Reader<'_>, provisioning: bool) -> crate::model::authentik::MfaMode {
+    let mfa = r
+        .get(&MFA, crate::model::authentik::MfaMode::parse)
+        .unwrap_or_default();
+    if mfa != crate::model::authentik::MfaMode::Off && !provisioning {
+        r.warnings.push(format!(
+            "GATEHOUSE_MFA={mfa} has no effect while authentik provisioning is off (GATEHOUSE_AUTHENTIK_URL and GATEHOUSE_AUTHENTIK_TOKEN unset)"
+        ));
+    }
+    mfa
+}
+
 fn read_settings(r: &mut Reader<'_>) -> Settings {
     let swag_config = r.get(&SWAG_CONFIG, checks::swag_config).unwrap_or_default();
     let prefix = r
@@ -248,14 +276,11 @@ fn read_settings(r: &mut Reader<'_>) -> Settings {
         .get(&AUTHENTIK_CONTAINER, checks::container_name)
         .unwrap_or_default();
     let network_mode = read_network_mode(r);
-    let mfa = r
-        .get(&MFA, crate::model::authentik::MfaMode::parse)
-        .unwrap_or_default();
-    if mfa != crate::model::authentik::MfaMode::Off && authentik.is_none() {
-        r.warnings.push(format!(
-            "GATEHOUSE_MFA={mfa} has no effect while authentik provisioning is off (GATEHOUSE_AUTHENTIK_URL and GATEHOUSE_AUTHENTIK_TOKEN unset)"
-        ));
-    }
+    let mfa = read_mfa(r, authentik.is_some());
+    let sso_dir = r
+        .get(&SSO_DIR, checks::absolute_path)
+        .unwrap_or_else(|| swag_config.join("gatehouse/sso"));
+    let authentik_public_url = r.get(&AUTHENTIK_PUBLIC_URL, checks::authentik_url);
     if debounce_max < debounce.max(debounce_burst) {
         r.problem(
             DEBOUNCE_MAX_MS.name,
@@ -287,6 +312,8 @@ fn read_settings(r: &mut Reader<'_>) -> Settings {
         health_file,
         authentik,
         mfa,
+        sso_dir,
+        authentik_public_url,
     }
 }
 

@@ -84,6 +84,10 @@ pub(crate) const INSTANCE: Var = Var::new("GATEHOUSE_INSTANCE", None);
 pub(crate) const PUID: Var = Var::new("PUID", Some("1000"));
 pub(crate) const PGID: Var = Var::new("PGID", Some("1000"));
 pub(crate) const MFA: Var = Var::new("GATEHOUSE_MFA", Some("off"));
+/// Unset: `<GATEHOUSE_SWAG_CONFIG>/gatehouse/sso`.
+pub(crate) const SSO_DIR: Var = Var::new("GATEHOUSE_SSO_DIR", None);
+/// Unset: `GATEHOUSE_AUTHENTIK_URL`.
+pub(crate) const AUTHENTIK_PUBLIC_URL: Var = Var::new("GATEHOUSE_AUTHENTIK_PUBLIC_URL", None);
 
 /// Every variable gatehouse reads.
 pub const VARS: &[Var] = &[
@@ -114,6 +118,8 @@ pub const VARS: &[Var] = &[
     PUID,
     PGID,
     MFA,
+    SSO_DIR,
+    AUTHENTIK_PUBLIC_URL,
 ];
 
 /// Every name gatehouse reads (with `*_FILE` variants and deprecated aliases); a `GATEHOUSE_*`

@@ -9,3 +9,4 @@ pub mod fieldstate;
 pub mod files;
 pub mod mfastate;
 pub mod netstate;
+pub mod sso;

@@ -127,16 +127,25 @@ impl Reconciler {
             }
             Some(a) => match authentik::Provisioner::new(a) {
                 Ok(p) => {
+                    let s = &ctx.settings;
                     let p = p
                         .with_state_file(
-                            crate::edge::fieldstate::FieldStateFile::new(&ctx.settings.swag_config)
-                                .owned_by(ctx.settings.puid, ctx.settings.pgid),
+                            crate::edge::fieldstate::FieldStateFile::new(&s.swag_config)
+                                .owned_by(s.puid, s.pgid),
+                        )
+                        .with_credentials(
+                            authentik::sso::Credentials::new(
+                                crate::edge::sso::SsoDir::new(s.sso_dir.clone()),
+                                s.issuer_base().unwrap_or_else(|| a.url.clone()),
+                                (s.puid, s.pgid),
+                            )
+                            .with_engine(ctx.engines.local().clone()),
                         )
                         .with_mfa(
-                            ctx.settings.mfa,
+                            s.mfa,
                             Some(
-                                crate::edge::mfastate::MfaStateFile::new(&ctx.settings.swag_config)
-                                    .owned_by(ctx.settings.puid, ctx.settings.pgid),
+                                crate::edge::mfastate::MfaStateFile::new(&s.swag_config)
+                                    .owned_by(s.puid, s.pgid),
                             ),
                         );
                     tracing::info!(url = %a.url, domain = %a.domain, "authentik provisioning is on");

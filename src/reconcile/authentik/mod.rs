@@ -7,6 +7,7 @@ mod apply;
 mod mfa;
 mod observe;
 mod record;
+pub mod sso;
 mod worker;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -35,6 +36,10 @@ pub struct SyncReport {
     pub failed: usize,
     pub problems: usize,
     pub(crate) next_due: Option<Duration>,
+    /// Single sign-on credential files written or removed.
+    pub sso_writes: usize,
+    /// Apps restarted to read new credentials.
+    pub restarts: usize,
 }
 
 /// Talks to one authentik and remembers what it reported, so a lasting problem is logged once.
@@ -58,6 +63,12 @@ pub struct Provisioner<A = Client> {
     stale_bindings_possible: bool,
     /// `GATEHOUSE_MFA`, its record, and the step-up flows of `auth.mfa=true` apps.
     mfa: mfa::MfaState,
+    /// One of gatehouse's OAuth2 providers was there when last read.
+    oauth2_possible: bool,
+    /// The server takes OAuth2 redirect URIs as text (see [`Actual::redirect_text`]).
+    redirect_text: bool,
+    /// Where the credentials of single sign-on apps go; `None`: nowhere (unit tests).
+    sso: Option<sso::Credentials>,
 }
 
 impl Provisioner<Client> {
@@ -89,8 +100,18 @@ impl<A: Api> Provisioner<A> {
             others_told: BTreeSet::new(),
             record: FieldRecord::default(),
             stale_bindings_possible: true,
+            oauth2_possible: false,
+            redirect_text: false,
+            sso: None,
             mfa: mfa::MfaState::default(),
         }
+    }
+
+    /// Writes the credentials of single sign-on apps through `sso` (and restarts the apps that
+    /// ask for it).
+    pub fn with_credentials(mut self, sso: sso::Credentials) -> Self {
+        self.sso = Some(sso);
+        self
     }
 
     /// `GATEHOUSE_MFA`, with the record of what it changed kept in `file` (without a file,
@@ -137,14 +158,15 @@ impl<A: Api> Provisioner<A> {
         grace: Duration,
     ) -> Result<SyncReport, ApiError> {
         let (reads0, writes0) = (self.client.reads_made(), self.client.writes_made());
-        let mut mfa_round = match self.mfa_before(&desired.wants, true).await {
+        let apps = desired.all_apps();
+        let mut mfa_round = match self.mfa_before(&apps, true).await {
             Ok(r) => r,
             Err(e) => {
                 self.version = None;
                 return Err(e);
             }
         };
-        let actual = match self.observe(&desired.wants).await {
+        let actual = match self.observe(&apps, &desired.oidc).await {
             Ok(a) => a,
             Err(e) => {
                 // authentik may come back upgraded: read the version again.
@@ -165,12 +187,16 @@ impl<A: Api> Provisioner<A> {
         );
         let mut refused = std::mem::take(&mut self.refused);
         let mut memory = plan.memory.clone();
+        let mut oauth2 = self.owned_oauth2(&actual);
+        let mut oauth2_removed = Vec::new();
         let outcomes = apply::Outcomes {
             refused: &mut refused,
             problems: &mut problems,
             memory: &mut memory,
+            oauth2: &mut oauth2,
+            oauth2_removed: &mut oauth2_removed,
         };
-        let mut applied = self.apply(&plan, &desired.wants, outcomes).await;
+        let mut applied = self.apply(&plan, &apps, outcomes).await;
         if applied.is_ok() {
             let hold = !desired.hold_removals.is_empty() || !desired.held.is_empty();
             if let Err(e) = self
@@ -182,6 +208,11 @@ impl<A: Api> Provisioner<A> {
         }
         problems.append(&mut mfa_round.problems);
         self.refused = refused;
+        let settled = match &self.sso {
+            Some(sso) => sso.settle(&desired.oidc, &oauth2, &oauth2_removed).await,
+            None => sso::Settled::default(),
+        };
+        problems.extend(settled.problems);
         // Also after a failure midway: what authentik accepted is recorded.
         self.record.remember(&self.rules.instance, memory);
         self.report(problems);
@@ -198,7 +229,26 @@ impl<A: Api> Provisioner<A> {
             failed,
             problems: plan.problems.len() + desired.rejected.len(),
             next_due: plan.next_due,
+            sso_writes: settled.writes,
+            restarts: settled.restarts,
         })
+    }
+
+    /// This instance's OAuth2 providers as read, by slug.
+    fn owned_oauth2(
+        &self,
+        actual: &crate::plan::authentik::Actual,
+    ) -> BTreeMap<String, crate::model::authentik::OAuth2Provider> {
+        actual
+            .oauth2_providers
+            .iter()
+            .filter_map(|p| {
+                self.rules
+                    .instance
+                    .oauth2_slug(p)
+                    .map(|s| (s.to_owned(), p.clone()))
+            })
+            .collect()
     }
 
     /// What a round would do now, read (GET requests only) and planned but not applied, for
@@ -206,8 +256,9 @@ impl<A: Api> Provisioner<A> {
     /// are gone show as deleted. Nothing is remembered from it, and the record of field values
     /// is read, never written.
     pub async fn preview(&mut self, desired: &Desired) -> Result<Preview, ApiError> {
-        let mut mfa_round = self.mfa_before(&desired.wants, false).await?;
-        let mut actual = self.observe(&desired.wants).await?;
+        let apps = desired.all_apps();
+        let mut mfa_round = self.mfa_before(&apps, false).await?;
+        let mut actual = self.observe(&apps, &desired.oidc).await?;
         let hold = !desired.hold_removals.is_empty() || !desired.held.is_empty();
         self.mfa_after(&mut mfa_round, &actual.providers, hold, false)
             .await?;
@@ -230,7 +281,7 @@ impl<A: Api> Provisioner<A> {
             mfa: mfa_round.ops,
             plan,
             instance: self.rules.instance.clone(),
-            containers: containers_of(&desired.wants),
+            containers: containers_of(&apps),
             problems: problems.iter().map(ToString::to_string).collect(),
         })
     }
@@ -270,3 +321,5 @@ impl<A: Api> Provisioner<A> {
 mod plan_tests;
 #[cfg(test)]
 mod round_tests;
+#[cfg(test)]
+mod sso_tests;

@@ -340,3 +340,32 @@ fn a_refused_change_is_reported_and_not_resent_every_round() {
     assert!(fake.writes().is_empty(), "{:?}", fake.writes());
     assert!(!dir.path().join("gatehouse/mfa.json").exists());
 }
+
+#[test]
+fn a_single_sign_on_app_with_auth_mfa_authorizes_in_the_step_up_flow() {
+    let fake = FakeAuthentik::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = prov(&fake, MfaMode::Off, dir.path());
+    let grafana = container(
+        "grafana",
+        &[
+            ("auth.expose", "true"),
+            ("auth.oidc", "true"),
+            ("auth.oidc.redirect", "/login/generic_oauth"),
+            ("auth.mfa", "true"),
+            ("auth.mfa.max_age", "1h"),
+        ],
+    );
+    let r = sync(&fake, &mut p, &[grafana]);
+    assert_eq!(r.failed, 0, "{:?}", fake.writes());
+    let flow = fake.with(|st| {
+        st.flows
+            .iter()
+            .find(|f| f["slug"] == "gatehouse-mfa-1h")
+            .map(|f| f["pk"].clone())
+    });
+    let flow = flow.expect("step-up flow");
+    let providers = fake.with(|st| st.oauth2.clone());
+    assert_eq!(providers.len(), 1, "{providers:?}");
+    assert_eq!(providers[0]["authorization_flow"], flow);
+}

@@ -43,6 +43,11 @@ enum Command {
     Admin(AdminCommand),
     /// The doctor: check Docker, SWAG, the apps' networks and authentik; one line per check.
     Check,
+    /// authentik's database: dump it to a file, or restore a dump (see docs/migrate.md).
+    Db {
+        #[command(subcommand)]
+        command: gatehouse::commands::db::DbCommand,
+    },
     /// Single sign-on: what an app needs to log its users in with authentik.
     #[command(subcommand)]
     Sso(SsoCommand),
@@ -149,6 +154,9 @@ fn main() -> ExitCode {
             return ExitCode::from(exit::OS);
         }
     };
+    if let Command::Db { command } = cli.command {
+        return db(&runtime, command, &settings);
+    }
     match runtime.block_on(run(cli.command, settings)) {
         Ok(code) => code,
         Err(e) => {
@@ -206,6 +214,7 @@ async fn run(command: Command, settings: Settings) -> Result<ExitCode, gatehouse
         | Command::Init(_)
         | Command::Check
         | Command::Sso(_)
+        | Command::Db { .. }
         | Command::Admin(_) => Ok(ExitCode::SUCCESS),
     }
 }
@@ -261,6 +270,20 @@ async fn shutdown_signal() {
         }
         Err(_) => {
             let _ = ctrl_c.await;
+        }
+    }
+}
+
+fn db(
+    runtime: &tokio::runtime::Runtime,
+    command: gatehouse::commands::db::DbCommand,
+    settings: &Settings,
+) -> ExitCode {
+    match runtime.block_on(gatehouse::commands::db::run(command, settings)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("gatehouse db: {e}");
+            ExitCode::from(e.exit_code())
         }
     }
 }

@@ -11,7 +11,10 @@ use crate::plan::authentik::marker::Instance;
 use crate::plan::networks::NetworkMode;
 
 mod checks;
+pub mod remote;
 pub mod vars;
+
+pub use remote::{OutpostMode, RemoteSettings, TokenMode};
 
 use vars::{Reader, *};
 pub use vars::{Var, KNOWN_VARS, VARS};
@@ -67,6 +70,11 @@ pub struct Settings {
     /// authentik as browsers and apps reach it (`GATEHOUSE_AUTHENTIK_PUBLIC_URL`); `None`: the
     /// API's URL.
     pub(crate) authentik_public_url: Option<String>,
+    /// authentik's PostgreSQL container for `gatehouse db` (`GATEHOUSE_DB_CONTAINER`); `None`:
+    /// found through the compose project of authentik's containers.
+    pub(crate) db_container: Option<String>,
+    /// Which outpost serves this host's apps (`GATEHOUSE_OUTPOST`).
+    pub outpost: OutpostMode,
 }
 
 impl Settings {
@@ -267,6 +275,7 @@ fn read_settings(r: &mut Reader<'_>) -> Settings {
         .get(&HEALTH_FILE, checks::absolute_path)
         .unwrap_or_default();
     let authentik = read_authentik(r);
+    let outpost = remote::read(r, authentik.as_ref());
     let puid = r.get(&PUID, checks::id).unwrap_or_default();
     let pgid = r.get(&PGID, checks::id).unwrap_or_default();
     let swag_container = r
@@ -281,6 +290,7 @@ fn read_settings(r: &mut Reader<'_>) -> Settings {
         .get(&SSO_DIR, checks::absolute_path)
         .unwrap_or_else(|| swag_config.join("gatehouse/sso"));
     let authentik_public_url = r.get(&AUTHENTIK_PUBLIC_URL, checks::authentik_url);
+    let db_container = r.get(&DB_CONTAINER, checks::container_name);
     if debounce_max < debounce.max(debounce_burst) {
         r.problem(
             DEBOUNCE_MAX_MS.name,
@@ -314,6 +324,8 @@ fn read_settings(r: &mut Reader<'_>) -> Settings {
         mfa,
         sso_dir,
         authentik_public_url,
+        db_container,
+        outpost,
     }
 }
 

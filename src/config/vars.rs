@@ -88,6 +88,14 @@ pub(crate) const MFA: Var = Var::new("GATEHOUSE_MFA", Some("off"));
 pub(crate) const SSO_DIR: Var = Var::new("GATEHOUSE_SSO_DIR", None);
 /// Unset: `GATEHOUSE_AUTHENTIK_URL`.
 pub(crate) const AUTHENTIK_PUBLIC_URL: Var = Var::new("GATEHOUSE_AUTHENTIK_PUBLIC_URL", None);
+pub(crate) const DB_CONTAINER: Var = Var::new("GATEHOUSE_DB_CONTAINER", None);
+pub(crate) const OUTPOST: Var = Var::new("GATEHOUSE_OUTPOST", Some("embedded"));
+pub(crate) const OUTPOST_IMAGE: Var = Var::new(
+    "GATEHOUSE_OUTPOST_IMAGE",
+    Some(super::remote::DEFAULT_OUTPOST_IMAGE),
+);
+pub(crate) const OUTPOST_TOKEN_MODE: Var = Var::new("GATEHOUSE_OUTPOST_TOKEN_MODE", Some("env"));
+pub(crate) const AUTHENTIK_HOST_BROWSER: Var = Var::new("GATEHOUSE_AUTHENTIK_HOST_BROWSER", None);
 
 /// Every variable gatehouse reads.
 pub const VARS: &[Var] = &[
@@ -120,6 +128,11 @@ pub const VARS: &[Var] = &[
     MFA,
     SSO_DIR,
     AUTHENTIK_PUBLIC_URL,
+    DB_CONTAINER,
+    OUTPOST,
+    OUTPOST_IMAGE,
+    OUTPOST_TOKEN_MODE,
+    AUTHENTIK_HOST_BROWSER,
 ];
 
 /// Every name gatehouse reads (with `*_FILE` variants and deprecated aliases); a `GATEHOUSE_*`

@@ -9,4 +9,5 @@ pub mod fieldstate;
 pub mod files;
 pub mod mfastate;
 pub mod netstate;
+pub(crate) mod ping;
 pub mod sso;

@@ -4,6 +4,7 @@
 
 pub mod authentik;
 pub mod check;
+pub mod container;
 pub mod problem;
 pub mod spec;
 pub mod workload;

@@ -5,6 +5,7 @@ pub mod authentik;
 pub mod confs;
 pub mod grace;
 pub mod networks;
+pub mod outpost_container;
 
 pub use confs::*;
 pub use grace::GraceClock;

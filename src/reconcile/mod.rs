@@ -128,7 +128,7 @@ impl Reconciler {
             Some(a) => match authentik::Provisioner::new(a) {
                 Ok(p) => {
                     let s = &ctx.settings;
-                    let p = p
+                    let p = provisioning::with_outpost(p, &ctx, a)
                         .with_state_file(
                             crate::edge::fieldstate::FieldStateFile::new(&s.swag_config)
                                 .owned_by(s.puid, s.pgid),
@@ -287,7 +287,9 @@ pub(super) fn app_of(desired: &Desired, container: Option<&str>) -> Option<Strin
 }
 
 mod context;
+mod include;
 mod networks;
+pub mod outpost;
 mod pass;
 mod provisioning;
 mod watch;

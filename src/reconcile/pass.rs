@@ -62,6 +62,7 @@ impl Reconciler {
             .confdir
             .read_samples(&plan::presets_needed(&workloads, rules));
         let mut desired = plan::desired(&workloads, &state, &samples, rules);
+        self.switch_includes(&mut desired);
         self.watched = watched_containers(&workloads, &desired, &state);
         let with_conf: BTreeSet<&str> = state
             .owned
@@ -131,7 +132,9 @@ impl Reconciler {
         if let NetStep::Planned { plan, .. } = plan.net_step {
             self.apply_networks(plan, &mut report).await;
         }
+        self.write_server_include();
         self.apply_confs(&mut report);
+        self.remove_server_include();
         if let Some(desired) = plan.authentik {
             self.authentik_step(desired, &mut report, mode).await;
         }

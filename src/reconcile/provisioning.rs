@@ -115,3 +115,32 @@ impl Reconciler {
         (preview, rejected)
     }
 }
+
+/// The provisioner with this host's outpost: its own in remote mode (and the keeper of its
+/// container); in embedded mode, a named instance's keeper removes what remote mode left.
+pub(super) fn with_outpost(
+    p: authentik::Provisioner,
+    ctx: &super::Context,
+    a: &crate::config::AuthentikSettings,
+) -> authentik::Provisioner {
+    use crate::config::OutpostMode;
+    let s = &ctx.settings;
+    let own = match &s.outpost {
+        OutpostMode::Remote(r) => Some(crate::plan::authentik::remote::OwnOutpost::new(
+            &a.url,
+            r.host_browser.as_deref(),
+        )),
+        OutpostMode::Embedded => None,
+    };
+    let keeper = super::outpost::OutpostKeeper::new(
+        ctx.engines.local().clone(),
+        a.instance.name(),
+        &s.outpost,
+        &a.url,
+        &s.swag_container,
+    );
+    if own.is_some() {
+        tracing::info!(instance = ?a.instance.name(), "GATEHOUSE_OUTPOST=remote: this host's apps go to its own authentik outpost, run by gatehouse as a container");
+    }
+    p.with_outpost(own, keeper)
+}

@@ -255,6 +255,7 @@ fn authentik_section(out: &mut String, preview: &AuthentikPreview) {
             if lines.is_empty() {
                 lines.push("nothing to change".into());
             }
+            lines.extend(preview.outpost.iter().cloned());
             for line in lines.iter().chain(&preview.problems) {
                 let _ = writeln!(out, "# {line}");
             }

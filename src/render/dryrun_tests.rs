@@ -84,6 +84,7 @@ fn planned_authentik() -> AuthentikPreview {
             plan,
             instance: crate::plan::authentik::marker::Instance::unnamed(),
             containers: BTreeMap::from([("jelly".into(), "jellyfin".into())]),
+            outpost: Vec::new(),
             problems: vec!["container wiki: application wiki already exists in authentik and was not made by gatehouse; leaving it alone (set auth.adopt=true to let gatehouse manage it, or choose another auth.slug)".into()],
             mfa: Vec::new(),
         },

@@ -26,6 +26,7 @@ use serde_json::{json, Map, Value};
 mod admin;
 pub mod mfa;
 pub mod oauth2;
+pub mod outposts;
 pub mod tokens;
 
 pub const TOKEN: &str = "fake-authentik-token-123";
@@ -97,6 +98,10 @@ pub struct State {
     pub certificates: Vec<Value>,
     /// Flows' stages and bindings, users, tokens, devices, brands, roles ([`mfa`]).
     pub mfa: mfa::MfaWorld,
+    /// Outpost API tokens: identifier → key (see [`outposts`]).
+    pub outpost_tokens: outposts::Tokens,
+    /// What `/outposts/instances/{pk}/health/` lists, by outpost pk.
+    pub outpost_seen: BTreeMap<String, Vec<Value>>,
 }
 
 impl State {
@@ -107,6 +112,9 @@ impl State {
     /// A user or group number, clear of the seeded ones.
     fn uuid_int(&mut self) -> i64 {
         1000 + self.int_id()
+    }
+    pub(crate) fn next_uuid(&mut self) -> String {
+        self.uuid()
     }
     pub(crate) fn int_id(&mut self) -> i64 {
         self.next_id += 1;
@@ -576,6 +584,8 @@ impl FakeAuthentik {
             scope_mappings: Vec::new(),
             certificates: Vec::new(),
             mfa: mfa::MfaWorld::default(),
+            outpost_tokens: BTreeMap::new(),
+            outpost_seen: BTreeMap::new(),
         };
         oauth2::seed(&mut st);
         mfa::seed(&mut st);
@@ -1221,6 +1231,9 @@ fn route(
             None => items.to_vec(),
         }
     };
+    if let Some(answer) = outposts::route(st, method, &segs, body) {
+        return answer;
+    }
     match (method.clone(), segs.as_slice()) {
         (Method::GET, ["admin", "version"]) => {
             let v = st.version.clone();

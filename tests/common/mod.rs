@@ -4,3 +4,5 @@
 pub mod docker;
 pub mod fake_authentik;
 pub mod nginx;
+pub mod outpost;
+pub mod postgres;

@@ -11,13 +11,16 @@ use std::sync::{Arc, Mutex};
 use super::{Api, ApiError};
 use crate::model::authentik::{
     AppCreate, AppPatch, Application, BindingCreate, CertificateKeyPair, Flow, Group, OAuth2Create,
-    OAuth2Patch, OAuth2Provider, Outpost, PolicyBinding, ProviderCreate, ProviderPatch,
-    ProxyProvider, ScopeMapping, ScopeMappingCreate, ServerVersion, VersionInfo,
+    OAuth2Patch, OAuth2Provider, Outpost, OutpostConfigPatch, OutpostCreate, OutpostHealth,
+    PolicyBinding, ProviderCreate, ProviderPatch, ProxyProvider, ScopeMapping, ScopeMappingCreate,
+    ServerVersion, TokenView, VersionInfo,
 };
 use crate::plan::authentik::{Actual, Rules, EMBEDDED_OUTPOST};
 
 #[path = "memory_oauth2.rs"]
 mod oauth2;
+#[path = "memory_outposts.rs"]
+mod outposts;
 
 /// What the in-memory authentik holds.
 #[derive(Debug, Clone, Default)]
@@ -57,6 +60,7 @@ impl World {
                 kind: Some("proxy".into()),
                 providers: Vec::new(),
                 managed: Some(EMBEDDED_OUTPOST.into()),
+                ..Outpost::default()
             }],
             scope_mappings: ["openid", "email", "profile", "offline_access"]
                 .iter()
@@ -553,6 +557,34 @@ impl Api for MemoryApi {
             };
             w.scope_mappings.push(m.clone());
             Ok(m)
+        })
+    }
+
+    async fn create_outpost(&self, body: &OutpostCreate) -> Result<Outpost, ApiError> {
+        self.write(|w| w.create_outpost(body))
+    }
+
+    async fn patch_outpost_config(
+        &self,
+        pk: &str,
+        body: &OutpostConfigPatch,
+    ) -> Result<(), ApiError> {
+        self.write(|w| w.patch_outpost_config(pk, body))
+    }
+
+    async fn delete_outpost(&self, pk: &str) -> Result<(), ApiError> {
+        self.write(|w| w.delete_outpost(pk))
+    }
+
+    async fn outpost_health(&self, _pk: &str) -> Result<Vec<OutpostHealth>, ApiError> {
+        self.read(|_| Ok(Vec::new()))
+    }
+
+    async fn token_key(&self, identifier: &str) -> Result<TokenView, ApiError> {
+        self.read(|_| {
+            Ok(TokenView {
+                key: format!("key-of-{identifier}"),
+            })
         })
     }
 }

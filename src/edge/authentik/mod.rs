@@ -15,9 +15,9 @@ use std::time::Duration;
 use crate::model::authentik::{
     AppCreate, AppPatch, Application, BindingCreate, CertificateKeyPair, Flow, FlowCreate,
     FlowInfo, FlowStageBinding, FlowStageBindingCreate, Group, OAuth2Create, OAuth2Patch,
-    OAuth2Provider, Outpost, PolicyBinding, ProviderCreate, ProviderPatch, ProxyProvider,
-    ScopeMapping, ScopeMappingCreate, ServerVersion, SetupStage, ValidateFields, ValidateStage,
-    ValidateStageCreate, VersionInfo,
+    OAuth2Provider, Outpost, OutpostConfigPatch, OutpostCreate, OutpostHealth, PolicyBinding,
+    ProviderCreate, ProviderPatch, ProxyProvider, ScopeMapping, ScopeMappingCreate, ServerVersion,
+    SetupStage, TokenView, ValidateFields, ValidateStage, ValidateStageCreate, VersionInfo,
 };
 pub use crate::plan::authentik::mfa::SetupKind;
 
@@ -153,6 +153,28 @@ pub trait Api {
         version: ServerVersion,
         body: &ScopeMappingCreate,
     ) -> impl Future<Output = Result<ScopeMapping, ApiError>> + Send;
+    /// A proxy outpost (this remote host's own).
+    fn create_outpost(
+        &self,
+        body: &OutpostCreate,
+    ) -> impl Future<Output = Result<Outpost, ApiError>> + Send;
+    /// Replaces the outpost's config.
+    fn patch_outpost_config(
+        &self,
+        pk: &str,
+        body: &OutpostConfigPatch,
+    ) -> impl Future<Output = Result<(), ApiError>> + Send;
+    fn delete_outpost(&self, pk: &str) -> impl Future<Output = Result<(), ApiError>> + Send;
+    /// The outpost processes connected to authentik, with when each was last seen.
+    fn outpost_health(
+        &self,
+        pk: &str,
+    ) -> impl Future<Output = Result<Vec<OutpostHealth>, ApiError>> + Send;
+    /// The key of the token `identifier` (an outpost's `token_identifier`). Never logged.
+    fn token_key(
+        &self,
+        identifier: &str,
+    ) -> impl Future<Output = Result<TokenView, ApiError>> + Send;
 
     // The MFA settings (flows, stages, flow stage bindings). The defaults answer as a server
     // holding none of them and refuse writes: the in-memory authentik of the unit tests does not

@@ -7,9 +7,10 @@ use super::{Api, ApiError, SetupKind};
 use crate::model::authentik::{
     AppCreate, AppPatch, Application, BindingCreate, CertificateKeyPair, Flow, FlowCreate,
     FlowInfo, FlowStageBinding, FlowStageBindingCreate, Group, OAuth2Create, OAuth2Patch,
-    OAuth2Provider, Outpost, OutpostPatch, PolicyBinding, ProviderCreate, ProviderPatch,
-    ProxyProvider, ScopeMapping, ScopeMappingCreate, ServerVersion, SetupStage, ValidateFields,
-    ValidateStage, ValidateStageCreate, VersionInfo,
+    OAuth2Provider, Outpost, OutpostConfigPatch, OutpostCreate, OutpostHealth, OutpostPatch,
+    PolicyBinding, ProviderCreate, ProviderPatch, ProxyProvider, ScopeMapping, ScopeMappingCreate,
+    ServerVersion, SetupStage, TokenView, ValidateFields, ValidateStage, ValidateStageCreate,
+    VersionInfo,
 };
 
 impl Api for Client {
@@ -278,5 +279,52 @@ impl Api for Client {
 
     async fn create_flow_binding(&self, body: &FlowStageBindingCreate) -> Result<(), ApiError> {
         self.mfa_create_flow_binding(body).await
+    }
+
+    async fn create_outpost(&self, body: &OutpostCreate) -> Result<Outpost, ApiError> {
+        self.json(Method::POST, "/outposts/instances/", Some(body))
+            .await
+    }
+
+    async fn patch_outpost_config(
+        &self,
+        pk: &str,
+        body: &OutpostConfigPatch,
+    ) -> Result<(), ApiError> {
+        self.send(
+            Method::PATCH,
+            &format!("/outposts/instances/{}/", encode(pk)),
+            Some(body),
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn delete_outpost(&self, pk: &str) -> Result<(), ApiError> {
+        self.send(
+            Method::DELETE,
+            &format!("/outposts/instances/{}/", encode(pk)),
+            NO_BODY,
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn outpost_health(&self, pk: &str) -> Result<Vec<OutpostHealth>, ApiError> {
+        self.json(
+            Method::GET,
+            &format!("/outposts/instances/{}/health/", encode(pk)),
+            NO_BODY,
+        )
+        .await
+    }
+
+    async fn token_key(&self, identifier: &str) -> Result<TokenView, ApiError> {
+        self.json(
+            Method::GET,
+            &format!("/core/tokens/{}/view_key/", encode(identifier)),
+            NO_BODY,
+        )
+        .await
     }
 }

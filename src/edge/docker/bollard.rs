@@ -11,12 +11,13 @@ use super::{
     events, Endpoint, Engine, EngineError, EngineFuture, EngineVersion, EventStream, Inspected,
     NetworkChange,
 };
+use crate::model::container::{ContainerSpec, ListedContainer};
 use crate::model::workload::{NetworkAttachment, Workload};
 
 /// The engine `DOCKER_HOST` names, with a count of the requests made to it.
 #[derive(Debug, Clone)]
 pub struct BollardEngine {
-    api: bollard::Docker,
+    pub(super) api: bollard::Docker,
     endpoint: Endpoint,
     scope: Option<(String, String)>,
     negotiated: Arc<AtomicBool>,
@@ -49,17 +50,17 @@ impl BollardEngine {
         })
     }
 
-    fn count(&self) {
+    pub(super) fn count(&self) {
         self.requests.fetch_add(1, Ordering::Relaxed);
     }
 
-    fn error(&self, e: bollard::errors::Error) -> EngineError {
+    pub(super) fn error(&self, e: bollard::errors::Error) -> EngineError {
         EngineError::from_bollard(e, &self.endpoint)
     }
 
     /// Agrees on an API version with the engine once (older engines speak older versions). The
     /// version is shared by every clone of this client.
-    async fn negotiate(&self) -> Result<(), EngineError> {
+    pub(super) async fn negotiate(&self) -> Result<(), EngineError> {
         if self.negotiated.load(Ordering::Relaxed) {
             return Ok(());
         }
@@ -344,6 +345,40 @@ impl Engine for BollardEngine {
                 .await
                 .map_err(|e| self.error(e))
         })
+    }
+
+    fn containers_labelled<'a>(
+        &'a self,
+        key: &'a str,
+        value: &'a str,
+    ) -> EngineFuture<'a, Vec<ListedContainer>> {
+        Box::pin(BollardEngine::containers_labelled(self, key, value))
+    }
+
+    fn create_container<'a>(&'a self, spec: &'a ContainerSpec) -> EngineFuture<'a, String> {
+        Box::pin(BollardEngine::create_container(self, spec))
+    }
+
+    fn start_container<'a>(&'a self, id: &'a str) -> EngineFuture<'a, ()> {
+        Box::pin(BollardEngine::start_container(self, id))
+    }
+
+    fn remove_container<'a>(&'a self, id: &'a str) -> EngineFuture<'a, ()> {
+        Box::pin(BollardEngine::remove_container(self, id))
+    }
+
+    fn pull_image<'a>(&'a self, image: &'a str) -> EngineFuture<'a, ()> {
+        Box::pin(BollardEngine::pull_image(self, image))
+    }
+
+    fn put_file<'a>(
+        &'a self,
+        id: &'a str,
+        dir: &'a str,
+        name: &'a str,
+        bytes: &'a [u8],
+    ) -> EngineFuture<'a, ()> {
+        Box::pin(BollardEngine::put_file(self, id, dir, name, bytes))
     }
 }
 

@@ -9,6 +9,7 @@ use super::{
     Endpoint, Engine, EngineError, EngineFuture, EngineVersion, EventStream, Inspected,
     NetworkChange,
 };
+use crate::model::container::{ContainerSpec, ListedContainer};
 use crate::model::workload::{NetworkAttachment, Workload, WorkloadKind, LOCAL_HOST};
 
 type Hook = Box<dyn Fn(&str) + Send + Sync>;
@@ -32,6 +33,10 @@ struct State {
     /// when `complete_on_connect` is set, just before the next connect is answered.
     held: Vec<(String, String)>,
     complete_on_connect: bool,
+    /// Containers created through the engine (any state).
+    owned: Vec<crate::model::container::ListedContainer>,
+    /// Images the engine has (`repository:tag`); `None`: every image.
+    images: Option<Vec<String>>,
 }
 
 /// An engine that lives in memory.
@@ -61,6 +66,16 @@ impl Default for FakeEngine {
 }
 
 impl FakeEngine {
+    /// The containers created through the engine.
+    pub(crate) fn containers(&self) -> Vec<ListedContainer> {
+        self.state().owned.clone()
+    }
+
+    /// Only these images are there (a create with another one is a 404 until pulled).
+    pub(crate) fn set_images(&self, images: &[&str]) {
+        self.state().images = Some(images.iter().map(|i| (*i).to_owned()).collect());
+    }
+
     fn state(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -362,6 +377,100 @@ impl Engine for FakeEngine {
     fn restart_container<'a>(&'a self, container: &'a str) -> EngineFuture<'a, ()> {
         let r = self
             .begin("restart", format!("restart {container}"))
+            .map(drop);
+        Box::pin(async move { r })
+    }
+
+    fn containers_labelled<'a>(
+        &'a self,
+        key: &'a str,
+        value: &'a str,
+    ) -> EngineFuture<'a, Vec<ListedContainer>> {
+        let r = self.begin("list", format!("list {key}={value}")).map(|s| {
+            s.owned
+                .iter()
+                .filter(|c| c.labels.get(key).map(String::as_str) == Some(value))
+                .cloned()
+                .collect()
+        });
+        Box::pin(async move { r })
+    }
+
+    fn create_container<'a>(&'a self, spec: &'a ContainerSpec) -> EngineFuture<'a, String> {
+        let r = self
+            .begin(
+                "create",
+                format!("create container {} {}", spec.name, spec.image),
+            )
+            .and_then(|mut s| {
+                if s.owned.iter().any(|c| c.name == spec.name) {
+                    return Err(EngineError::Api {
+                        status: 409,
+                        message: format!(
+                            "Conflict. The container name \"/{}\" is already in use",
+                            spec.name
+                        ),
+                    });
+                }
+                if s.images.as_ref().is_some_and(|i| !i.contains(&spec.image)) {
+                    return Err(not_found(&format!("image {}", spec.image)));
+                }
+                let id = format!("c{:04}", s.owned.len() + 1);
+                s.owned.push(ListedContainer {
+                    id: id.clone(),
+                    name: spec.name.clone(),
+                    image: spec.image.clone(),
+                    labels: spec.labels.clone(),
+                    state: "created".into(),
+                    status: "Created".into(),
+                    ips: [(spec.network.clone(), "10.9.0.2".to_owned())].into(),
+                });
+                Ok(id)
+            });
+        Box::pin(async move { r })
+    }
+
+    fn start_container<'a>(&'a self, id: &'a str) -> EngineFuture<'a, ()> {
+        let r = self
+            .begin("start", format!("start {id}"))
+            .and_then(|mut s| {
+                let c = s
+                    .owned
+                    .iter_mut()
+                    .find(|c| c.id == id)
+                    .ok_or_else(|| not_found(id))?;
+                c.state = "running".into();
+                c.status = "Up 1 second".into();
+                Ok(())
+            });
+        Box::pin(async move { r })
+    }
+
+    fn remove_container<'a>(&'a self, id: &'a str) -> EngineFuture<'a, ()> {
+        let r = self.begin("remove", format!("remove {id}")).map(|mut s| {
+            s.owned.retain(|c| c.id != id);
+        });
+        Box::pin(async move { r })
+    }
+
+    fn pull_image<'a>(&'a self, image: &'a str) -> EngineFuture<'a, ()> {
+        let r = self.begin("pull", format!("pull {image}")).map(|mut s| {
+            if let Some(i) = s.images.as_mut() {
+                i.push(image.to_owned());
+            }
+        });
+        Box::pin(async move { r })
+    }
+
+    fn put_file<'a>(
+        &'a self,
+        id: &'a str,
+        dir: &'a str,
+        name: &'a str,
+        _bytes: &'a [u8],
+    ) -> EngineFuture<'a, ()> {
+        let r = self
+            .begin("put", format!("put {id} {dir}/{name}"))
             .map(drop);
         Box::pin(async move { r })
     }

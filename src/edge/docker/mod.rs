@@ -15,9 +15,11 @@ use std::pin::Pin;
 
 use futures_util::Stream;
 
+use crate::model::container::{ContainerSpec, ListedContainer};
 use crate::model::workload::Workload;
 
 pub mod bollard;
+mod containers;
 mod error;
 pub mod events;
 #[cfg(test)]
@@ -157,4 +159,32 @@ pub trait Engine: Send + Sync + std::fmt::Debug {
     /// Restarts `container` (name or id), so it reads files it reads only at start (single
     /// sign-on credentials, `auth.oidc.restart`).
     fn restart_container<'a>(&'a self, container: &'a str) -> EngineFuture<'a, ()>;
+    /// Every container (running or not) carrying the label `key=value`, in one list request.
+    fn containers_labelled<'a>(
+        &'a self,
+        key: &'a str,
+        value: &'a str,
+    ) -> EngineFuture<'a, Vec<ListedContainer>>;
+
+    /// Creates (does not start) a container; returns its id. An image the engine lacks is an
+    /// error with [`EngineError::is_not_found`].
+    fn create_container<'a>(&'a self, spec: &'a ContainerSpec) -> EngineFuture<'a, String>;
+
+    fn start_container<'a>(&'a self, id: &'a str) -> EngineFuture<'a, ()>;
+
+    /// Removes a container, stopping it first; already gone is fine.
+    fn remove_container<'a>(&'a self, id: &'a str) -> EngineFuture<'a, ()>;
+
+    /// Pulls `image` (`repository:tag`) from its registry.
+    fn pull_image<'a>(&'a self, image: &'a str) -> EngineFuture<'a, ()>;
+
+    /// Puts a file (mode 0444) into a created container's file system, in the existing folder
+    /// `dir`, before it starts.
+    fn put_file<'a>(
+        &'a self,
+        id: &'a str,
+        dir: &'a str,
+        name: &'a str,
+        bytes: &'a [u8],
+    ) -> EngineFuture<'a, ()>;
 }

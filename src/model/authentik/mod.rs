@@ -22,7 +22,7 @@ pub use oauth2::{
     CertificateKeyPair, OAuth2Create, OAuth2Patch, OAuth2Provider, RedirectUri, RedirectUris,
     ScopeMapping, ScopeMappingCreate, Secret,
 };
-pub use outpost::OutpostPatch;
+pub use outpost::{OutpostConfigPatch, OutpostCreate, OutpostHealth, OutpostPatch, TokenView};
 pub use provider::{ProviderCreate, ProviderPatch, ProxyMode};
 pub use user::{
     Brand, Device, GroupCreate, Link, Owner, ServiceAccount, SessionUser, SuperGroup, User,
@@ -99,6 +99,9 @@ pub struct Outpost {
     pub(crate) kind: Option<String>,
     pub(crate) providers: Vec<i64>,
     pub(crate) managed: Option<String>,
+    pub(crate) config: serde_json::Map<String, serde_json::Value>,
+    /// The identifier of the outpost's API token (`ak-outpost-<pk>-api`).
+    pub(crate) token_identifier: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]

@@ -14,6 +14,7 @@ mod oauth2;
 mod outpost;
 mod planner;
 mod provider;
+pub mod remote;
 mod removal;
 mod types;
 
@@ -224,6 +225,8 @@ pub struct Preview {
     pub(crate) problems: Vec<String>,
     /// The MFA settings' requests (`GATEHOUSE_MFA`, step-up flows), said first.
     pub(crate) mfa: Vec<mfa::MfaOp>,
+    /// This host's outpost and its container (remote mode): what would change, and its health.
+    pub(crate) outpost: Vec<String>,
 }
 
 impl Preview {

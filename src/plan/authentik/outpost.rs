@@ -13,6 +13,9 @@ use crate::model::authentik::Outpost;
 /// embedded one), or why there is none.
 pub(super) fn chosen<'a>(ix: &Index<'a>, want: &AppWant) -> Result<&'a Outpost, String> {
     let outposts = &ix.input.actual.outposts;
+    if ix.input.rules.own_outpost.is_some() {
+        return own_outpost(ix, want);
+    }
     let name = want
         .outpost
         .as_ref()
@@ -27,6 +30,18 @@ pub(super) fn chosen<'a>(ix: &Index<'a>, want: &AppWant) -> Result<&'a Outpost, 
         Some(n) => format!("authentik has no outpost named {n:?}"),
         None => "authentik has no embedded outpost (managed goauthentik.io/outposts/embedded); set GATEHOUSE_AUTHENTIK_OUTPOST or auth.outpost".to_owned(),
     })
+}
+
+/// In remote mode, this host's own outpost (or, in a dry run before it exists, its stand-in).
+fn own_outpost<'a>(ix: &Index<'a>, want: &AppWant) -> Result<&'a Outpost, String> {
+    let instance = &ix.input.rules.instance;
+    let name = super::remote::outpost_name(instance).unwrap_or_default();
+    if let Some(asked) = want.outpost.as_ref().filter(|o| **o != name) {
+        return Err(format!(
+            "auth.outpost={asked} cannot be used with GATEHOUSE_OUTPOST=remote: this host's apps are served by its own outpost {name:?}; remove the label"
+        ));
+    }
+    Ok(super::remote::own(&ix.input.actual.outposts, instance).unwrap_or(&super::remote::PENDING))
 }
 
 /// The outpost writes: each outpost gets the providers of `membership` it lacks, and loses

@@ -72,6 +72,9 @@ pub struct Rules {
     pub(crate) default_outpost: Option<String>,
     pub(crate) authorization_flow_slug: String,
     pub(crate) invalidation_flow_slug: String,
+    /// `GATEHOUSE_OUTPOST=remote`: this host's apps go to its own outpost
+    /// (see [`super::remote`]); `None`: the embedded one.
+    pub(crate) own_outpost: Option<super::remote::OwnOutpost>,
 }
 
 /// A provider that exists, or the one created earlier in this pass for a slug.

@@ -172,6 +172,17 @@ impl<A: Api> Provisioner<A> {
         Ok(())
     }
 
+    /// [`Self::mfa_after`] for a round that applies: removals held while labels are rejected.
+    pub(super) async fn mfa_settle(
+        &mut self,
+        round: &mut MfaRound,
+        desired: &crate::plan::authentik::Desired,
+        providers: &[ProxyProvider],
+    ) -> Result<(), ApiError> {
+        let hold = !desired.hold_removals.is_empty() || !desired.held.is_empty();
+        self.mfa_after(round, providers, hold, true).await
+    }
+
     /// The record, read once from the state file; `None` when it cannot be read (said as a
     /// problem: nothing stack-wide is changed then).
     fn mfa_record(&mut self, problems: &mut Vec<Problem>) -> Option<Option<MfaRecord>> {

@@ -6,6 +6,7 @@
 mod apply;
 mod mfa;
 mod observe;
+mod own;
 mod record;
 pub mod sso;
 mod worker;
@@ -69,6 +70,8 @@ pub struct Provisioner<A = Client> {
     redirect_text: bool,
     /// Where the credentials of single sign-on apps go; `None`: nowhere (unit tests).
     sso: Option<sso::Credentials>,
+    /// A remote host's outpost container (`GATEHOUSE_OUTPOST=remote`, or removed when off).
+    keeper: Option<crate::reconcile::outpost::OutpostKeeper>,
 }
 
 impl Provisioner<Client> {
@@ -91,6 +94,7 @@ impl<A: Api> Provisioner<A> {
                 default_outpost: settings.outpost.clone(),
                 authorization_flow_slug: settings.authorization_flow.clone(),
                 invalidation_flow_slug: settings.invalidation_flow.clone(),
+                own_outpost: None,
             },
             version: None,
             clock: GraceClock::default(),
@@ -104,6 +108,7 @@ impl<A: Api> Provisioner<A> {
             redirect_text: false,
             sso: None,
             mfa: mfa::MfaState::default(),
+            keeper: None,
         }
     }
 
@@ -123,6 +128,18 @@ impl<A: Api> Provisioner<A> {
     ) -> Self {
         self.mfa.mode = mode;
         self.mfa.file = file;
+        self
+    }
+
+    /// In remote mode, this host's apps go to its own outpost, whose container `keeper` runs;
+    /// in embedded mode a named instance's keeper removes what remote mode left.
+    pub(crate) fn with_outpost(
+        mut self,
+        own: Option<crate::plan::authentik::remote::OwnOutpost>,
+        keeper: Option<crate::reconcile::outpost::OutpostKeeper>,
+    ) -> Self {
+        self.rules.own_outpost = own;
+        self.keeper = keeper;
         self
     }
 
@@ -159,14 +176,15 @@ impl<A: Api> Provisioner<A> {
     ) -> Result<SyncReport, ApiError> {
         let (reads0, writes0) = (self.client.reads_made(), self.client.writes_made());
         let apps = desired.all_apps();
-        let mut mfa_round = match self.mfa_before(&apps, true).await {
-            Ok(r) => r,
-            Err(e) => {
-                self.version = None;
-                return Err(e);
-            }
-        };
-        let actual = match self.observe(&apps, &desired.oidc).await {
+        let mut mfa_round = self
+            .mfa_before(&apps, true)
+            .await
+            .inspect_err(|_| self.version = None)?;
+        let mut own_problems = Vec::new();
+        let (actual, later) = match self
+            .observe_own(&apps, &desired.oidc, &mut own_problems)
+            .await
+        {
             Ok(a) => a,
             Err(e) => {
                 // authentik may come back upgraded: read the version again.
@@ -198,12 +216,15 @@ impl<A: Api> Provisioner<A> {
         };
         let mut applied = self.apply(&plan, &apps, outcomes).await;
         if applied.is_ok() {
-            let hold = !desired.hold_removals.is_empty() || !desired.held.is_empty();
-            if let Err(e) = self
-                .mfa_after(&mut mfa_round, &actual.providers, hold, true)
-                .await
-            {
+            problems.append(&mut own_problems);
+            if let Err(e) = self.own_outpost_after(later, &mut problems).await {
                 applied = Err(e);
+            }
+            if applied.is_ok() {
+                applied = self
+                    .mfa_settle(&mut mfa_round, desired, &actual.providers)
+                    .await
+                    .and(applied);
             }
         }
         problems.append(&mut mfa_round.problems);
@@ -223,6 +244,9 @@ impl<A: Api> Provisioner<A> {
                 return Err(e);
             }
         };
+        // `actual` holds this instance's outpost as made before the plan (a delete leaves the
+        // keeper nothing to use it for).
+        self.keep_container(&actual).await;
         Ok(SyncReport {
             reads: self.client.reads_made() - reads0,
             writes: self.client.writes_made() - writes0,
@@ -259,6 +283,7 @@ impl<A: Api> Provisioner<A> {
         let apps = desired.all_apps();
         let mut mfa_round = self.mfa_before(&apps, false).await?;
         let mut actual = self.observe(&apps, &desired.oidc).await?;
+        let outpost = self.preview_own(&actual).await;
         let hold = !desired.hold_removals.is_empty() || !desired.held.is_empty();
         self.mfa_after(&mut mfa_round, &actual.providers, hold, false)
             .await?;
@@ -283,7 +308,26 @@ impl<A: Api> Provisioner<A> {
             instance: self.rules.instance.clone(),
             containers: containers_of(&apps),
             problems: problems.iter().map(ToString::to_string).collect(),
+            outpost,
         })
+    }
+
+    /// Reads authentik and makes this instance's outpost exist as wanted (see [`own`]).
+    async fn observe_own(
+        &mut self,
+        wants: &[crate::labels::authentik::AppWant],
+        oidc: &[crate::labels::oidc::OidcWant],
+        problems: &mut Vec<Problem>,
+    ) -> Result<
+        (
+            crate::plan::authentik::Actual,
+            Option<crate::plan::authentik::remote::OutpostStep>,
+        ),
+        ApiError,
+    > {
+        let mut actual = self.observe(wants, oidc).await?;
+        let later = self.own_outpost_before(&mut actual, problems).await?;
+        Ok((actual, later))
     }
 
     /// Says once which objects of other gatehouse instances authentik holds.

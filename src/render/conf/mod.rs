@@ -12,6 +12,7 @@ use crate::model::spec::{Access, Address, AppSpec, Port, PresetName, Proto};
 
 mod preset;
 mod protection;
+pub mod remote;
 
 use preset::render_preset;
 pub use protection::check_protected;

@@ -104,7 +104,10 @@ impl Checker<'_> {
             if s == AUTHENTIK_LOCATION.trim_end_matches(';') && top.location {
                 top.included = true;
             }
-            if s == AUTHENTIK_SERVER.trim_end_matches(';') && depth == 1 {
+            if (s == AUTHENTIK_SERVER.trim_end_matches(';')
+                || s == super::remote::SERVER_INCLUDE.trim_end_matches(';'))
+                && depth == 1
+            {
                 self.server_include = true;
             }
         }

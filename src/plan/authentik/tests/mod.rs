@@ -48,6 +48,7 @@ pub(crate) fn world(version: (u32, u32)) -> Actual {
             kind: Some("proxy".into()),
             providers: vec![],
             managed: Some(EMBEDDED_OUTPOST.into()),
+            ..Outpost::default()
         }],
         ..Actual::default()
     }
@@ -63,6 +64,7 @@ pub(crate) fn rules_as(instance: Instance) -> Rules {
         default_outpost: None,
         authorization_flow_slug: "authz".into(),
         invalidation_flow_slug: "inval".into(),
+        own_outpost: None,
     }
 }
 

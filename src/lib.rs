@@ -51,6 +51,7 @@ pub const EXIT_CODES: &[(&str, &[u8])] = {
         ("sso show", &[OK, FAILED, USAGE, UNAVAILABLE, OS]),
         ("db dump", &[OK, FAILED, USAGE, UNAVAILABLE, OS, IO]),
         ("db restore", &[OK, FAILED, USAGE, UNAVAILABLE, OS, IO]),
+        ("admin create", &[OK, FAILED, USAGE, UNAVAILABLE, OS]),
     ]
 };
 

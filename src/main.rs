@@ -38,6 +38,9 @@ enum Command {
     Health,
     /// Write the stack's .env (settings and generated secrets); never changes a value already set.
     Init(InitArgs),
+    /// authentik's admins.
+    #[command(subcommand)]
+    Admin(AdminCommand),
     /// The doctor: check Docker, SWAG, the apps' networks and authentik; one line per check.
     Check,
     /// authentik's database: dump it to a file, or restore a dump (see docs/migrate.md).
@@ -63,6 +66,22 @@ enum SsoCommand {
         /// Print JSON, for scripts.
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create a personal authentik admin (prints a one-time link or password); with
+    /// --deactivate-akadmin, deactivate akadmin once that admin has a second factor.
+    Create {
+        /// The username.
+        name: String,
+        #[arg(long)]
+        email: String,
+        /// Deactivate akadmin, once it is safe (the new admin has a confirmed second factor and
+        /// gatehouse's token is not akadmin's; else say what is left).
+        #[arg(long)]
+        deactivate_akadmin: bool,
     },
 }
 
@@ -115,6 +134,15 @@ fn main() -> ExitCode {
     init_logging(&settings);
     for w in warnings {
         tracing::warn!("{w}");
+    }
+    if let Command::Admin(AdminCommand::Create {
+        name,
+        email,
+        deactivate_akadmin,
+    }) = &cli.command
+    {
+        let code = gatehouse::commands::admin::main(&settings, name, email, *deactivate_akadmin);
+        return ExitCode::from(code);
     }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -186,7 +214,8 @@ async fn run(command: Command, settings: Settings) -> Result<ExitCode, gatehouse
         | Command::Init(_)
         | Command::Check
         | Command::Sso(_)
-        | Command::Db { .. } => Ok(ExitCode::SUCCESS),
+        | Command::Db { .. }
+        | Command::Admin(_) => Ok(ExitCode::SUCCESS),
     }
 }
 

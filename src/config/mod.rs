@@ -62,6 +62,8 @@ pub struct Settings {
     pub health_file: PathBuf,
     /// authentik provisioning; `None` when URL and token are both unset (provisioning off).
     pub(crate) authentik: Option<AuthentikSettings>,
+    /// `GATEHOUSE_MFA`: what authentik's default authentication flow asks of every login.
+    pub(crate) mfa: crate::model::authentik::MfaMode,
     /// Where single sign-on credentials go (`GATEHOUSE_SSO_DIR`, default
     /// `<swag_config>/gatehouse/sso`).
     pub sso_dir: PathBuf,
@@ -245,6 +247,19 @@ fn read_network_mode(r: &mut Reader<'_>) -> Option<NetworkMode> {
 }
 
 /// Every setting, each at its default where unset or bad (the problems are in `r`).
+/// `GATEHOUSE_MFA`; said when it cannot work (provisioning off).
+fn read_mfa(r: &mut Reader<'_>, provisioning: bool) -> crate::model::authentik::MfaMode {
+    let mfa = r
+        .get(&MFA, crate::model::authentik::MfaMode::parse)
+        .unwrap_or_default();
+    if mfa != crate::model::authentik::MfaMode::Off && !provisioning {
+        r.warnings.push(format!(
+            "GATEHOUSE_MFA={mfa} has no effect while authentik provisioning is off (GATEHOUSE_AUTHENTIK_URL and GATEHOUSE_AUTHENTIK_TOKEN unset)"
+        ));
+    }
+    mfa
+}
+
 fn read_settings(r: &mut Reader<'_>) -> Settings {
     let swag_config = r.get(&SWAG_CONFIG, checks::swag_config).unwrap_or_default();
     let prefix = r
@@ -282,6 +297,7 @@ fn read_settings(r: &mut Reader<'_>) -> Settings {
         .get(&AUTHENTIK_CONTAINER, checks::container_name)
         .unwrap_or_default();
     let network_mode = read_network_mode(r);
+    let mfa = read_mfa(r, authentik.is_some());
     let sso_dir = r
         .get(&SSO_DIR, checks::absolute_path)
         .unwrap_or_else(|| swag_config.join("gatehouse/sso"));
@@ -318,6 +334,7 @@ fn read_settings(r: &mut Reader<'_>) -> Settings {
         network_mode,
         health_file,
         authentik,
+        mfa,
         sso_dir,
         authentik_public_url,
         db_container,

@@ -83,6 +83,7 @@ pub(crate) const EXTERNAL_SCHEME: Var = Var::new("GATEHOUSE_EXTERNAL_SCHEME", So
 pub(crate) const INSTANCE: Var = Var::new("GATEHOUSE_INSTANCE", None);
 pub(crate) const PUID: Var = Var::new("PUID", Some("1000"));
 pub(crate) const PGID: Var = Var::new("PGID", Some("1000"));
+pub(crate) const MFA: Var = Var::new("GATEHOUSE_MFA", Some("off"));
 /// Unset: `<GATEHOUSE_SWAG_CONFIG>/gatehouse/sso`.
 pub(crate) const SSO_DIR: Var = Var::new("GATEHOUSE_SSO_DIR", None);
 /// Unset: `GATEHOUSE_AUTHENTIK_URL`.
@@ -125,6 +126,7 @@ pub const VARS: &[Var] = &[
     INSTANCE,
     PUID,
     PGID,
+    MFA,
     SSO_DIR,
     AUTHENTIK_PUBLIC_URL,
     DB_CONTAINER,

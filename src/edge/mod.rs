@@ -7,6 +7,7 @@ pub mod confdir;
 pub mod docker;
 pub mod fieldstate;
 pub mod files;
+pub mod mfastate;
 pub mod netstate;
 pub(crate) mod ping;
 pub mod sso;

@@ -1,7 +1,8 @@
 //! A protected app's authentik labels -> what authentik should hold for it (pure).
 //!
 //! Reads `auth.slug`, `auth.name`, `auth.group`, `auth.icon`, `auth.description`,
-//! `auth.launch_url`, `auth.allow_groups`, `auth.outpost` and `auth.adopt` (prefix configurable)
+//! `auth.launch_url`, `auth.allow_groups`, `auth.outpost`, `auth.adopt`, `auth.mfa` and
+//! `auth.mfa.max_age` (prefix configurable)
 //! with strict grammars. The values travel as JSON, never into a config file, but they are
 //! hostile all the same: a value outside its grammar rejects the app's authentik part with a
 //! message naming container and label, and the conf (with the authentik includes) stays.
@@ -35,6 +36,8 @@ pub struct AppWant {
     pub(crate) outpost: Option<String>,
     /// Take over an application with this slug that gatehouse did not make.
     pub(crate) adopt: bool,
+    /// `auth.mfa=true`: a second factor at most this old to open the app (`auth.mfa.max_age`).
+    pub(crate) mfa: Option<crate::model::authentik::MaxAge>,
 }
 
 const SLUG_RULE: &str = "must be 1 to 50 of a-z, 0-9, '-' and '_' (authentik's application slug)";
@@ -347,6 +350,18 @@ pub(crate) fn read_for(
         "false" | "no" | "off" | "0" => Ok("false".into()),
         _ => Err("must be true or false"),
     });
+    let mfa = get("mfa", |raw| {
+        crate::labels::reader::parse_bool(raw).map(|b| b.to_string())
+    });
+    let max_age = get("mfa.max_age", |raw| {
+        crate::model::authentik::MaxAge::parse(raw).map(crate::model::authentik::MaxAge::key)
+    });
+    let mfa = (mfa.as_deref() == Some("true")).then(|| {
+        max_age
+            .as_deref()
+            .and_then(crate::model::authentik::MaxAge::from_key)
+            .unwrap_or(crate::model::authentik::MaxAge::DEFAULT)
+    });
     let allow_groups = allow_groups(c, &label("allow_groups"), &mut problems);
     let external_host = slug_from.map(|n| external_host(n, settings));
     match (slug_v, external_host) {
@@ -363,6 +378,7 @@ pub(crate) fn read_for(
             allow_groups,
             outpost,
             adopt: adopt.as_deref() == Some("true"),
+            mfa,
         }),
         _ => Err(LabelErrors {
             container: c.name.clone(),

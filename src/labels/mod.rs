@@ -73,6 +73,8 @@ pub const KNOWN_KEYS: &[&str] = &[
     "allow_groups",
     "outpost",
     "adopt",
+    "mfa",
+    "mfa.max_age",
     // single sign-on
     "oidc",
     "oidc.redirect",

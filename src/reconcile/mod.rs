@@ -144,6 +144,13 @@ impl Reconciler {
                                 (s.puid, s.pgid),
                             )
                             .with_engine(ctx.engines.local().clone()),
+                        )
+                        .with_mfa(
+                            s.mfa,
+                            Some(
+                                crate::edge::mfastate::MfaStateFile::new(&s.swag_config)
+                                    .owned_by(s.puid, s.pgid),
+                            ),
                         );
                     tracing::info!(url = %a.url, domain = %a.domain, "authentik provisioning is on");
                     provisioning::log_instance(p.instance());

@@ -86,6 +86,7 @@ fn planned_authentik() -> AuthentikPreview {
             containers: BTreeMap::from([("jelly".into(), "jellyfin".into())]),
             outpost: Vec::new(),
             problems: vec!["container wiki: application wiki already exists in authentik and was not made by gatehouse; leaving it alone (set auth.adopt=true to let gatehouse manage it, or choose another auth.slug)".into()],
+            mfa: Vec::new(),
         },
     }
 }
@@ -245,6 +246,7 @@ fn want(container: &str, slug: &str) -> crate::labels::authentik::AppWant {
         allow_groups: Vec::new(),
         outpost: None,
         adopt: false,
+        mfa: None,
     }
 }
 

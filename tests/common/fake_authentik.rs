@@ -23,6 +23,8 @@ use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{json, Map, Value};
 
+mod admin;
+pub mod mfa;
 pub mod oauth2;
 pub mod outposts;
 pub mod tokens;
@@ -94,6 +96,8 @@ pub struct State {
     pub oauth2: Vec<Value>,
     pub scope_mappings: Vec<Value>,
     pub certificates: Vec<Value>,
+    /// Flows' stages and bindings, users, tokens, devices, brands, roles ([`mfa`]).
+    pub mfa: mfa::MfaWorld,
     /// Outpost API tokens: identifier → key (see [`outposts`]).
     pub outpost_tokens: outposts::Tokens,
     /// What `/outposts/instances/{pk}/health/` lists, by outpost pk.
@@ -104,6 +108,10 @@ impl State {
     pub(crate) fn uuid(&mut self) -> String {
         self.next_id += 1;
         format!("8e1b4b6c-2d1f-4c0a-9d2e-{:012x}", 0x1000 + self.next_id)
+    }
+    /// A user or group number, clear of the seeded ones.
+    fn uuid_int(&mut self) -> i64 {
+        1000 + self.int_id()
     }
     pub(crate) fn next_uuid(&mut self) -> String {
         self.uuid()
@@ -575,10 +583,12 @@ impl FakeAuthentik {
             oauth2: Vec::new(),
             scope_mappings: Vec::new(),
             certificates: Vec::new(),
+            mfa: mfa::MfaWorld::default(),
             outpost_tokens: BTreeMap::new(),
             outpost_seen: BTreeMap::new(),
         };
         oauth2::seed(&mut st);
+        mfa::seed(&mut st);
         st.flows.push(flow(
             AUTHZ_FLOW_PK,
             "default-provider-authorization-implicit-consent",
@@ -1202,6 +1212,9 @@ fn route(
         return reply(StatusCode::NOT_FOUND, json!({"detail": "Not found."}));
     };
     let segs: Vec<&str> = p.trim_matches('/').split('/').collect();
+    if let Some(answer) = mfa::route(st, method, &segs, q, body) {
+        return answer;
+    }
     if let Some(answer) = tokens::route(st, method, &segs, q) {
         return answer;
     }

@@ -194,6 +194,15 @@ pub fn desired(
     fill: &mut dyn FnMut(&mut [u8]),
 ) -> Vec<Entry> {
     let mut out = settings(answers, host);
+    // A new stack asks every login for a second factor; an existing one (its authentik already
+    // set up) keeps its login as it is until the user chooses.
+    let new_stack = !existing.contains_key("AUTHENTIK_BOOTSTRAP_TOKEN");
+    out.push(Entry {
+        key: "GATEHOUSE_MFA",
+        value: if new_stack { "totp" } else { "off" }.into(),
+        secret: false,
+        comment: "# Second factor at every authentik login: off, totp, webauthn or any (see docs/stack.md)",
+    });
     out.extend(secrets(existing, fill));
     out
 }
@@ -418,9 +427,9 @@ next steps:
   2. Start the stack next to this .env: docker compose up -d   (Dockge: paste compose.yml and this .env into a new stack)
   3. Wait for SWAG's certificate (docker logs swag), then open https://auth.{domain}/ and sign in as akadmin
      with AUTHENTIK_BOOTSTRAP_PASSWORD from this file (grep AUTHENTIK_BOOTSTRAP_PASSWORD .env).
-  4. Create your own admin: Directory > Users > Create, add it to the group \"authentik Admins\", sign in as it.
-     Give gatehouse a token of its own (Directory > Tokens and App passwords > Create, intent API), put it in
-     GATEHOUSE_AUTHENTIK_TOKEN here and run docker compose up -d; then deactivate akadmin.
+  4. Create your own admin: docker compose exec gatehouse gatehouse admin create <you> --email <address>
+     (it prints a one-time link or password); sign in as it and enrol your second factor, then run it again
+     with --deactivate-akadmin (it gives gatehouse a token of its own first, and tells you what is left).
   5. Label an app container: auth.protect=true, auth.subdomain=<name>, auth.port=<port>;
      with http validation also add <name> to SWAG_SUBDOMAINS. See docs/stack.md.
 "

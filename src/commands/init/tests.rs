@@ -146,7 +146,8 @@ fn the_summary_names_secrets_but_never_shows_them() {
     let s = summary(&plan, Path::new("/stack/.env"), &v);
     assert!(s.contains("AUTHENTIK_SECRET_KEY (generated secret, 60 characters)"));
     assert!(s.contains("DOMAIN=example.com"));
-    assert!(s.contains("deactivate akadmin"));
+    assert!(s.contains("gatehouse admin create") && s.contains("--deactivate-akadmin"));
+    assert_eq!(v.get("GATEHOUSE_MFA").map(String::as_str), Some("totp"));
     assert!(s.contains("https://auth.example.com/"));
     for key in [
         "PG_PASS",
@@ -248,4 +249,22 @@ fn init_warns_when_no_compose_file_is_next_to_the_env_and_says_where_one_is_expe
         .unwrap();
         assert!(!out.contains("warning"), "{name}: {out}");
     }
+}
+
+#[test]
+fn an_env_with_an_authentik_already_gets_mfa_off() {
+    let mut fill = |b: &mut [u8]| b.fill(7);
+    let a = Answers::default();
+    let existing = "AUTHENTIK_BOOTSTRAP_TOKEN=abc\n";
+    let plan = merge(
+        existing,
+        &desired(&a, &HostFacts::default(), &parse_env(existing), &mut fill),
+        &a,
+    );
+    assert_eq!(
+        parse_env(&plan.text)
+            .get("GATEHOUSE_MFA")
+            .map(String::as_str),
+        Some("off")
+    );
 }

@@ -13,15 +13,19 @@ use std::future::Future;
 use std::time::Duration;
 
 use crate::model::authentik::{
-    AppCreate, AppPatch, Application, BindingCreate, CertificateKeyPair, Flow, Group, OAuth2Create,
-    OAuth2Patch, OAuth2Provider, Outpost, OutpostConfigPatch, OutpostCreate, OutpostHealth,
-    PolicyBinding, ProviderCreate, ProviderPatch, ProxyProvider, ScopeMapping, ScopeMappingCreate,
-    ServerVersion, TokenView, VersionInfo,
+    AppCreate, AppPatch, Application, BindingCreate, CertificateKeyPair, Flow, FlowCreate,
+    FlowInfo, FlowStageBinding, FlowStageBindingCreate, Group, OAuth2Create, OAuth2Patch,
+    OAuth2Provider, Outpost, OutpostConfigPatch, OutpostCreate, OutpostHealth, PolicyBinding,
+    ProviderCreate, ProviderPatch, ProxyProvider, ScopeMapping, ScopeMappingCreate, ServerVersion,
+    SetupStage, TokenView, ValidateFields, ValidateStage, ValidateStageCreate, VersionInfo,
 };
+pub use crate::plan::authentik::mfa::SetupKind;
 
+mod admin;
 pub mod doctor;
 #[cfg(test)]
 pub mod memory;
+mod mfa;
 mod paging;
 mod requests;
 mod transport;
@@ -171,6 +175,88 @@ pub trait Api {
         &self,
         identifier: &str,
     ) -> impl Future<Output = Result<TokenView, ApiError>> + Send;
+
+    // The MFA settings (flows, stages, flow stage bindings). The defaults answer as a server
+    // holding none of them and refuse writes: the in-memory authentik of the unit tests does not
+    // model them (the schema-checked fake in tests/ does).
+
+    /// The authorization flows (the step-up flows gatehouse made are among them).
+    fn authorization_flows(&self) -> impl Future<Output = Result<Vec<FlowInfo>, ApiError>> + Send {
+        async { Ok(Vec::new()) }
+    }
+    /// The stages bound into the flow `target` (a pk).
+    fn flow_bindings(
+        &self,
+        target: &str,
+    ) -> impl Future<Output = Result<Vec<FlowStageBinding>, ApiError>> + Send {
+        let _ = target;
+        async { Ok(Vec::new()) }
+    }
+    fn validate_stages(&self) -> impl Future<Output = Result<Vec<ValidateStage>, ApiError>> + Send {
+        async { Ok(Vec::new()) }
+    }
+    fn setup_stages(
+        &self,
+        kind: SetupKind,
+    ) -> impl Future<Output = Result<Vec<SetupStage>, ApiError>> + Send {
+        let _ = kind;
+        async { Ok(Vec::new()) }
+    }
+    fn patch_validate_stage(
+        &self,
+        pk: &str,
+        body: &ValidateFields,
+    ) -> impl Future<Output = Result<(), ApiError>> + Send {
+        let _ = (pk, body);
+        async { Err(unsupported()) }
+    }
+    fn create_setup_stage(
+        &self,
+        kind: SetupKind,
+        name: &str,
+    ) -> impl Future<Output = Result<SetupStage, ApiError>> + Send {
+        let _ = (kind, name);
+        async { Err(unsupported()) }
+    }
+    fn create_validate_stage(
+        &self,
+        body: &ValidateStageCreate,
+    ) -> impl Future<Output = Result<ValidateStage, ApiError>> + Send {
+        let _ = body;
+        async { Err(unsupported()) }
+    }
+    fn delete_validate_stage(&self, pk: &str) -> impl Future<Output = Result<(), ApiError>> + Send {
+        let _ = pk;
+        async { Err(unsupported()) }
+    }
+    fn create_flow(
+        &self,
+        body: &FlowCreate,
+    ) -> impl Future<Output = Result<FlowInfo, ApiError>> + Send {
+        let _ = body;
+        async { Err(unsupported()) }
+    }
+    fn delete_flow(&self, slug: &str) -> impl Future<Output = Result<(), ApiError>> + Send {
+        let _ = slug;
+        async { Err(unsupported()) }
+    }
+    fn create_flow_binding(
+        &self,
+        body: &FlowStageBindingCreate,
+    ) -> impl Future<Output = Result<(), ApiError>> + Send {
+        let _ = body;
+        async { Err(unsupported()) }
+    }
+}
+
+/// What the default MFA writes answer.
+fn unsupported() -> ApiError {
+    ApiError::Status {
+        status: 405,
+        method: "POST".into(),
+        path: "(flows and stages)".into(),
+        message: "not supported by this authentik client".into(),
+    }
 }
 
 #[cfg(test)]

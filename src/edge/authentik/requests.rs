@@ -3,12 +3,14 @@
 use hyper::Method;
 
 use super::transport::{encode, Client, NO_BODY};
-use super::{Api, ApiError};
+use super::{Api, ApiError, SetupKind};
 use crate::model::authentik::{
-    AppCreate, AppPatch, Application, BindingCreate, CertificateKeyPair, Flow, Group, OAuth2Create,
-    OAuth2Patch, OAuth2Provider, Outpost, OutpostConfigPatch, OutpostCreate, OutpostHealth,
-    OutpostPatch, PolicyBinding, ProviderCreate, ProviderPatch, ProxyProvider, ScopeMapping,
-    ScopeMappingCreate, ServerVersion, TokenView, VersionInfo,
+    AppCreate, AppPatch, Application, BindingCreate, CertificateKeyPair, Flow, FlowCreate,
+    FlowInfo, FlowStageBinding, FlowStageBindingCreate, Group, OAuth2Create, OAuth2Patch,
+    OAuth2Provider, Outpost, OutpostConfigPatch, OutpostCreate, OutpostHealth, OutpostPatch,
+    PolicyBinding, ProviderCreate, ProviderPatch, ProxyProvider, ScopeMapping, ScopeMappingCreate,
+    ServerVersion, SetupStage, TokenView, ValidateFields, ValidateStage, ValidateStageCreate,
+    VersionInfo,
 };
 
 impl Api for Client {
@@ -226,6 +228,57 @@ impl Api for Client {
     ) -> Result<ScopeMapping, ApiError> {
         self.json(Method::POST, version.scope_mappings_path(), Some(body))
             .await
+    }
+
+    async fn authorization_flows(&self) -> Result<Vec<FlowInfo>, ApiError> {
+        self.mfa_authorization_flows().await
+    }
+
+    async fn flow_bindings(&self, target: &str) -> Result<Vec<FlowStageBinding>, ApiError> {
+        self.mfa_flow_bindings(target).await
+    }
+
+    async fn validate_stages(&self) -> Result<Vec<ValidateStage>, ApiError> {
+        self.mfa_validate_stages().await
+    }
+
+    async fn setup_stages(&self, kind: SetupKind) -> Result<Vec<SetupStage>, ApiError> {
+        self.mfa_setup_stages(kind).await
+    }
+
+    async fn patch_validate_stage(&self, pk: &str, body: &ValidateFields) -> Result<(), ApiError> {
+        self.mfa_patch_validate_stage(pk, body).await
+    }
+
+    async fn create_setup_stage(
+        &self,
+        kind: SetupKind,
+        name: &str,
+    ) -> Result<SetupStage, ApiError> {
+        self.mfa_create_setup_stage(kind, name).await
+    }
+
+    async fn create_validate_stage(
+        &self,
+        body: &ValidateStageCreate,
+    ) -> Result<ValidateStage, ApiError> {
+        self.mfa_create_validate_stage(body).await
+    }
+
+    async fn delete_validate_stage(&self, pk: &str) -> Result<(), ApiError> {
+        self.mfa_delete_validate_stage(pk).await
+    }
+
+    async fn create_flow(&self, body: &FlowCreate) -> Result<FlowInfo, ApiError> {
+        self.mfa_create_flow(body).await
+    }
+
+    async fn delete_flow(&self, slug: &str) -> Result<(), ApiError> {
+        self.mfa_delete_flow(slug).await
+    }
+
+    async fn create_flow_binding(&self, body: &FlowStageBindingCreate) -> Result<(), ApiError> {
+        self.mfa_create_flow_binding(body).await
     }
 
     async fn create_outpost(&self, body: &OutpostCreate) -> Result<Outpost, ApiError> {

@@ -6,18 +6,28 @@ use serde::{Deserialize, Serialize};
 
 mod application;
 mod binding;
+mod mfa;
 mod oauth2;
 mod outpost;
 mod provider;
+mod user;
 
 pub use application::{AppCreate, AppPatch};
 pub use binding::BindingCreate;
+pub use mfa::{
+    FlowCreate, FlowInfo, FlowStageBinding, FlowStageBindingCreate, MaxAge, MfaMode, SetupStage,
+    TotpStageCreate, ValidateFields, ValidateStage, ValidateStageCreate,
+};
 pub use oauth2::{
     CertificateKeyPair, OAuth2Create, OAuth2Patch, OAuth2Provider, RedirectUri, RedirectUris,
     ScopeMapping, ScopeMappingCreate, Secret,
 };
 pub use outpost::{OutpostConfigPatch, OutpostCreate, OutpostHealth, OutpostPatch, TokenView};
 pub use provider::{ProviderCreate, ProviderPatch, ProxyMode};
+pub use user::{
+    Brand, Device, GroupCreate, Link, Owner, ServiceAccount, SessionUser, SuperGroup, User,
+    UserCreate,
+};
 
 /// A request body's fields as sent, by name (sorted).
 fn to_map<T: Serialize>(body: &T) -> serde_json::Map<String, serde_json::Value> {

@@ -9,6 +9,7 @@ mod binding;
 mod describe;
 pub mod fields;
 pub mod marker;
+pub mod mfa;
 mod oauth2;
 mod outpost;
 mod planner;
@@ -222,6 +223,8 @@ pub struct Preview {
     /// What the round would report, one sentence each: rejected labels, conflicts (an
     /// application gatehouse did not make, a missing outpost, flow or group), objects kept.
     pub(crate) problems: Vec<String>,
+    /// The MFA settings' requests (`GATEHOUSE_MFA`, step-up flows), said first.
+    pub(crate) mfa: Vec<mfa::MfaOp>,
     /// This host's outpost and its container (remote mode): what would change, and its health.
     pub(crate) outpost: Vec<String>,
 }
@@ -229,18 +232,24 @@ pub struct Preview {
 impl Preview {
     /// The plan's requests in words, in the order they would be sent.
     pub fn actions(&self, tense: Tense) -> Vec<String> {
-        self.plan
-            .ops
-            .iter()
-            .map(|op| {
-                OpFor {
-                    op,
-                    instance: &self.instance,
-                    containers: &self.containers,
-                }
-                .said(tense)
-                .to_string()
-            })
+        let said = |op: &mfa::MfaOp| op.said(tense).to_string();
+        // The step-up flows no app uses go after the apps' requests, as they are made.
+        let (deletes, creates): (Vec<&mfa::MfaOp>, Vec<&mfa::MfaOp>) =
+            self.mfa.iter().partition(|op| op.is_removal());
+        let apps = self.plan.ops.iter().map(|op| {
+            OpFor {
+                op,
+                instance: &self.instance,
+                containers: &self.containers,
+            }
+            .said(tense)
+            .to_string()
+        });
+        creates
+            .into_iter()
+            .map(said)
+            .chain(apps)
+            .chain(deletes.into_iter().map(said))
             .collect()
     }
 }

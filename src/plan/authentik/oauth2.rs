@@ -44,10 +44,15 @@ pub(crate) fn email_verified_mapping() -> ScopeMappingCreate {
 /// The grant types gatehouse asks for (2026.5 on): authorization code, and refresh.
 pub(crate) const GRANT_TYPES: [&str; 2] = ["authorization_code", "refresh_token"];
 
-/// The flow a user authorizes the app in: the configured one. (Kept in one place: a per-app
-/// choice, e.g. a flow that asks for a second factor, plugs in here.)
-pub(crate) fn authorization_flow(ix: &Index<'_>, _want: &OidcWant) -> Option<String> {
-    ix.input.actual.authorization_flow.clone()
+/// The flow a user authorizes the app in: the configured one, or the step-up flow of its
+/// `auth.mfa.max_age` for `auth.mfa=true` (see [`super::mfa::authorization_flow_for`]).
+pub(crate) fn authorization_flow(ix: &Index<'_>, want: &OidcWant) -> Option<String> {
+    let actual = ix.input.actual;
+    super::mfa::authorization_flow_for(
+        want.app.mfa,
+        actual.authorization_flow.as_deref(),
+        &actual.stepup_flows,
+    )
 }
 
 /// The scope mapping for `scope`: authentik's managed one, else the one mapping with that

@@ -183,6 +183,9 @@ fn check<'a>(
     if let Some(why) = flows_missing {
         return Err(format!("not provisioned: {why}"));
     }
+    if let Some(why) = provider::stepup_missing(ix, want) {
+        return Err(why);
+    }
     let existing = ix.apps.get(want.slug.as_str()).copied();
     let adopting = application::check_owner(ix, want, existing)?;
     let outpost = outpost::chosen(ix, want)?;

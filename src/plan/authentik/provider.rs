@@ -23,6 +23,19 @@ pub(super) fn flows_missing(ix: &Index<'_>) -> Option<String> {
     }
 }
 
+/// Why an `auth.mfa=true` app cannot be provisioned yet: its step-up flow is missing (made
+/// before the providers in a round; a provider is never made without it).
+pub(super) fn stepup_missing(ix: &Index<'_>, want: &AppWant) -> Option<String> {
+    let age = want.mfa?;
+    (!ix.input.actual.stepup_flows.contains_key(&age)).then(|| {
+        format!(
+            "not provisioned yet: the step-up flow {} for auth.mfa.max_age={} is not in authentik yet (gatehouse makes it first)",
+            super::mfa::stepup::flow_slug(&ix.input.rules.instance, age),
+            age.key()
+        )
+    })
+}
+
 /// Plans `want`'s provider into `ops`, and returns it (the one made in this round if new).
 pub(super) fn plan(ix: &Index<'_>, want: &AppWant, ops: &mut Vec<Op>) -> ProviderRef {
     let desired = body(ix, want);
@@ -52,7 +65,12 @@ fn body(ix: &Index<'_>, want: &AppWant) -> ProviderCreate {
     let actual = ix.input.actual;
     ProviderCreate {
         name: ix.input.rules.instance.provider_name(&want.slug),
-        authorization_flow: actual.authorization_flow.clone().unwrap_or_default(),
+        authorization_flow: super::mfa::authorization_flow_for(
+            want.mfa,
+            actual.authorization_flow.as_deref(),
+            &actual.stepup_flows,
+        )
+        .unwrap_or_default(),
         invalidation_flow: ix
             .with_invalidation
             .then(|| actual.invalidation_flow.clone().unwrap_or_default()),

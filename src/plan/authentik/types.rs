@@ -49,6 +49,8 @@ pub struct Actual {
     pub(crate) groups: Vec<Group>,
     /// Bindings targeting the applications gatehouse owns (or wants to adopt).
     pub(crate) bindings: Vec<PolicyBinding>,
+    /// This instance's step-up flows (`auth.mfa=true`) by age: flow pks.
+    pub(crate) stepup_flows: BTreeMap<crate::model::authentik::MaxAge, String>,
     /// OAuth2/OpenID providers (read when an app asks for single sign-on, or one of
     /// gatehouse's may be left over).
     pub(crate) oauth2_providers: Vec<OAuth2Provider>,

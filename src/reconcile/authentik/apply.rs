@@ -455,6 +455,7 @@ mod tests {
             allow_groups: Vec::new(),
             outpost: None,
             adopt: false,
+            mfa: None,
         }
     }
 

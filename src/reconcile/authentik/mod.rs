@@ -4,6 +4,7 @@
 //! holds up a proxy-conf ([`worker`]). The planning is in [`crate::plan::authentik`].
 
 mod apply;
+mod mfa;
 mod observe;
 mod own;
 mod record;
@@ -61,6 +62,8 @@ pub struct Provisioner<A = Client> {
     /// A group binding gatehouse made may be in authentik although no app asks for groups:
     /// until the bindings were read once without finding one.
     stale_bindings_possible: bool,
+    /// `GATEHOUSE_MFA`, its record, and the step-up flows of `auth.mfa=true` apps.
+    mfa: mfa::MfaState,
     /// One of gatehouse's OAuth2 providers was there when last read.
     oauth2_possible: bool,
     /// The server takes OAuth2 redirect URIs as text (see [`Actual::redirect_text`]).
@@ -104,6 +107,7 @@ impl<A: Api> Provisioner<A> {
             oauth2_possible: false,
             redirect_text: false,
             sso: None,
+            mfa: mfa::MfaState::default(),
             keeper: None,
         }
     }
@@ -112,6 +116,18 @@ impl<A: Api> Provisioner<A> {
     /// ask for it).
     pub fn with_credentials(mut self, sso: sso::Credentials) -> Self {
         self.sso = Some(sso);
+        self
+    }
+
+    /// `GATEHOUSE_MFA`, with the record of what it changed kept in `file` (without a file,
+    /// known to this process only).
+    pub fn with_mfa(
+        mut self,
+        mode: crate::model::authentik::MfaMode,
+        file: Option<crate::edge::mfastate::MfaStateFile>,
+    ) -> Self {
+        self.mfa.mode = mode;
+        self.mfa.file = file;
         self
     }
 
@@ -160,6 +176,10 @@ impl<A: Api> Provisioner<A> {
     ) -> Result<SyncReport, ApiError> {
         let (reads0, writes0) = (self.client.reads_made(), self.client.writes_made());
         let apps = desired.all_apps();
+        let mut mfa_round = self
+            .mfa_before(&apps, true)
+            .await
+            .inspect_err(|_| self.version = None)?;
         let mut own_problems = Vec::new();
         let (actual, later) = match self
             .observe_own(&apps, &desired.oidc, &mut own_problems)
@@ -200,7 +220,14 @@ impl<A: Api> Provisioner<A> {
             if let Err(e) = self.own_outpost_after(later, &mut problems).await {
                 applied = Err(e);
             }
+            if applied.is_ok() {
+                applied = self
+                    .mfa_settle(&mut mfa_round, desired, &actual.providers)
+                    .await
+                    .and(applied);
+            }
         }
+        problems.append(&mut mfa_round.problems);
         self.refused = refused;
         let settled = match &self.sso {
             Some(sso) => sso.settle(&desired.oidc, &oauth2, &oauth2_removed).await,
@@ -211,7 +238,7 @@ impl<A: Api> Provisioner<A> {
         self.record.remember(&self.rules.instance, memory);
         self.report(problems);
         let failed = match applied {
-            Ok(n) => n,
+            Ok(n) => n + mfa_round.failed,
             Err(e) => {
                 self.version = None;
                 return Err(e);
@@ -254,11 +281,17 @@ impl<A: Api> Provisioner<A> {
     /// is read, never written.
     pub async fn preview(&mut self, desired: &Desired) -> Result<Preview, ApiError> {
         let apps = desired.all_apps();
-        let actual = self.observe(&apps, &desired.oidc).await?;
+        let mut mfa_round = self.mfa_before(&apps, false).await?;
+        let mut actual = self.observe(&apps, &desired.oidc).await?;
         let outpost = self.preview_own(&actual).await;
+        let hold = !desired.hold_removals.is_empty() || !desired.held.is_empty();
+        self.mfa_after(&mut mfa_round, &actual.providers, hold, false)
+            .await?;
+        // The step-up flows this round would make first: the apps' providers are shown with them.
+        mfa_round.assume_made(&mut actual.stepup_flows);
         let remembered = self.record.remembered(&self.rules.instance);
         let mut clock = self.clock.clone();
-        let (plan, problems) = plan_round(
+        let (plan, mut problems) = plan_round(
             &actual,
             desired,
             &remembered,
@@ -267,8 +300,10 @@ impl<A: Api> Provisioner<A> {
             Instant::now(),
             Duration::ZERO,
         );
+        problems.append(&mut mfa_round.problems);
         Ok(Preview {
             version: actual.version,
+            mfa: mfa_round.ops,
             plan,
             instance: self.rules.instance.clone(),
             containers: containers_of(&apps),

@@ -66,6 +66,7 @@ impl<A: Api> Provisioner<A> {
             outposts,
             groups,
             bindings,
+            stepup_flows: self.mfa.stepup.clone(),
             oauth2_providers,
             scope_mappings,
             signing_key,

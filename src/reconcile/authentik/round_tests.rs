@@ -38,6 +38,7 @@ fn want(slug: &str, groups: &[&str]) -> AppWant {
         allow_groups: groups.iter().map(|g| (*g).to_owned()).collect(),
         outpost: None,
         adopt: false,
+        mfa: None,
     }
 }
 

@@ -41,6 +41,7 @@ fn oidc(restart: bool) -> OidcWant {
             allow_groups: Vec::new(),
             outpost: None,
             adopt: false,
+            mfa: None,
         },
         container_id: "id-grafana".into(),
         redirects: vec![Redirect {

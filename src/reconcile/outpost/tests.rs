@@ -54,6 +54,7 @@ fn want(slug: &str) -> AppWant {
         allow_groups: Vec::new(),
         outpost: None,
         adopt: false,
+        mfa: None,
     }
 }
 

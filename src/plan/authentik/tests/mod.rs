@@ -33,6 +33,7 @@ pub(crate) fn want(slug: &str) -> AppWant {
         allow_groups: Vec::new(),
         outpost: None,
         adopt: false,
+        mfa: None,
     }
 }
 

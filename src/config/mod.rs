@@ -59,6 +59,8 @@ pub struct Settings {
     pub health_file: PathBuf,
     /// authentik provisioning; `None` when URL and token are both unset (provisioning off).
     pub(crate) authentik: Option<AuthentikSettings>,
+    /// Where `run` serves the status page and `/metrics` (`GATEHOUSE_LISTEN`); `None`: off.
+    pub listen: Option<std::net::SocketAddr>,
 }
 
 /// How gatehouse reaches and provisions authentik.
@@ -246,6 +248,7 @@ fn read_settings(r: &mut Reader<'_>) -> Settings {
         .get(&AUTHENTIK_CONTAINER, checks::container_name)
         .unwrap_or_default();
     let network_mode = read_network_mode(r);
+    let listen = r.get(&LISTEN, checks::listen).flatten();
     if debounce_max < debounce.max(debounce_burst) {
         r.problem(
             DEBOUNCE_MAX_MS.name,
@@ -276,6 +279,7 @@ fn read_settings(r: &mut Reader<'_>) -> Settings {
         network_mode,
         health_file,
         authentik,
+        listen,
     }
 }
 

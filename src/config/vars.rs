@@ -83,6 +83,9 @@ pub(crate) const EXTERNAL_SCHEME: Var = Var::new("GATEHOUSE_EXTERNAL_SCHEME", So
 pub(crate) const INSTANCE: Var = Var::new("GATEHOUSE_INSTANCE", None);
 pub(crate) const PUID: Var = Var::new("PUID", Some("1000"));
 pub(crate) const PGID: Var = Var::new("PGID", Some("1000"));
+/// The status page, `/metrics`, `/healthz` and `/readyz`. Loopback outside a container (a bare
+/// `cargo run` does not show the page to the network); the image sets `0.0.0.0:8080`.
+pub(crate) const LISTEN: Var = Var::new("GATEHOUSE_LISTEN", Some("127.0.0.1:8080"));
 
 /// Every variable gatehouse reads.
 pub const VARS: &[Var] = &[
@@ -112,6 +115,7 @@ pub const VARS: &[Var] = &[
     INSTANCE,
     PUID,
     PGID,
+    LISTEN,
 ];
 
 /// Every name gatehouse reads (with `*_FILE` variants and deprecated aliases); a `GATEHOUSE_*`

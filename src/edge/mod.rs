@@ -1,6 +1,6 @@
 //! Everything that does I/O: the Docker engine ([`docker`]), the proxy-confs folder
 //! ([`confdir`]), state files ([`files`], [`netstate`], [`fieldstate`]) and authentik's REST API
-//! ([`authentik`]).
+//! ([`authentik`]); [`requests`] counts the requests made to Docker and authentik.
 
 pub mod authentik;
 pub mod confdir;
@@ -8,3 +8,4 @@ pub mod docker;
 pub mod fieldstate;
 pub mod files;
 pub mod netstate;
+pub mod requests;

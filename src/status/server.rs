@@ -1,0 +1,161 @@
+//! The HTTP server inside `gatehouse run` (`GATEHOUSE_LISTEN`): `/` (the status page),
+//! `/api/status` (the same as JSON), `/metrics` (Prometheus), `/healthz` and `/readyz`.
+//!
+//! Every answer is rendered from the [`Board`]; no request reaches Docker or authentik. The
+//! server is small on purpose: HTTP/1.1 only, GET and HEAD only, at most
+//! [`MAX_CONNECTIONS`] connections at once, each closed after [`CONNECTION_AT_MOST`].
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::header::{HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_TYPE};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use serde::Serialize;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio::task::JoinHandle;
+
+use super::board::{Board, View};
+use super::snapshot::Snapshot;
+
+/// Connections served at once; more wait in the kernel's backlog.
+pub(crate) const MAX_CONNECTIONS: usize = 64;
+/// A client gets this long to send its request headers.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// The longest one connection (with keep-alive, several requests) stays open.
+pub(crate) const CONNECTION_AT_MOST: Duration = Duration::from_secs(60);
+
+/// Binds `addr` (the caller says what to do when it cannot).
+pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    TcpListener::bind(addr).await
+}
+
+/// Serves `board` on `listener` until the task is aborted.
+pub fn spawn(listener: TcpListener, board: Board) -> JoinHandle<()> {
+    tokio::spawn(serve(listener, board))
+}
+
+async fn serve(listener: TcpListener, board: Board) {
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    loop {
+        let Ok(permit) = Arc::clone(&slots).acquire_owned().await else {
+            return;
+        };
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                // Out of file descriptors, most likely: wait rather than spin.
+                tracing::debug!(error = %e, "status page: accept failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let board = board.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
+                let answer = respond(&board, req.method(), req.uri().path());
+                async move { Ok::<_, Infallible>(answer) }
+            });
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_TIMEOUT)
+                .serve_connection(TokioIo::new(stream), service);
+            let _ = tokio::time::timeout(CONNECTION_AT_MOST, conn).await;
+            drop(permit);
+        });
+    }
+}
+
+/// The answer to `method path`.
+pub(crate) fn respond(board: &Board, method: &Method, path: &str) -> Response<Full<Bytes>> {
+    if method != Method::GET && method != Method::HEAD {
+        let mut res = plain(StatusCode::METHOD_NOT_ALLOWED, "only GET and HEAD\n".into());
+        res.headers_mut()
+            .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
+        return res;
+    }
+    let view = board.view();
+    match path {
+        "/" | "/index.html" => answer(
+            StatusCode::OK,
+            "text/html; charset=utf-8",
+            super::page::render(&view),
+        ),
+        "/api/status" => answer(StatusCode::OK, "application/json", status_json(&view)),
+        "/metrics" => answer(
+            StatusCode::OK,
+            super::metrics::CONTENT_TYPE,
+            super::metrics::render(
+                &view,
+                &super::metrics::Requests::process(),
+                super::metrics::rss_bytes(),
+            ),
+        ),
+        "/healthz" => probe(view.live()),
+        "/readyz" => probe(view.ready()),
+        _ => plain(
+            StatusCode::NOT_FOUND,
+            "not found: try /, /api/status, /metrics, /healthz or /readyz\n".into(),
+        ),
+    }
+}
+
+/// `/api/status`: the snapshot, with the time it was taken and the verdicts of the probes.
+#[derive(Serialize)]
+struct StatusJson<'a> {
+    now: u64,
+    live: bool,
+    ready: bool,
+    ready_reason: String,
+    #[serde(flatten)]
+    snapshot: &'a Snapshot,
+}
+
+pub(crate) fn status_json(view: &View) -> String {
+    let ready = view.ready();
+    let body = StatusJson {
+        now: view.now,
+        live: view.live().is_ok(),
+        ready: ready.is_ok(),
+        ready_reason: match ready {
+            Ok(m) | Err(m) => m,
+        },
+        snapshot: &view.snapshot,
+    };
+    let mut text = serde_json::to_string_pretty(&body).unwrap_or_else(|_| "{}".into());
+    text.push('\n');
+    text
+}
+
+fn probe(verdict: Result<String, String>) -> Response<Full<Bytes>> {
+    match verdict {
+        Ok(m) => plain(StatusCode::OK, format!("{m}\n")),
+        Err(m) => plain(StatusCode::SERVICE_UNAVAILABLE, format!("not ok: {m}\n")),
+    }
+}
+
+fn plain(status: StatusCode, body: String) -> Response<Full<Bytes>> {
+    answer(status, "text/plain; charset=utf-8", body)
+}
+
+fn answer(status: StatusCode, content_type: &'static str, body: String) -> Response<Full<Bytes>> {
+    let mut res = Response::new(Full::new(Bytes::from(body)));
+    *res.status_mut() = status;
+    let h = res.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    // Inline CSS only: no script, no outside asset, nothing to inject.
+    h.insert(
+        "content-security-policy",
+        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; img-src data:"),
+    );
+    res
+}

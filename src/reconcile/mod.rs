@@ -74,6 +74,8 @@ pub struct PassReport {
     pub(crate) disconnected: usize,
     /// What the network and authentik steps would do (dry run only; nothing was applied).
     pub dry_run: Option<DryRun>,
+    /// What the status page shows of this pass (`run` only).
+    pub(crate) seen: crate::status::snapshot::Seen,
 }
 
 impl PassReport {
@@ -115,6 +117,8 @@ pub struct Reconciler {
     /// lists them as running until their shutdown and cleanup are over, too late for
     /// `docker compose down` to remove their network if SWAG is still on it.
     stopping: BTreeMap<String, Instant>,
+    /// What the status page and `/metrics` show ([`Reconciler::board`]).
+    board: crate::status::board::Board,
 }
 
 impl Reconciler {
@@ -142,7 +146,12 @@ impl Reconciler {
                 }
             },
         };
+        let board = crate::status::board::Board::new(
+            ctx.settings.resync,
+            ctx.settings.authentik.is_some() && authentik_broken.is_none(),
+        );
         Self {
+            board,
             net: NetSync::new(&ctx.settings),
             ctx,
             clock: GraceClock::default(),
@@ -201,6 +210,11 @@ impl Reconciler {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "pass done"
         );
+    }
+
+    /// The board [`watch`] posts its passes to: serve it with [`crate::status::server`].
+    pub fn board(&self) -> crate::status::board::Board {
+        self.board.clone()
     }
 
     pub fn context(&self) -> &Context {
@@ -273,6 +287,7 @@ mod context;
 mod networks;
 mod pass;
 mod provisioning;
+mod seen;
 mod watch;
 
 pub use context::{Context, Engines};

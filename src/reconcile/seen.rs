@@ -1,0 +1,118 @@
+//! What a pass hands the status board ([`crate::status::board`]): its plan in the page's terms.
+
+use std::collections::BTreeMap;
+
+use super::pass::PassPlan;
+use crate::config::Settings;
+use crate::model::spec::ServerName;
+use crate::plan::Change;
+use crate::render::wording::{Describe, Tense};
+use crate::status::snapshot::{
+    AppStatus, AuthentikObjects, RejectedStatus, Seen, AUTHENTIK_LABEL_FIX, LABEL_FIX,
+};
+
+/// The name authentik gives its embedded outpost (the default one).
+const EMBEDDED: &str = "authentik Embedded Outpost";
+
+/// The apps, rejected containers and changes of `plan`.
+pub(super) fn seen(plan: &PassPlan, settings: &Settings) -> Seen {
+    let networks: BTreeMap<&str, Vec<String>> = plan
+        .workloads
+        .iter()
+        .map(|w| (w.name.as_str(), w.networks.keys().cloned().collect()))
+        .collect();
+    let ak = settings.authentik.as_ref();
+    let objects: BTreeMap<&str, AuthentikObjects> = plan
+        .authentik
+        .iter()
+        .flat_map(|d| d.wants.iter())
+        .map(|w| {
+            let outpost = w
+                .outpost
+                .clone()
+                .or_else(|| ak.and_then(|a| a.outpost.clone()))
+                .unwrap_or_else(|| EMBEDDED.to_owned());
+            let objects = AuthentikObjects {
+                application: w.slug.clone(),
+                outpost,
+            };
+            (w.container.as_str(), objects)
+        })
+        .collect();
+    let apps = plan
+        .desired
+        .apps
+        .iter()
+        .map(|app| {
+            let links = match ak {
+                Some(a) => app
+                    .spec
+                    .server_names
+                    .iter()
+                    .map(|n| link(n, &a.external_scheme, &a.domain))
+                    .collect(),
+                None => Vec::new(),
+            };
+            let u = &app.upstream;
+            AppStatus {
+                container: app.spec.container.clone(),
+                hosts: app.spec.server_names.iter().map(|n| n.nginx_token()).collect(),
+                links,
+                access: app.spec.access.as_str(),
+                oidc: false,
+                upstream: format!("{}://{}:{}", u.proto.as_str(), u.address.as_str(), u.port),
+                conf_file: app.file.clone(),
+                networks: networks
+                    .get(app.spec.container.as_str())
+                    .cloned()
+                    .unwrap_or_default(),
+                authentik: objects.get(app.spec.container.as_str()).cloned(),
+                last_change: None,
+            }
+        })
+        .collect();
+    Seen {
+        apps,
+        rejected: rejected(plan),
+        changes: plan.changes.changes.iter().filter_map(said).collect(),
+        containers: plan.workloads.len(),
+    }
+}
+
+/// Containers rejected for the conf, then protected apps whose authentik labels are rejected.
+fn rejected(plan: &PassPlan) -> Vec<RejectedStatus> {
+    let confs = plan.desired.rejected.iter().map(|r| RejectedStatus {
+        container: r.container.clone(),
+        reason: r.reason.clone(),
+        fix: LABEL_FIX.to_owned(),
+        still_served: false,
+    });
+    let authentik = plan
+        .authentik
+        .iter()
+        .flat_map(|d| d.rejected.iter())
+        .map(|e| RejectedStatus {
+            container: e.container.clone(),
+            reason: e.to_string(),
+            fix: AUTHENTIK_LABEL_FIX.to_owned(),
+            still_served: true,
+        });
+    confs.chain(authentik).collect()
+}
+
+/// `https://web.example.com` for `web.*`; `https://app.example.org` for a full host name.
+fn link(name: &ServerName, scheme: &str, domain: &str) -> String {
+    match name {
+        ServerName::Subdomain(s) => format!("{scheme}://{}.{domain}", s.as_str()),
+        ServerName::Host(h) => format!("{scheme}://{}", h.as_str()),
+    }
+}
+
+/// The container a change is about, and the change in the log's words.
+fn said(change: &Change) -> Option<(String, String)> {
+    let container = match change {
+        Change::Write { container, .. } => container.clone(),
+        Change::Remove { container, .. } => container.clone()?,
+    };
+    Some((container, change.said(Tense::Done).to_string()))
+}

@@ -235,4 +235,4 @@ impl View {
 
 #[cfg(test)]
 #[path = "board_tests.rs"]
-mod tests;
+pub(crate) mod tests;

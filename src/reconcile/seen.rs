@@ -8,7 +8,7 @@ use crate::model::spec::ServerName;
 use crate::plan::Change;
 use crate::render::wording::{Describe, Tense};
 use crate::status::snapshot::{
-    AppStatus, AuthentikObjects, RejectedStatus, Seen, AUTHENTIK_LABEL_FIX, LABEL_FIX,
+    AppStatus, AuthentikObjects, RejectedStatus, Seen, AUTHENTIK_LABEL_FIX, LABEL_FIX, OTHER_FIX,
 };
 
 /// The name authentik gives its embedded outpost (the default one).
@@ -56,7 +56,12 @@ pub(super) fn seen(plan: &PassPlan, settings: &Settings) -> Seen {
             let u = &app.upstream;
             AppStatus {
                 container: app.spec.container.clone(),
-                hosts: app.spec.server_names.iter().map(|n| n.nginx_token()).collect(),
+                hosts: app
+                    .spec
+                    .server_names
+                    .iter()
+                    .map(|n| n.nginx_token())
+                    .collect(),
                 links,
                 access: app.spec.access.as_str(),
                 oidc: false,
@@ -84,7 +89,7 @@ fn rejected(plan: &PassPlan) -> Vec<RejectedStatus> {
     let confs = plan.desired.rejected.iter().map(|r| RejectedStatus {
         container: r.container.clone(),
         reason: r.reason.clone(),
-        fix: LABEL_FIX.to_owned(),
+        fix: fix_for(&r.reason),
         still_served: false,
     });
     let authentik = plan
@@ -98,6 +103,16 @@ fn rejected(plan: &PassPlan) -> Vec<RejectedStatus> {
             still_served: true,
         });
     confs.chain(authentik).collect()
+}
+
+/// A label broken: fix the label. Anything else (a network SWAG cannot reach, a name another
+/// app serves) says its fix in the reason itself.
+fn fix_for(reason: &str) -> String {
+    if reason.contains(": label ") {
+        LABEL_FIX.to_owned()
+    } else {
+        OTHER_FIX.to_owned()
+    }
 }
 
 /// `https://web.example.com` for `web.*`; `https://app.example.org` for a full host name.

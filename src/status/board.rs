@@ -144,7 +144,8 @@ impl Board {
         }
         // Changes of containers that are neither published nor rejected any more are forgotten.
         inner.changes.retain(|c, _| {
-            apps.iter().any(|a| &a.container == c) || seen.rejected.iter().any(|r| &r.container == c)
+            apps.iter().any(|a| &a.container == c)
+                || seen.rejected.iter().any(|r| &r.container == c)
         });
         s.apps = apps;
         s.rejected = seen.rejected;
@@ -198,9 +199,7 @@ impl View {
 
     /// `/healthz`: the process is alive and its loop turns.
     pub fn live(&self) -> Result<String, String> {
-        let age = self
-            .now
-            .saturating_sub(self.snapshot.passes.loop_turned_at);
+        let age = self.now.saturating_sub(self.snapshot.passes.loop_turned_at);
         let limit = self.limit();
         if age <= limit {
             Ok(format!("ok: the loop turned {age}s ago (limit {limit}s)"))

@@ -19,7 +19,9 @@ pub(crate) fn app(container: &str, access: &'static str) -> AppStatus {
 pub(crate) fn rejected(container: &str) -> RejectedStatus {
     RejectedStatus {
         container: container.into(),
-        reason: format!("container {container}: label auth.port=http must be a number from 1 to 65535"),
+        reason: format!(
+            "container {container}: label auth.port=http must be a number from 1 to 65535"
+        ),
         fix: crate::status::snapshot::LABEL_FIX.into(),
         still_served: false,
     }
@@ -45,11 +47,19 @@ fn a_good_pass_makes_it_ready_and_a_failed_one_not() {
     assert!(board.view().live().is_ok());
     board.pass_done(Some(seen(&[])), None, Duration::from_millis(3), "start");
     assert!(board.view().ready().is_ok());
-    board.pass_done(None, Some("engine gone".into()), Duration::from_millis(3), "periodic resync");
+    board.pass_done(
+        None,
+        Some("engine gone".into()),
+        Duration::from_millis(3),
+        "periodic resync",
+    );
     let err = board.view().ready().unwrap_err();
     assert!(err.contains("engine gone"), "{err}");
     let v = board.view();
-    assert_eq!((v.snapshot.passes.ok_total, v.snapshot.passes.failed_total), (1, 1));
+    assert_eq!(
+        (v.snapshot.passes.ok_total, v.snapshot.passes.failed_total),
+        (1, 1)
+    );
     // The apps of the last pass that saw them stay on the page.
     assert_eq!(v.snapshot.apps.len(), 2);
 }
@@ -78,15 +88,34 @@ fn the_last_change_stays_with_its_app_until_the_app_goes() {
     );
     board.pass_done(Some(seen(&[])), None, Duration::ZERO, "periodic resync");
     let v = board.view();
-    let web = v.snapshot.apps.iter().find(|a| a.container == "web").unwrap();
+    let web = v
+        .snapshot
+        .apps
+        .iter()
+        .find(|a| a.container == "web")
+        .unwrap();
     let change = web.last_change.as_ref().expect("kept across passes");
     assert_eq!(change.what, "wrote gatehouse.web.subdomain.conf");
     assert_eq!(change.why, "container start web");
-    assert!(v.snapshot.apps.iter().any(|a| a.container == "secure" && a.last_change.is_none()));
-    board.pass_done(Some(Seen::default()), None, Duration::ZERO, "container die web");
+    assert!(v
+        .snapshot
+        .apps
+        .iter()
+        .any(|a| a.container == "secure" && a.last_change.is_none()));
+    board.pass_done(
+        Some(Seen::default()),
+        None,
+        Duration::ZERO,
+        "container die web",
+    );
     board.pass_done(Some(seen(&[])), None, Duration::ZERO, "container start web");
     let v = board.view();
-    let web = v.snapshot.apps.iter().find(|a| a.container == "web").unwrap();
+    let web = v
+        .snapshot
+        .apps
+        .iter()
+        .find(|a| a.container == "web")
+        .unwrap();
     assert!(web.last_change.is_none(), "a gone app's change was kept");
 }
 

@@ -29,8 +29,17 @@ impl Requests<'static> {
 pub(crate) fn render(view: &View, requests: &Requests<'_>, rss_bytes: Option<u64>) -> String {
     let mut out = String::with_capacity(4096);
     let s = &view.snapshot;
-    head(&mut out, "gatehouse_build_info", "gauge", "gatehouse's version; always 1.");
-    let _ = writeln!(out, "gatehouse_build_info{{version=\"{}\"}} 1", escape(s.version));
+    head(
+        &mut out,
+        "gatehouse_build_info",
+        "gauge",
+        "gatehouse's version; always 1.",
+    );
+    let _ = writeln!(
+        out,
+        "gatehouse_build_info{{version=\"{}\"}} 1",
+        escape(s.version)
+    );
     passes(&mut out, view);
     apps(&mut out, view);
     requests_of(&mut out, "docker", "the Docker engine", requests.docker);
@@ -156,7 +165,11 @@ fn authentik(out: &mut String, view: &View) {
             "gauge",
             "authentik's version as last read; always 1.",
         );
-        let _ = writeln!(out, "gatehouse_authentik_info{{version=\"{}\"}} 1", escape(v));
+        let _ = writeln!(
+            out,
+            "gatehouse_authentik_info{{version=\"{}\"}} 1",
+            escape(v)
+        );
     }
 }
 

@@ -31,11 +31,19 @@ fn samples(text: &str) -> BTreeMap<String, f64> {
         let (series, value) = line.rsplit_once(' ').expect("series value");
         let name = series.split('{').next().unwrap_or_default();
         assert!(
-            typed.iter().any(|t| name == t || name.strip_prefix(t.as_str()).is_some_and(|s| ["_bucket", "_sum", "_count"].contains(&s))),
+            typed.iter().any(|t| name == t
+                || name
+                    .strip_prefix(t.as_str())
+                    .is_some_and(|s| ["_bucket", "_sum", "_count"].contains(&s))),
             "sample before its TYPE: {line}"
         );
-        let value: f64 = value.parse().unwrap_or_else(|_| panic!("bad value: {line}"));
-        assert!(out.insert(series.to_owned(), value).is_none(), "duplicate series: {line}");
+        let value: f64 = value
+            .parse()
+            .unwrap_or_else(|_| panic!("bad value: {line}"));
+        assert!(
+            out.insert(series.to_owned(), value).is_none(),
+            "duplicate series: {line}"
+        );
     }
     out
 }
@@ -60,20 +68,46 @@ fn metrics_follow_the_text_format_and_count_what_happened() {
     assert_eq!(get("gatehouse_apps{state=\"protected\"}"), 1.0);
     assert_eq!(get("gatehouse_apps{state=\"exposed\"}"), 1.0);
     assert_eq!(get("gatehouse_rejected_containers"), 1.0);
-    assert_eq!(get("gatehouse_docker_requests_total{method=\"GET\",code=\"200\"}"), 2.0);
-    assert_eq!(get("gatehouse_docker_requests_total{method=\"POST\",code=\"409\"}"), 1.0);
-    assert_eq!(get("gatehouse_authentik_requests_total{method=\"GET\",code=\"<error>\"}"), 1.0);
+    assert_eq!(
+        get("gatehouse_docker_requests_total{method=\"GET\",code=\"200\"}"),
+        2.0
+    );
+    assert_eq!(
+        get("gatehouse_docker_requests_total{method=\"POST\",code=\"409\"}"),
+        1.0
+    );
+    assert_eq!(
+        get("gatehouse_authentik_requests_total{method=\"GET\",code=\"<error>\"}"),
+        1.0
+    );
     assert_eq!(get("gatehouse_authentik_up"), 1.0);
     assert_eq!(get("gatehouse_authentik_info{version=\"2026.5\"}"), 1.0);
-    assert_eq!(get("gatehouse_build_info{version=\"0.1.0\"}".replace("0.1.0", env!("CARGO_PKG_VERSION")).as_str()), 1.0);
+    assert_eq!(
+        get("gatehouse_build_info{version=\"0.1.0\"}"
+            .replace("0.1.0", env!("CARGO_PKG_VERSION"))
+            .as_str()),
+        1.0
+    );
     assert!(get("gatehouse_last_successful_pass_timestamp_seconds") > 1.0e9);
     assert_eq!(get("process_resident_memory_bytes"), 12_345.0);
     // The histogram: cumulative, +Inf equals the count, the sum adds up.
-    assert_eq!(get("gatehouse_pass_duration_seconds_bucket{le=\"0.025\"}"), 0.0);
-    assert_eq!(get("gatehouse_pass_duration_seconds_bucket{le=\"0.05\"}"), 1.0);
-    assert_eq!(get("gatehouse_pass_duration_seconds_bucket{le=\"2.5\"}"), 1.0);
+    assert_eq!(
+        get("gatehouse_pass_duration_seconds_bucket{le=\"0.025\"}"),
+        0.0
+    );
+    assert_eq!(
+        get("gatehouse_pass_duration_seconds_bucket{le=\"0.05\"}"),
+        1.0
+    );
+    assert_eq!(
+        get("gatehouse_pass_duration_seconds_bucket{le=\"2.5\"}"),
+        1.0
+    );
     assert_eq!(get("gatehouse_pass_duration_seconds_bucket{le=\"5\"}"), 2.0);
-    assert_eq!(get("gatehouse_pass_duration_seconds_bucket{le=\"+Inf\"}"), 2.0);
+    assert_eq!(
+        get("gatehouse_pass_duration_seconds_bucket{le=\"+Inf\"}"),
+        2.0
+    );
     assert_eq!(get("gatehouse_pass_duration_seconds_count"), 2.0);
     assert!((get("gatehouse_pass_duration_seconds_sum") - 3.04).abs() < 1e-9);
     assert!(text.ends_with('\n'));

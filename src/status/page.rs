@@ -82,7 +82,11 @@ fn summary(out: &mut String, view: &View) {
     match view.ready() {
         Ok(_) => out.push_str("<span class=\"pill ok\">&#10004; ready</span>"),
         Err(e) => {
-            let _ = write!(out, "<span class=\"pill bad\">&#10008; not ready: {}</span>", esc(&e));
+            let _ = write!(
+                out,
+                "<span class=\"pill bad\">&#10008; not ready: {}</span>",
+                esc(&e)
+            );
         }
     }
     let protected = s.apps.iter().filter(|a| a.access == "protected").count();
@@ -104,14 +108,24 @@ fn summary(out: &mut String, view: &View) {
     );
     let a = &s.authentik;
     if a.enabled {
-        let version = a.version.as_deref().map(|v| format!(" {}", esc(v))).unwrap_or_default();
+        let version = a
+            .version
+            .as_deref()
+            .map(|v| format!(" {}", esc(v)))
+            .unwrap_or_default();
         match a.reachable {
             Some(true) => {
-                let _ = write!(out, "<span class=\"pill ok\">&#10004; authentik{version}</span>");
+                let _ = write!(
+                    out,
+                    "<span class=\"pill ok\">&#10004; authentik{version}</span>"
+                );
             }
             Some(false) => {
                 let why = a.error.as_deref().map(esc).unwrap_or_default();
-                let _ = write!(out, "<span class=\"pill bad\">&#10008; authentik unreachable: {why}</span>");
+                let _ = write!(
+                    out,
+                    "<span class=\"pill bad\">&#10008; authentik unreachable: {why}</span>"
+                );
             }
             None => out.push_str("<span class=\"pill mute\">authentik: no round yet</span>"),
         }
@@ -137,13 +151,17 @@ fn summary(out: &mut String, view: &View) {
     }
     out.push_str("</p>\n");
     if let Some(e) = &p.last_error {
-        let _ = writeln!(out, "<p class=\"bad\">&#10008; The last pass failed: {}</p>", esc(e));
+        let _ = writeln!(
+            out,
+            "<p class=\"bad\">&#10008; The last pass failed: {}</p>",
+            esc(e)
+        );
     }
 }
 
 fn app_card(out: &mut String, app: &AppStatus, now: u64) {
     let (class, mark) = match app.access {
-        "protected" => ("ok", "&#128274; protected"),
+        "protected" => ("ok", "protected"),
         _ => ("warn", "exposed"),
     };
     let _ = write!(
@@ -156,7 +174,10 @@ fn app_card(out: &mut String, app: &AppStatus, now: u64) {
     }
     out.push_str("</h3><dl>");
     let hosts: Vec<String> = if app.links.is_empty() {
-        app.hosts.iter().map(|h| format!("<code>{}</code>", esc(h))).collect()
+        app.hosts
+            .iter()
+            .map(|h| format!("<code>{}</code>", esc(h)))
+            .collect()
     } else {
         app.links
             .iter()
@@ -164,8 +185,16 @@ fn app_card(out: &mut String, app: &AppStatus, now: u64) {
             .collect()
     };
     row(out, "host", &hosts.join("<br>"));
-    row(out, "upstream", &format!("<code>{}</code>", esc(&app.upstream)));
-    row(out, "conf", &format!("<code>{}</code>", esc(&app.conf_file)));
+    row(
+        out,
+        "upstream",
+        &format!("<code>{}</code>", esc(&app.upstream)),
+    );
+    row(
+        out,
+        "conf",
+        &format!("<code>{}</code>", esc(&app.conf_file)),
+    );
     row(out, "network", &esc(&app.networks.join(", ")));
     if let Some(ak) = &app.authentik {
         row(
@@ -223,7 +252,11 @@ fn checks(out: &mut String, checks: &[Check]) {
             esc(&c.found)
         );
         if let Some(fix) = &c.fix {
-            let _ = write!(out, " <span class=\"mute\">&mdash; fix: {}</span>", esc(fix));
+            let _ = write!(
+                out,
+                " <span class=\"mute\">&mdash; fix: {}</span>",
+                esc(fix)
+            );
         }
         out.push_str("</li>\n");
     }

@@ -11,12 +11,20 @@ fn page_of(board: &Board) -> String {
 #[test]
 fn the_page_shows_apps_rejections_and_an_empty_checks_state() {
     let board = Board::new(Duration::from_secs(60), true);
-    let mut seen = crate::status::board::tests::seen(&[("web", "wrote gatehouse.web.subdomain.conf for container web")]);
+    let mut seen = crate::status::board::tests::seen(&[(
+        "web",
+        "wrote gatehouse.web.subdomain.conf for container web",
+    )]);
     seen.apps[1].authentik = Some(crate::status::snapshot::AuthentikObjects {
         application: "secure".into(),
         outpost: "authentik Embedded Outpost".into(),
     });
-    board.pass_done(Some(seen), None, Duration::from_millis(12), "container start web");
+    board.pass_done(
+        Some(seen),
+        None,
+        Duration::from_millis(12),
+        "container start web",
+    );
     board.authentik_round(1, None, 0, Some("2026.5".into()));
     let html = page_of(&board);
     for needle in [
@@ -61,7 +69,12 @@ fn checks_get_marks_and_fixes() {
         },
     ]);
     let html = page_of(&board);
-    assert!(html.contains("<span class=\"ok\">&#10004;</span> <code>docker.engine</code> Docker 27.5, API 1.47"), "{html}");
+    assert!(
+        html.contains(
+            "<span class=\"ok\">&#10004;</span> <code>docker.engine</code> Docker 27.5, API 1.47"
+        ),
+        "{html}"
+    );
     assert!(html.contains("<span class=\"bad\">&#10008;</span> <code>swag.autoreload</code>"));
     assert!(html.contains("fix: set SWAG_AUTORELOAD=true on swag"));
     assert!(html.contains("authentik provisioning off"));
@@ -75,7 +88,10 @@ fn hostile_text_is_escaped() {
     seen.rejected[0].reason = "label auth.x=<script>alert(1)</script> \"q\" & 'a'".into();
     board.pass_done(Some(seen), None, Duration::ZERO, "<img src=x>");
     let html = page_of(&board);
-    assert!(!html.contains("<script>") && !html.contains("<img"), "{html}");
+    assert!(
+        !html.contains("<script>") && !html.contains("<img"),
+        "{html}"
+    );
     assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt; &quot;q&quot; &amp; &#39;a&#39;"));
 }
 

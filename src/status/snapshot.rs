@@ -131,5 +131,8 @@ pub struct Seen {
 /// The fix for rejected labels: every reason names the label and the rule it breaks.
 pub(crate) const LABEL_FIX: &str = "change the labels named above so they follow the rule, then recreate the container (docker compose up -d): labels change only when a container is created";
 
+/// The fix for a rejection whose reason says what to do.
+pub(crate) const OTHER_FIX: &str = "do what the reason above says; the next pass (on the container's next event, or at the periodic resync) publishes the app";
+
 /// The fix for authentik labels rejected on an app that is still served (protected).
 pub(crate) const AUTHENTIK_LABEL_FIX: &str = "change the authentik labels named above so they follow the rule, then recreate the container; until then its conf is written (protected) and its authentik objects stay as they are";

@@ -4,3 +4,4 @@
 pub mod docker;
 pub mod fake_authentik;
 pub mod nginx;
+pub mod status;

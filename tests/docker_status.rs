@@ -409,3 +409,68 @@ fn the_parser_refuses_what_prometheus_would() {
         assert!(parse_metrics(bad).is_err(), "accepted {bad:?}");
     }
 }
+
+/// Makes docs/status-page.png: a stack with realistic names (`cargo test --test docker_status
+/// -- --ignored docs_status_page_screenshot`). Containers carry the scope label and are removed
+/// at the end.
+#[test]
+#[ignore = "writes docs/status-page.png"]
+fn docs_status_page_screenshot() {
+    let scope = Scope::new("docshot");
+    let swag_dir = common::docker::swag_config();
+    let fake = FakeAuthentik::start();
+    let (swag, _) = scope.swag();
+    let port = http::free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut env = scope.gatehouse_env(swag_dir.path());
+    env.extend(
+        [
+            ("GATEHOUSE_LISTEN", listen.as_str()),
+            ("GATEHOUSE_SWAG_CONTAINER", swag.as_str()),
+            ("GATEHOUSE_AUTHENTIK_URL", fake.url().as_str()),
+            ("GATEHOUSE_AUTHENTIK_TOKEN", fake_authentik::TOKEN),
+            ("GATEHOUSE_DOMAIN", "example.com"),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned())),
+    );
+    let net = "gatehouse-docs-media";
+    common::docker::create_network(net, &[("--label", scope.scope_label.as_str())]);
+    let apps: &[(&str, &[&str])] = &[
+        ("jellyfin", &["auth.protect=true", "auth.port=8096"]),
+        ("nextcloud", &["auth.expose=true", "auth.port=80", "auth.subdomain=cloud"]),
+        ("grafana", &["auth.protect=true", "auth.port=3000", "auth.bypass=/api/health"]),
+        ("paperless", &["auth.protect=true", "auth.port=eight thousand"]),
+    ];
+    let mut names = Vec::new();
+    for (name, labels) in apps {
+        let mut args = vec!["create", "--name", name, "--network", net, "--label"];
+        args.push(&scope.scope_label);
+        for l in *labels {
+            args.extend(["--label", l]);
+        }
+        args.push(common::docker::IMAGE);
+        common::docker::docker_ok(&args);
+        common::docker::docker_ok(&["start", name]);
+        names.push(*name);
+    }
+    let gh = Gatehouse::start(&["run"], &env);
+    let ok = wait_for(react(), || {
+        http::get(port, "/api/status")
+            .and_then(|a| serde_json::from_str::<Value>(&a.body).ok())
+            .is_some_and(|s| s["apps"].as_array().is_some_and(|a| a.len() == 3) && s["authentik"]["reachable"] == true)
+            && on_outpost(&fake, "grafana")
+    });
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let shot = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/status-page.png");
+    let shot_arg = format!("--screenshot={}", shot.display());
+    let url = format!("http://127.0.0.1:{port}/");
+    let out = chromium(&["--window-size=900,1250", &shot_arg, &url]);
+    for name in names {
+        scope.rm(name);
+    }
+    let log = gh.stop();
+    let _ = Command::new("docker").args(["network", "disconnect", "-f", net, &swag]).output();
+    common::docker::docker_ok(&["network", "rm", net]);
+    assert!(ok, "not settled; log:\n{log}");
+    assert!(out.status.success());
+}

@@ -39,7 +39,7 @@ pub(super) fn seen(plan: &PassPlan, settings: &Settings) -> Seen {
             (w.container.as_str(), objects)
         })
         .collect();
-    let apps = plan
+    let mut apps: Vec<AppStatus> = plan
         .desired
         .apps
         .iter()
@@ -76,9 +76,12 @@ pub(super) fn seen(plan: &PassPlan, settings: &Settings) -> Seen {
             }
         })
         .collect();
+    apps.sort_by(|a, b| a.container.cmp(&b.container));
+    let mut rejected = rejected(plan);
+    rejected.sort_by(|a, b| a.container.cmp(&b.container));
     Seen {
         apps,
-        rejected: rejected(plan),
+        rejected,
         changes: plan.changes.changes.iter().filter_map(said).collect(),
         containers: plan.workloads.len(),
     }

@@ -437,9 +437,22 @@ fn docs_status_page_screenshot() {
     common::docker::create_network(net, &[("--label", scope.scope_label.as_str())]);
     let apps: &[(&str, &[&str])] = &[
         ("jellyfin", &["auth.protect=true", "auth.port=8096"]),
-        ("nextcloud", &["auth.expose=true", "auth.port=80", "auth.subdomain=cloud"]),
-        ("grafana", &["auth.protect=true", "auth.port=3000", "auth.bypass=/api/health"]),
-        ("paperless", &["auth.protect=true", "auth.port=eight thousand"]),
+        (
+            "nextcloud",
+            &["auth.expose=true", "auth.port=80", "auth.subdomain=cloud"],
+        ),
+        (
+            "grafana",
+            &[
+                "auth.protect=true",
+                "auth.port=3000",
+                "auth.bypass=/api/health",
+            ],
+        ),
+        (
+            "paperless",
+            &["auth.protect=true", "auth.port=eight thousand"],
+        ),
     ];
     let mut names = Vec::new();
     for (name, labels) in apps {
@@ -457,7 +470,10 @@ fn docs_status_page_screenshot() {
     let ok = wait_for(react(), || {
         http::get(port, "/api/status")
             .and_then(|a| serde_json::from_str::<Value>(&a.body).ok())
-            .is_some_and(|s| s["apps"].as_array().is_some_and(|a| a.len() == 3) && s["authentik"]["reachable"] == true)
+            .is_some_and(|s| {
+                s["apps"].as_array().is_some_and(|a| a.len() == 3)
+                    && s["authentik"]["reachable"] == true
+            })
             && on_outpost(&fake, "grafana")
     });
     std::thread::sleep(std::time::Duration::from_secs(2));
@@ -469,7 +485,9 @@ fn docs_status_page_screenshot() {
         scope.rm(name);
     }
     let log = gh.stop();
-    let _ = Command::new("docker").args(["network", "disconnect", "-f", net, &swag]).output();
+    let _ = Command::new("docker")
+        .args(["network", "disconnect", "-f", net, &swag])
+        .output();
     common::docker::docker_ok(&["network", "rm", net]);
     assert!(ok, "not settled; log:\n{log}");
     assert!(out.status.success());

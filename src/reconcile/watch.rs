@@ -276,6 +276,12 @@ pub async fn watch(
     if let Some(w) = authentik_worker {
         w.task.abort();
     }
+    say_end(ended, &health);
+    ended
+}
+
+/// Says why the loop ended; a clean stop removes the health record.
+fn say_end(ended: WatchEnd, health: &Recorder) {
     match ended {
         WatchEnd::Shutdown => {
             health.clear();
@@ -285,7 +291,6 @@ pub async fn watch(
             "the task following the Docker engine's events ended unexpectedly; stopping so that the container restarts; confs already written stay as they are"
         ),
     }
-    ended
 }
 
 /// Waits (at most 2 s) until the event subscription is in place: subscribe before the first

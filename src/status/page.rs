@@ -106,32 +106,7 @@ fn summary(out: &mut String, view: &View) {
         "<span class=\"pill {class}\">{mark} {} rejected</span>",
         s.rejected.len()
     );
-    let a = &s.authentik;
-    if a.enabled {
-        let version = a
-            .version
-            .as_deref()
-            .map(|v| format!(" {}", esc(v)))
-            .unwrap_or_default();
-        match a.reachable {
-            Some(true) => {
-                let _ = write!(
-                    out,
-                    "<span class=\"pill ok\">&#10004; authentik{version}</span>"
-                );
-            }
-            Some(false) => {
-                let why = a.error.as_deref().map(esc).unwrap_or_default();
-                let _ = write!(
-                    out,
-                    "<span class=\"pill bad\">&#10008; authentik unreachable: {why}</span>"
-                );
-            }
-            None => out.push_str("<span class=\"pill mute\">authentik: no round yet</span>"),
-        }
-    } else {
-        out.push_str("<span class=\"pill mute\">authentik provisioning off</span>");
-    }
+    authentik_pill(out, &s.authentik);
     out.push_str("</div>\n<p class=\"mute\">");
     match p.last_at {
         Some(at) => {
@@ -156,6 +131,34 @@ fn summary(out: &mut String, view: &View) {
             "<p class=\"bad\">&#10008; The last pass failed: {}</p>",
             esc(e)
         );
+    }
+}
+
+fn authentik_pill(out: &mut String, a: &super::snapshot::AuthentikStatus) {
+    if !a.enabled {
+        out.push_str("<span class=\"pill mute\">authentik provisioning off</span>");
+        return;
+    }
+    let version = a
+        .version
+        .as_deref()
+        .map(|v| format!(" {}", esc(v)))
+        .unwrap_or_default();
+    match a.reachable {
+        Some(true) => {
+            let _ = write!(
+                out,
+                "<span class=\"pill ok\">&#10004; authentik{version}</span>"
+            );
+        }
+        Some(false) => {
+            let why = a.error.as_deref().map(esc).unwrap_or_default();
+            let _ = write!(
+                out,
+                "<span class=\"pill bad\">&#10008; authentik unreachable: {why}</span>"
+            );
+        }
+        None => out.push_str("<span class=\"pill mute\">authentik: no round yet</span>"),
     }
 }
 

@@ -137,9 +137,7 @@ fn family_of(name: &str, types: &BTreeMap<String, String>) -> Option<String> {
 }
 
 fn parse_sample(line: &str) -> Result<Sample, String> {
-    let name_end = line
-        .find(|c: char| c == '{' || c == ' ')
-        .ok_or("no value")?;
+    let name_end = line.find(['{', ' ']).ok_or("no value")?;
     let name = &line[..name_end];
     if !valid_name(name) {
         return Err("bad metric name".into());

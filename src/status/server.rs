@@ -162,3 +162,47 @@ fn answer(status: StatusCode, content_type: &'static str, body: String) -> Respo
     );
     res
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_methods_and_headers() {
+        let board = Board::new(Duration::from_secs(60), false);
+        let ok = |path: &str| respond(&board, &Method::GET, path);
+        assert_eq!(ok("/").status(), StatusCode::OK);
+        assert_eq!(ok("/").headers()[CONTENT_TYPE], "text/html; charset=utf-8");
+        assert_eq!(ok("/api/status").headers()[CONTENT_TYPE], "application/json");
+        assert_eq!(ok("/metrics").headers()[CONTENT_TYPE], super::super::metrics::CONTENT_TYPE);
+        assert_eq!(ok("/healthz").status(), StatusCode::OK);
+        // No pass yet: alive, not ready.
+        assert_eq!(ok("/readyz").status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(ok("/x").status(), StatusCode::NOT_FOUND);
+        assert_eq!(respond(&board, &Method::HEAD, "/").status(), StatusCode::OK);
+        let post = respond(&board, &Method::POST, "/");
+        assert_eq!(post.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(post.headers()[ALLOW], "GET, HEAD");
+        assert!(ok("/").headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .starts_with("default-src 'none'"));
+    }
+
+    #[test]
+    fn status_json_carries_the_verdicts() {
+        let board = Board::new(Duration::from_secs(60), false);
+        board.pass_done(
+            Some(crate::status::board::tests::seen(&[])),
+            None,
+            Duration::ZERO,
+            "start",
+        );
+        let v: serde_json::Value = serde_json::from_str(&status_json(&board.view())).unwrap();
+        assert_eq!(v["ready"], true);
+        assert_eq!(v["live"], true);
+        assert_eq!(v["apps"].as_array().map(Vec::len), Some(2));
+        assert_eq!(v["rejected"][0]["container"], "broken");
+        assert_eq!(v["passes"]["ok_total"], 1);
+    }
+}

@@ -1,10 +1,11 @@
 //! Issue 13's load numbers, against the real Docker engine with the release binary: a watching
-//! gatehouse over M labelled containers (default 200) passing every second, first quiet, then
-//! while clients fetch `/` and `/metrics` (at least 1,000 requests each, from C threads at
-//! once): pass time (p50, max), RSS (sampled max and the peak, VmHWM), request latency.
+//! gatehouse over M labelled containers (default 200) passing every second: quiet; while 1,000
+//! requests to each of `/` and `/metrics` are spread over about 10 s of passes (200 a second);
+//! and under a flood (C clients asking as fast as they can for 10 s). For each: pass time (p50,
+//! mean, max), RSS (sampled max and the peak, VmHWM), request latency.
 //!
 //! `cargo bench --bench status` (GATEHOUSE_BENCH_M, GATEHOUSE_BENCH_R requests per path,
-//! GATEHOUSE_BENCH_C clients). Needs Docker Engine and busybox-static, like the integration
+//! GATEHOUSE_BENCH_RATE for the paced phase, GATEHOUSE_BENCH_C clients for the flood). Needs Docker Engine and busybox-static, like the integration
 //! tests.
 
 #[path = "../tests/common/docker.rs"]
@@ -135,8 +136,9 @@ fn measure(gh: &Gatehouse, min_passes: usize, phase: impl FnOnce()) -> Phase {
     }
 }
 
-/// `clients` threads fetch `/` and `/metrics` in turn until each path got `per_path` answers.
-fn load(port: u16, per_path: usize, clients: usize) -> (Vec<Duration>, Duration) {
+/// `clients` threads fetch `/` and `/metrics` in turn until each path got `per_path` answers,
+/// each client waiting `gap` between its requests.
+fn load(port: u16, per_path: usize, clients: usize, gap: Duration) -> (Vec<Duration>, Duration) {
     let done = Arc::new(AtomicUsize::new(0));
     let latencies = Arc::new(Mutex::new(Vec::new()));
     let t = Instant::now();
@@ -154,6 +156,7 @@ fn load(port: u16, per_path: usize, clients: usize) -> (Vec<Duration>, Duration)
                 let answer = http::get(port, path).expect("an answer");
                 assert_eq!(answer.status, 200);
                 latencies.lock().unwrap().push(t.elapsed());
+                std::thread::sleep(gap);
             })
         })
         .collect();
@@ -164,6 +167,21 @@ fn load(port: u16, per_path: usize, clients: usize) -> (Vec<Duration>, Duration)
     let mut l = std::mem::take(&mut *latencies.lock().unwrap());
     l.sort();
     (l, took)
+}
+
+fn print_load(label: &str, (mut latencies, took): (Vec<Duration>, Duration)) {
+    latencies.sort();
+    let pct =
+        |p: f64| latencies[((latencies.len() - 1) as f64 * p) as usize].as_secs_f64() * 1000.0;
+    println!(
+        "    {label}: {} requests (half `/`, half `/metrics`) in {:.1} s = {:.0} req/s; latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        latencies.len(),
+        took.as_secs_f64(),
+        latencies.len() as f64 / took.as_secs_f64(),
+        pct(0.5),
+        pct(0.99),
+        pct(1.0),
+    );
 }
 
 fn main() {
@@ -195,29 +213,26 @@ fn main() {
     );
     let quiet = measure(&gh, 10, || std::thread::sleep(Duration::from_secs(10)));
     report("no requests     ", &quiet);
-    let mut latencies = Vec::new();
-    let mut took = Duration::ZERO;
-    let loaded = measure(&gh, 5, || {
-        // At least 1,000 requests per path, and for at least 10 s (several passes under load).
+    // Issue 13's load: 1,000 requests to each of `/` and `/metrics`, spread over the passes of
+    // about 10 s (200 requests a second from 4 clients).
+    let rate = env_num("GATEHOUSE_BENCH_RATE", 200);
+    let mut paced = (Vec::new(), Duration::ZERO);
+    let gap = Duration::from_secs_f64(4.0 / rate.max(1) as f64);
+    let loaded = measure(&gh, 5, || paced = load(port, per_path, 4, gap));
+    report("paced requests  ", &loaded);
+    print_load(&format!("{rate} req/s, 4 clients"), paced);
+    // A flood: as fast as `clients` clients can ask, for at least 10 s.
+    let mut flood = (Vec::new(), Duration::ZERO);
+    let flooded = measure(&gh, 5, || {
         let until = Instant::now() + Duration::from_secs(10);
-        while latencies.is_empty() || Instant::now() < until {
-            let (l, t) = load(port, per_path, clients);
-            latencies.extend(l);
-            took += t;
+        while flood.0.is_empty() || Instant::now() < until {
+            let (l, t) = load(port, per_path, clients, Duration::ZERO);
+            flood.0.extend(l);
+            flood.1 += t;
         }
     });
-    report("under load      ", &loaded);
-    latencies.sort();
-    let pct = |p: f64| latencies[((latencies.len() - 1) as f64 * p) as usize];
-    println!(
-        "  load: {} requests (half `/`, half `/metrics`, {clients} clients at once) in {:.1} s = {:.0} req/s; latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
-        latencies.len(),
-        took.as_secs_f64(),
-        latencies.len() as f64 / took.as_secs_f64(),
-        pct(0.5).as_secs_f64() * 1000.0,
-        pct(0.99).as_secs_f64() * 1000.0,
-        pct(1.0).as_secs_f64() * 1000.0,
-    );
+    report("flood           ", &flooded);
+    print_load(&format!("flood, {clients} clients"), flood);
     let page = http::get(port, "/").map_or(0, |a| a.body.len());
     let metrics = http::get(port, "/metrics").map_or(0, |a| a.body.len());
     println!("  sizes: `/` {page} bytes, `/metrics` {metrics} bytes with {m} apps");

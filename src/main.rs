@@ -121,7 +121,7 @@ async fn run(command: Command, settings: Settings) -> Result<ExitCode, gatehouse
     let mut rec = Reconciler::new(Context::new(settings, std::sync::Arc::new(engine)));
     match command {
         Command::Run { once: false } => {
-            serve_status(listen, &rec).await;
+            serve_status(listen, &rec);
             match reconcile::watch(rec, shutdown_signal()).await {
                 reconcile::WatchEnd::Shutdown => Ok(ExitCode::SUCCESS),
                 // EX_SOFTWARE: an internal error; the container's restart policy starts it again.
@@ -155,17 +155,19 @@ async fn run(command: Command, settings: Settings) -> Result<ExitCode, gatehouse
 
 /// Starts the status page and `/metrics` on `listen` (`GATEHOUSE_LISTEN`). An address that
 /// cannot be bound is logged and the page stays off: keeping the confs right matters more.
-async fn serve_status(listen: Option<std::net::SocketAddr>, rec: &Reconciler) {
+fn serve_status(listen: Option<std::net::SocketAddr>, rec: &Reconciler) {
     let Some(addr) = listen else {
         tracing::info!("status page and /metrics are off (GATEHOUSE_LISTEN=off)");
         return;
     };
-    match gatehouse::status::server::bind(addr).await {
-        Ok(listener) => {
-            let addr = listener.local_addr().unwrap_or(addr);
+    let server = gatehouse::status::server::bind(addr).and_then(|listener| {
+        let addr = listener.local_addr().unwrap_or(addr);
+        // Runs until the process exits.
+        gatehouse::status::server::spawn(listener, rec.board()).map(|_| addr)
+    });
+    match server {
+        Ok(addr) => {
             tracing::info!(address = %addr, "status page at http://{addr}/ (also /api/status, /metrics, /healthz, /readyz)");
-            // Runs until the process exits.
-            drop(gatehouse::status::server::spawn(listener, rec.board()));
         }
         Err(e) => tracing::error!(
             address = %addr,

@@ -18,7 +18,6 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use serde::Serialize;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
-use tokio::task::JoinHandle;
 
 use super::board::{Board, View};
 use super::snapshot::Snapshot;
@@ -31,13 +30,32 @@ const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 pub(crate) const CONNECTION_AT_MOST: Duration = Duration::from_secs(60);
 
 /// Binds `addr` (the caller says what to do when it cannot).
-pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
-    TcpListener::bind(addr).await
+pub fn bind(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
+    let listener = std::net::TcpListener::bind(addr)?;
+    listener.set_nonblocking(true)?;
+    Ok(listener)
 }
 
-/// Serves `board` on `listener` until the task is aborted.
-pub fn spawn(listener: TcpListener, board: Board) -> JoinHandle<()> {
-    tokio::spawn(serve(listener, board))
+/// Serves `board` on `listener` from a thread of its own, with its own single-threaded
+/// runtime, until the process ends: rendering pages never takes turns with a pass on the watch
+/// loop's runtime. Fails when the thread or its runtime cannot be started.
+pub fn spawn(
+    listener: std::net::TcpListener,
+    board: Board,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    std::thread::Builder::new()
+        .name("status-page".into())
+        .spawn(move || {
+            runtime.block_on(async move {
+                match TcpListener::from_std(listener) {
+                    Ok(listener) => serve(listener, board).await,
+                    Err(e) => tracing::error!(error = %e, "status page: cannot listen"),
+                }
+            });
+        })
 }
 
 async fn serve(listener: TcpListener, board: Board) {
@@ -173,8 +191,14 @@ mod tests {
         let ok = |path: &str| respond(&board, &Method::GET, path);
         assert_eq!(ok("/").status(), StatusCode::OK);
         assert_eq!(ok("/").headers()[CONTENT_TYPE], "text/html; charset=utf-8");
-        assert_eq!(ok("/api/status").headers()[CONTENT_TYPE], "application/json");
-        assert_eq!(ok("/metrics").headers()[CONTENT_TYPE], super::super::metrics::CONTENT_TYPE);
+        assert_eq!(
+            ok("/api/status").headers()[CONTENT_TYPE],
+            "application/json"
+        );
+        assert_eq!(
+            ok("/metrics").headers()[CONTENT_TYPE],
+            super::super::metrics::CONTENT_TYPE
+        );
         assert_eq!(ok("/healthz").status(), StatusCode::OK);
         // No pass yet: alive, not ready.
         assert_eq!(ok("/readyz").status(), StatusCode::SERVICE_UNAVAILABLE);

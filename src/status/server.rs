@@ -49,6 +49,7 @@ pub fn spawn(
     std::thread::Builder::new()
         .name("status-page".into())
         .spawn(move || {
+            lower_priority();
             runtime.block_on(async move {
                 match TcpListener::from_std(listener) {
                     Ok(listener) => serve(listener, board).await,
@@ -56,6 +57,20 @@ pub fn spawn(
                 }
             });
         })
+}
+
+/// Gives this thread a lower scheduling priority (nice 10) than the watch loop's: when the CPU is
+/// short (a flood of requests on a small machine), passes go first. Best effort: Linux applies
+/// `setpriority` to the calling thread when given its thread id.
+fn lower_priority() {
+    // SAFETY: gettid takes no argument and cannot fail; setpriority only changes this thread's
+    // nice value, and its failure is harmless.
+    unsafe {
+        let tid = libc::syscall(libc::SYS_gettid);
+        if let Ok(tid) = libc::id_t::try_from(tid) {
+            let _ = libc::setpriority(libc::PRIO_PROCESS, tid, 10);
+        }
+    }
 }
 
 async fn serve(listener: TcpListener, board: Board) {

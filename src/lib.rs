@@ -22,7 +22,8 @@ pub mod status;
 pub mod exit {
     /// Done, nothing wrong (`health`: healthy).
     pub const OK: u8 = 0;
-    /// Labels rejected or a change failed (`run --once`, `render`); not healthy (`health`).
+    /// Labels rejected or a change failed (`run --once`, `render`); not healthy (`health`); a
+    /// check failed (`check`).
     pub const FAILED: u8 = 1;
     /// EX_USAGE: a bad setting or `init` answer.
     pub const USAGE: u8 = 64;
@@ -46,6 +47,7 @@ pub const EXIT_CODES: &[(&str, &[u8])] = {
         ("render", &[OK, FAILED, USAGE, UNAVAILABLE, OS, IO]),
         ("init", &[OK, USAGE, OS, IO]),
         ("health", &[OK, FAILED, USAGE]),
+        ("check", &[OK, FAILED, USAGE, OS]),
     ]
 };
 

@@ -38,6 +38,8 @@ enum Command {
     Health,
     /// Write the stack's .env (settings and generated secrets); never changes a value already set.
     Init(InitArgs),
+    /// The doctor: check Docker, SWAG, the apps' networks and authentik; one line per check.
+    Check,
 }
 
 #[derive(clap::Args)]
@@ -111,17 +113,20 @@ fn init_logging(settings: &Settings) {
 }
 
 async fn run(command: Command, settings: Settings) -> Result<ExitCode, gatehouse::Error> {
+    if let Command::Check = command {
+        return Ok(check(&settings).await);
+    }
     let engine = BollardEngine::from_env(settings.scope_label.clone())?;
     tracing::info!(
         swag_config = %settings.swag_config.display(),
         label_prefix = %settings.labels.prefix,
         "gatehouse {} starting", env!("CARGO_PKG_VERSION")
     );
-    let listen = settings.listen;
+    let status_settings = settings.clone();
     let mut rec = Reconciler::new(Context::new(settings, std::sync::Arc::new(engine)));
     match command {
         Command::Run { once: false } => {
-            serve_status(listen, &rec);
+            serve_status(&status_settings, &rec);
             match reconcile::watch(rec, shutdown_signal()).await {
                 reconcile::WatchEnd::Shutdown => Ok(ExitCode::SUCCESS),
                 // EX_SOFTWARE: an internal error; the container's restart policy starts it again.
@@ -149,14 +154,32 @@ async fn run(command: Command, settings: Settings) -> Result<ExitCode, gatehouse
             }
             Ok(exit_for(&report))
         }
-        Command::Health | Command::Init(_) => Ok(ExitCode::SUCCESS),
+        Command::Health | Command::Init(_) | Command::Check => Ok(ExitCode::SUCCESS),
+    }
+}
+
+/// `gatehouse check`: every check's line on stdout; 1 when one failed. An engine client that
+/// cannot even be set up is the Docker check's failure, not an error: the other checks run.
+async fn check(settings: &Settings) -> ExitCode {
+    use gatehouse::commands::check;
+    let checks = match BollardEngine::from_env(settings.scope_label.clone()) {
+        Ok(engine) => check::run_checks(settings, &engine).await,
+        Err(e) => check::run_checks_without_engine(settings, e.to_string()).await,
+    };
+    let _ = std::io::stdout()
+        .lock()
+        .write_all(check::report(&checks).as_bytes());
+    if check::any_failed(&checks) {
+        ExitCode::from(exit::FAILED)
+    } else {
+        ExitCode::SUCCESS
     }
 }
 
 /// Starts the status page and `/metrics` on `listen` (`GATEHOUSE_LISTEN`). An address that
 /// cannot be bound is logged and the page stays off: keeping the confs right matters more.
-fn serve_status(listen: Option<std::net::SocketAddr>, rec: &Reconciler) {
-    let Some(addr) = listen else {
+fn serve_status(settings: &Settings, rec: &Reconciler) {
+    let Some(addr) = settings.listen else {
         tracing::info!("status page and /metrics are off (GATEHOUSE_LISTEN=off)");
         return;
     };
@@ -168,6 +191,7 @@ fn serve_status(listen: Option<std::net::SocketAddr>, rec: &Reconciler) {
     match server {
         Ok(addr) => {
             tracing::info!(address = %addr, "status page at http://{addr}/ (also /api/status, /metrics, /healthz, /readyz)");
+            follow_checks(settings.clone(), rec);
         }
         Err(e) => tracing::error!(
             address = %addr,
@@ -175,6 +199,27 @@ fn serve_status(listen: Option<std::net::SocketAddr>, rec: &Reconciler) {
             "cannot listen for the status page; it and /metrics stay off (set GATEHOUSE_LISTEN to a free address, or off)"
         ),
     }
+}
+
+/// How often `run` repeats `gatehouse check`'s checks for the status page.
+const CHECKS_EVERY: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// Runs `gatehouse check`'s checks (the read-only variant: nothing written to SWAG's folder) for
+/// the status page: a few seconds after start, then every [`CHECKS_EVERY`]. A request to the
+/// page only reads their latest results.
+fn follow_checks(settings: Settings, rec: &Reconciler) {
+    let board = rec.board();
+    let engine = rec.context().engines.local().clone();
+    // Runs until the process exits.
+    drop(tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+        loop {
+            let checks =
+                gatehouse::commands::check::run_checks_read_only(&settings, engine.as_ref()).await;
+            board.set_checks(checks);
+            tokio::time::sleep(CHECKS_EVERY).await;
+        }
+    }));
 }
 
 /// 74 when a conf could not be written or removed (the file system's trouble), 1 when labels

@@ -170,7 +170,18 @@ fn docker_status_endpoints_show_apps_rejections_and_metrics_without_secrets() {
         "{status}"
     );
     assert_eq!(status["authentik"]["version"], "2026.5");
-    assert_eq!(status["checks"], serde_json::json!([]));
+    // `run` repeats `gatehouse check`'s checks for the page, the first time 5 s after start.
+    let checked = wait_for(react(), || {
+        s.status()
+            .is_some_and(|st| st["checks"].as_array().is_some_and(|c| !c.is_empty()))
+    });
+    assert!(checked, "no checks on the page: {:?}", s.status());
+    let status = s.status().expect("status json");
+    let engine_check = status["checks"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["name"] == "docker.engine"))
+        .unwrap_or_else(|| panic!("no docker.engine check: {status}"));
+    assert_eq!(engine_check["level"], "ok", "{engine_check}");
     assert_eq!(
         (status["live"].clone(), status["ready"].clone()),
         (Value::Bool(true), Value::Bool(true))
@@ -183,7 +194,7 @@ fn docker_status_endpoints_show_apps_rejections_and_metrics_without_secrets() {
         s.web.as_str(),
         s.secure.as_str(),
         s.broken.as_str(),
-        "No checks yet",
+        "docker.engine",
         "https://secure.example.com",
     ] {
         assert!(
@@ -223,6 +234,7 @@ fn docker_status_endpoints_show_apps_rejections_and_metrics_without_secrets() {
     assert!(
         value(&samples, "gatehouse_passes_total", &[("result", "success")]).unwrap_or(0.0) >= 1.0
     );
+    assert!(value(&samples, "gatehouse_checks", &[("level", "ok")]).unwrap_or(0.0) >= 1.0);
     assert!(
         value(
             &samples,
@@ -355,6 +367,12 @@ fn chromium(args: &[&str]) -> std::process::Output {
 #[test]
 fn docker_status_page_renders_in_headless_chromium() {
     let s = stack("statusbrowser", &[]);
+    assert!(
+        wait_for(react(), || s.status().is_some_and(|st| st["checks"]
+            .as_array()
+            .is_some_and(|c| !c.is_empty()))),
+        "no checks on the page"
+    );
     let url = format!("http://127.0.0.1:{}/", s.port);
     let out = chromium(&["--dump-dom", &url]);
     let dom = String::from_utf8_lossy(&out.stdout);
@@ -372,7 +390,7 @@ fn docker_status_page_renders_in_headless_chromium() {
         "Rejected containers",
         s.broken.as_str(),
         "label auth.port=",
-        "No checks yet",
+        "docker.engine",
         "authentik 2026.5",
     ] {
         assert!(
@@ -479,6 +497,7 @@ fn docs_status_page_screenshot() {
             .is_some_and(|s| {
                 s["apps"].as_array().is_some_and(|a| a.len() == 3)
                     && s["authentik"]["reachable"] == true
+                    && s["checks"].as_array().is_some_and(|c| !c.is_empty())
             })
             && on_outpost(&fake, "grafana")
     });
@@ -486,7 +505,7 @@ fn docs_status_page_screenshot() {
     let shot = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/status-page.png");
     let shot_arg = format!("--screenshot={}", shot.display());
     let url = format!("http://127.0.0.1:{port}/");
-    let out = chromium(&["--window-size=900,1250", &shot_arg, &url]);
+    let out = chromium(&["--window-size=900,2000", &shot_arg, &url]);
     for name in names {
         scope.rm(name);
     }

@@ -1,3 +1,4 @@
-//! Commands besides `run` and `render`: `init` ([`init`]).
+//! Commands besides `run` and `render`: `init` ([`init`]), `check` ([`check`]).
 
+pub mod check;
 pub mod init;

@@ -23,6 +23,8 @@ use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{json, Map, Value};
 
+pub mod tokens;
+
 pub const TOKEN: &str = "fake-authentik-token-123";
 pub const EMBEDDED_PK: &str = "8e1b4b6c-2d1f-4c0a-9d2e-000000000001";
 pub const AUTHZ_FLOW_PK: &str = "8e1b4b6c-2d1f-4c0a-9d2e-0000000000f1";
@@ -84,6 +86,8 @@ pub struct State {
     /// misreports its pagination): a client following `next` blindly never stops.
     pub stuck_next: bool,
     next_id: u64,
+    /// API tokens (`tokens.rs`); the first one is [`TOKEN`].
+    pub tokens: Vec<Value>,
 }
 
 impl State {
@@ -554,6 +558,7 @@ impl FakeAuthentik {
             refusals: Vec::new(),
             stuck_next: false,
             next_id: 0,
+            tokens: tokens::initial(),
         };
         st.flows.push(flow(
             AUTHZ_FLOW_PK,
@@ -645,6 +650,11 @@ impl FakeAuthentik {
 
     pub fn with<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
         f(&mut self.state.lock().unwrap())
+    }
+
+    /// gatehouse's token expires at `when` (RFC 3339), as tokens made in authentik's UI do.
+    pub fn expire_token_at(&self, when: &str) {
+        self.with(|s| s.tokens[0] = tokens::token_obj(tokens::TOKEN_ID, Some(when)));
     }
 
     pub fn requests(&self) -> Vec<Recorded> {
@@ -894,6 +904,12 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Response<Fu
             .or(Some(Value::String("<not json>".into())))
     };
     let path = uri.path().to_owned();
+    if tokens::is_ping(&path) {
+        return Response::builder()
+            .status(StatusCode::NO_CONTENT)
+            .body(Full::new(Bytes::new()))
+            .unwrap();
+    }
     let query: BTreeMap<String, Vec<String>> = uri
         .query()
         .unwrap_or("")
@@ -1167,6 +1183,9 @@ fn route(
         return reply(StatusCode::NOT_FOUND, json!({"detail": "Not found."}));
     };
     let segs: Vec<&str> = p.trim_matches('/').split('/').collect();
+    if let Some(answer) = tokens::route(st, method, &segs, q) {
+        return answer;
+    }
     let filter = |items: &[Value], key: &str, field: &str| -> Vec<Value> {
         match q.get(key) {
             Some(vals) => items

@@ -17,6 +17,7 @@ use crate::model::authentik::{
     ProviderCreate, ProviderPatch, ProxyProvider, VersionInfo,
 };
 
+pub mod doctor;
 #[cfg(test)]
 pub mod memory;
 mod paging;

@@ -130,6 +130,24 @@ impl Client {
         })
     }
 
+    /// The status of a GET to `path` under authentik's root (not under `/api/v3`), sent without
+    /// the token: what a browser or SWAG would get there.
+    pub(super) async fn status_at_root(&self, path: &str) -> Result<u16, ApiError> {
+        let root = self.base.trim_end_matches("/api/v3");
+        let uri = format!("{root}{path}");
+        let req = Request::builder()
+            .method(Method::GET)
+            .uri(&uri)
+            .body(Full::new(Bytes::new()))
+            .map_err(|e| ApiError::Url(format!("{uri}: {e}")))?;
+        self.reads.fetch_add(1, Ordering::Relaxed);
+        let res = tokio::time::timeout(self.timeout, self.http.request(req))
+            .await
+            .map_err(|_| ApiError::Timeout(self.timeout))?
+            .map_err(|e| ApiError::Unreachable(error_chain(&e)))?;
+        Ok(res.status().as_u16())
+    }
+
     pub(super) async fn json<T: DeserializeOwned, B: Serialize + ?Sized>(
         &self,
         method: Method,

@@ -7,7 +7,10 @@ use std::sync::Arc;
 use bollard::query_parameters::{EventsOptionsBuilder, ListContainersOptionsBuilder};
 use futures_util::StreamExt;
 
-use super::{events, Endpoint, Engine, EngineError, EngineFuture, EventStream, NetworkChange};
+use super::{
+    events, Endpoint, Engine, EngineError, EngineFuture, EngineVersion, EventStream, Inspected,
+    NetworkChange,
+};
 use crate::model::workload::{NetworkAttachment, Workload};
 
 /// The engine `DOCKER_HOST` names, with a count of the requests made to it.
@@ -234,6 +237,53 @@ impl BollardEngine {
         let created = created.map_err(|e| self.error(e))?;
         Ok((created.id, true))
     }
+
+    async fn engine_version(&self) -> Result<EngineVersion, EngineError> {
+        self.negotiate().await?;
+        self.count();
+        let v = self.api.version().await.map_err(|e| self.error(e))?;
+        Ok(EngineVersion {
+            version: v.version.unwrap_or_default(),
+            api_version: v.api_version.unwrap_or_default(),
+        })
+    }
+
+    async fn inspect(
+        &self,
+        container: &str,
+        wanted: &[&str],
+    ) -> Result<Option<Inspected>, EngineError> {
+        self.negotiate().await?;
+        self.count();
+        let c = match self.api.inspect_container(container, None).await {
+            Ok(c) => c,
+            Err(e) => match self.error(e) {
+                e if e.is_not_found() => return Ok(None),
+                e => return Err(e),
+            },
+        };
+        let lines = c.config.and_then(|cfg| cfg.env).unwrap_or_default();
+        let env = Inspected::pick_env(lines.iter().map(String::as_str), wanted);
+        let addresses = c
+            .network_settings
+            .and_then(|n| n.networks)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|(net, ep)| {
+                let ip = ep.ip_address.filter(|ip| !ip.is_empty())?;
+                Some((net, ip))
+            })
+            .collect();
+        Ok(Some(Inspected {
+            name: c
+                .name
+                .unwrap_or_default()
+                .trim_start_matches('/')
+                .to_owned(),
+            env,
+            addresses,
+        }))
+    }
 }
 
 impl Engine for BollardEngine {
@@ -287,6 +337,18 @@ impl Engine for BollardEngine {
         labels: &'a BTreeMap<String, String>,
     ) -> EngineFuture<'a, (String, bool)> {
         Box::pin(BollardEngine::ensure_network(self, name, labels))
+    }
+
+    fn version(&self) -> EngineFuture<'_, EngineVersion> {
+        Box::pin(self.engine_version())
+    }
+
+    fn inspect<'a>(
+        &'a self,
+        container: &'a str,
+        wanted: &'a [&'a str],
+    ) -> EngineFuture<'a, Option<Inspected>> {
+        Box::pin(BollardEngine::inspect(self, container, wanted))
     }
 }
 

@@ -5,7 +5,10 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
-use super::{Endpoint, Engine, EngineError, EngineFuture, EventStream, NetworkChange};
+use super::{
+    Endpoint, Engine, EngineError, EngineFuture, EngineVersion, EventStream, Inspected,
+    NetworkChange,
+};
 use crate::model::workload::{NetworkAttachment, Workload, WorkloadKind, LOCAL_HOST};
 
 type Hook = Box<dyn Fn(&str) + Send + Sync>;
@@ -320,6 +323,39 @@ impl Engine for FakeEngine {
             let created = !s.networks.contains_key(name);
             (network_id(&mut s, name), created)
         });
+        Box::pin(async move { r })
+    }
+
+    fn version(&self) -> EngineFuture<'_, EngineVersion> {
+        let r = self
+            .begin("version", "version".into())
+            .map(|_| EngineVersion {
+                version: "27.5.1".into(),
+                api_version: "1.47".into(),
+            });
+        Box::pin(async move { r })
+    }
+
+    /// No environment (the fake keeps none); one made-up address per network.
+    fn inspect<'a>(
+        &'a self,
+        container: &'a str,
+        _wanted: &'a [&'a str],
+    ) -> EngineFuture<'a, Option<Inspected>> {
+        let r = self
+            .begin("inspect", format!("inspect container {container}"))
+            .map(|mut s| {
+                workload(&mut s, container).map(|w| Inspected {
+                    name: w.name.clone(),
+                    env: BTreeMap::new(),
+                    addresses: w
+                        .networks
+                        .keys()
+                        .enumerate()
+                        .map(|(i, n)| (n.clone(), format!("10.99.{i}.2")))
+                        .collect(),
+                })
+            });
         Box::pin(async move { r })
     }
 }

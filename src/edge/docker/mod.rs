@@ -26,6 +26,9 @@ pub mod fake;
 pub use self::bollard::BollardEngine;
 pub use error::{EngineError, ErrorKind};
 pub use events::{unix_nanos, EngineEvent, EVENT_REPLAY_SECS};
+pub use inspect::{EngineVersion, Inspected};
+
+mod inspect;
 
 /// A future an [`Engine`] returns.
 pub(crate) type EngineFuture<'a, T> =
@@ -137,4 +140,17 @@ pub trait Engine: Send + Sync + std::fmt::Debug {
         name: &'a str,
         labels: &'a BTreeMap<String, String>,
     ) -> EngineFuture<'a, (String, bool)>;
+
+    /// The engine's version and the newest API version it speaks (one request; `gatehouse
+    /// check`).
+    fn version(&self) -> EngineFuture<'_, EngineVersion>;
+
+    /// One container (name or id): the environment variables named in `wanted` (no other value
+    /// leaves the engine client: the rest may hold secrets) and its addresses by network. `None`
+    /// when there is no such container.
+    fn inspect<'a>(
+        &'a self,
+        container: &'a str,
+        wanted: &'a [&'a str],
+    ) -> EngineFuture<'a, Option<Inspected>>;
 }

@@ -58,7 +58,7 @@ pub struct AppStatus {
     /// `protected` (authentik in front) or `exposed` (no authentik).
     pub access: &'static str,
     /// Whether authentik signs users in to it with OIDC (an OAuth2 provider) rather than in front
-    /// of it (a proxy provider).
+    /// of it (a proxy provider). Always false for now: gatehouse makes proxy providers only.
     pub oidc: bool,
     /// Where SWAG sends requests: `http://web:8080`.
     pub upstream: String,

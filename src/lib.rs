@@ -48,6 +48,7 @@ pub const EXIT_CODES: &[(&str, &[u8])] = {
         ("init", &[OK, USAGE, OS, IO]),
         ("health", &[OK, FAILED, USAGE]),
         ("check", &[OK, FAILED, USAGE, OS]),
+        ("sso show", &[OK, FAILED, USAGE, UNAVAILABLE, OS]),
     ]
 };
 

@@ -40,6 +40,25 @@ enum Command {
     Init(InitArgs),
     /// The doctor: check Docker, SWAG, the apps' networks and authentik; one line per check.
     Check,
+    /// Single sign-on: what an app needs to log its users in with authentik.
+    #[command(subcommand)]
+    Sso(SsoCommand),
+}
+
+#[derive(Subcommand)]
+enum SsoCommand {
+    /// Print an app's issuer, discovery URL, client id, redirect URIs and credential files (reads
+    /// authentik and the files; writes nothing).
+    Show {
+        /// The application slug (auth.slug; by default the app's subdomain).
+        app: String,
+        /// Print the client secret too.
+        #[arg(long)]
+        reveal: bool,
+        /// Print JSON, for scripts.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(clap::Args)]
@@ -76,6 +95,9 @@ fn main() -> ExitCode {
             return ExitCode::from(exit::USAGE);
         }
     };
+    if let Command::Sso(SsoCommand::Show { app, reveal, json }) = &cli.command {
+        return sso_show(&settings, app, *reveal, *json);
+    }
     if let Command::Health = cli.command {
         let verdict = gatehouse::status::health::check(&settings.health_file);
         println!("{verdict}");
@@ -154,7 +176,9 @@ async fn run(command: Command, settings: Settings) -> Result<ExitCode, gatehouse
             }
             Ok(exit_for(&report))
         }
-        Command::Health | Command::Init(_) | Command::Check => Ok(ExitCode::SUCCESS),
+        Command::Health | Command::Init(_) | Command::Check | Command::Sso(_) => {
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
@@ -283,6 +307,41 @@ fn init(args: &InitArgs) -> ExitCode {
                 InitError::Read { .. } | InitError::Write { .. } => exit::IO,
                 InitError::Random(_) => exit::OS,
             })
+        }
+    }
+}
+
+/// `gatehouse sso show`: reads authentik and the credentials folder, writes nothing.
+fn sso_show(settings: &Settings, app: &str, reveal: bool, json: bool) -> ExitCode {
+    use gatehouse::commands::sso;
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("gatehouse: cannot start the runtime: {e}");
+            return ExitCode::from(exit::OS);
+        }
+    };
+    match runtime.block_on(sso::show(settings, app, reveal)) {
+        Ok(shown) if json => match serde_json::to_string_pretty(&shown) {
+            Ok(text) => {
+                println!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("gatehouse: {e}");
+                ExitCode::from(exit::FAILED)
+            }
+        },
+        Ok(shown) => {
+            print!("{}", sso::text(&shown));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("gatehouse: {e}");
+            ExitCode::from(e.exit_code())
         }
     }
 }

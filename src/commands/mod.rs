@@ -1,4 +1,6 @@
-//! Commands besides `run` and `render`: `init` ([`init`]), `check` ([`check`]).
+//! Commands besides `run` and `render`: `init` ([`init`]), `check` ([`check`]), `sso show`
+//! ([`sso`]).
 
 pub mod check;
 pub mod init;
+pub mod sso;

@@ -61,6 +61,21 @@ pub struct Settings {
     pub(crate) authentik: Option<AuthentikSettings>,
     /// Where `run` serves the status page and `/metrics` (`GATEHOUSE_LISTEN`); `None`: off.
     pub listen: Option<std::net::SocketAddr>,
+    /// Where single sign-on credentials go (`GATEHOUSE_SSO_DIR`, default
+    /// `<swag_config>/gatehouse/sso`).
+    pub sso_dir: PathBuf,
+    /// authentik as browsers and apps reach it (`GATEHOUSE_AUTHENTIK_PUBLIC_URL`); `None`: the
+    /// API's URL.
+    pub(crate) authentik_public_url: Option<String>,
+}
+
+impl Settings {
+    /// The base of single sign-on issuers: the public URL, else the API's.
+    pub(crate) fn issuer_base(&self) -> Option<String> {
+        self.authentik_public_url
+            .clone()
+            .or_else(|| self.authentik.as_ref().map(|a| a.url.clone()))
+    }
 }
 
 /// How gatehouse reaches and provisions authentik.
@@ -249,6 +264,10 @@ fn read_settings(r: &mut Reader<'_>) -> Settings {
         .unwrap_or_default();
     let network_mode = read_network_mode(r);
     let listen = r.get(&LISTEN, checks::listen).flatten();
+    let sso_dir = r
+        .get(&SSO_DIR, checks::absolute_path)
+        .unwrap_or_else(|| swag_config.join("gatehouse/sso"));
+    let authentik_public_url = r.get(&AUTHENTIK_PUBLIC_URL, checks::authentik_url);
     if debounce_max < debounce.max(debounce_burst) {
         r.problem(
             DEBOUNCE_MAX_MS.name,
@@ -280,6 +299,8 @@ fn read_settings(r: &mut Reader<'_>) -> Settings {
         health_file,
         authentik,
         listen,
+        sso_dir,
+        authentik_public_url,
     }
 }
 

@@ -83,6 +83,10 @@ pub(crate) const EXTERNAL_SCHEME: Var = Var::new("GATEHOUSE_EXTERNAL_SCHEME", So
 pub(crate) const INSTANCE: Var = Var::new("GATEHOUSE_INSTANCE", None);
 pub(crate) const PUID: Var = Var::new("PUID", Some("1000"));
 pub(crate) const PGID: Var = Var::new("PGID", Some("1000"));
+/// Unset: `<GATEHOUSE_SWAG_CONFIG>/gatehouse/sso`.
+pub(crate) const SSO_DIR: Var = Var::new("GATEHOUSE_SSO_DIR", None);
+/// Unset: `GATEHOUSE_AUTHENTIK_URL`.
+pub(crate) const AUTHENTIK_PUBLIC_URL: Var = Var::new("GATEHOUSE_AUTHENTIK_PUBLIC_URL", None);
 /// The status page, `/metrics`, `/healthz` and `/readyz`. Loopback outside a container (a bare
 /// `cargo run` does not show the page to the network); the image sets `0.0.0.0:8080`.
 pub(crate) const LISTEN: Var = Var::new("GATEHOUSE_LISTEN", Some("127.0.0.1:8080"));
@@ -115,6 +119,8 @@ pub const VARS: &[Var] = &[
     INSTANCE,
     PUID,
     PGID,
+    SSO_DIR,
+    AUTHENTIK_PUBLIC_URL,
     LISTEN,
 ];
 

@@ -9,3 +9,4 @@ pub mod fieldstate;
 pub mod files;
 pub mod netstate;
 pub mod requests;
+pub mod sso;

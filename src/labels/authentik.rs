@@ -271,7 +271,7 @@ fn allow_groups(c: &Workload, key: &str, problems: &mut Vec<LabelProblem>) -> Ve
 }
 
 /// The address users reach the app at, from its first server name.
-fn external_host(name: &ServerName, settings: &AuthentikSettings) -> String {
+pub(crate) fn external_host(name: &ServerName, settings: &AuthentikSettings) -> String {
     match name {
         ServerName::Subdomain(s) => format!(
             "{}://{}.{}",
@@ -290,6 +290,32 @@ pub(crate) fn read(
     rules: &LabelRules,
     settings: &AuthentikSettings,
 ) -> Result<AppWant, LabelErrors> {
+    let skip_path_regex = app
+        .bypass
+        .iter()
+        .map(|b| b.regex())
+        .collect::<Vec<_>>()
+        .join("\n");
+    read_for(
+        c,
+        app.server_names.first(),
+        skip_path_regex,
+        rules,
+        settings,
+    )
+}
+
+/// Reads the authentik labels of an app whose first server name is `first` (`None`: not
+/// published through SWAG; the slug then defaults to the container's subdomain).
+pub(crate) fn read_for(
+    c: &Workload,
+    first: Option<&ServerName>,
+    skip_path_regex: String,
+    rules: &LabelRules,
+    settings: &AuthentikSettings,
+) -> Result<AppWant, LabelErrors> {
+    let own = ServerName::parse(c.default_subdomain(), false).ok();
+    let slug_from = first.or(own.as_ref());
     let mut problems = Vec::new();
     let label = |key: &str| format!("{}.{key}", rules.prefix);
     let mut get = |key: &str, parse: fn(&str) -> Result<String, &'static str>| {
@@ -307,8 +333,7 @@ pub(crate) fn read(
             }
         }
     };
-    let first = app.server_names.first();
-    let slug_v = get("slug", slug).or_else(|| first.map(default_slug));
+    let slug_v = get("slug", slug).or_else(|| slug_from.map(default_slug));
     let name = get("name", display_name);
     // An emptied optional label is one removed: the field is cleared if it is still what
     // gatehouse set (see `fields`).
@@ -323,13 +348,7 @@ pub(crate) fn read(
         _ => Err("must be true or false"),
     });
     let allow_groups = allow_groups(c, &label("allow_groups"), &mut problems);
-    let external_host = first.map(|n| external_host(n, settings));
-    let skip_path_regex = app
-        .bypass
-        .iter()
-        .map(|b| b.regex())
-        .collect::<Vec<_>>()
-        .join("\n");
+    let external_host = slug_from.map(|n| external_host(n, settings));
     match (slug_v, external_host) {
         (Some(slug), Some(external_host)) if problems.is_empty() => Ok(AppWant {
             container: c.name.clone(),

@@ -18,6 +18,7 @@ pub mod authentik;
 mod conf;
 mod escape;
 pub mod network;
+pub mod oidc;
 mod reader;
 mod swag;
 
@@ -70,6 +71,15 @@ pub const KNOWN_KEYS: &[&str] = &[
     "allow_groups",
     "outpost",
     "adopt",
+    // single sign-on
+    "oidc",
+    "oidc.redirect",
+    "oidc.client_id",
+    "oidc.public",
+    "oidc.scopes",
+    "oidc.owner",
+    "oidc.restart",
+    "oidc.email_verified",
 ];
 
 /// One bad label.

@@ -131,10 +131,20 @@ impl Reconciler {
             }
             Some(a) => match authentik::Provisioner::new(a) {
                 Ok(p) => {
-                    let p = p.with_state_file(
-                        crate::edge::fieldstate::FieldStateFile::new(&ctx.settings.swag_config)
-                            .owned_by(ctx.settings.puid, ctx.settings.pgid),
-                    );
+                    let s = &ctx.settings;
+                    let p = p
+                        .with_state_file(
+                            crate::edge::fieldstate::FieldStateFile::new(&s.swag_config)
+                                .owned_by(s.puid, s.pgid),
+                        )
+                        .with_credentials(
+                            authentik::sso::Credentials::new(
+                                crate::edge::sso::SsoDir::new(s.sso_dir.clone()),
+                                s.issuer_base().unwrap_or_else(|| a.url.clone()),
+                                (s.puid, s.pgid),
+                            )
+                            .with_engine(ctx.engines.local().clone()),
+                        );
                     tracing::info!(url = %a.url, domain = %a.domain, "authentik provisioning is on");
                     provisioning::log_instance(p.instance());
                     Some(p)

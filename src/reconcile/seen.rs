@@ -22,23 +22,7 @@ pub(super) fn seen(plan: &PassPlan, settings: &Settings) -> Seen {
         .map(|w| (w.name.as_str(), w.networks.keys().cloned().collect()))
         .collect();
     let ak = settings.authentik.as_ref();
-    let objects: BTreeMap<&str, AuthentikObjects> = plan
-        .authentik
-        .iter()
-        .flat_map(|d| d.wants.iter())
-        .map(|w| {
-            let outpost = w
-                .outpost
-                .clone()
-                .or_else(|| ak.and_then(|a| a.outpost.clone()))
-                .unwrap_or_else(|| EMBEDDED.to_owned());
-            let objects = AuthentikObjects {
-                application: w.slug.clone(),
-                outpost,
-            };
-            (w.container.as_str(), objects)
-        })
-        .collect();
+    let (objects, oidc) = authentik_objects(plan, settings);
     let mut apps: Vec<AppStatus> = plan
         .desired
         .apps
@@ -64,7 +48,7 @@ pub(super) fn seen(plan: &PassPlan, settings: &Settings) -> Seen {
                     .collect(),
                 links,
                 access: app.spec.access.as_str(),
-                oidc: false,
+                oidc: oidc.contains(app.spec.container.as_str()),
                 upstream: format!("{}://{}:{}", u.proto.as_str(), u.address.as_str(), u.port),
                 conf_file: app.file.clone(),
                 networks: networks
@@ -85,6 +69,49 @@ pub(super) fn seen(plan: &PassPlan, settings: &Settings) -> Seen {
         changes: plan.changes.changes.iter().filter_map(said).collect(),
         containers: plan.workloads.len(),
     }
+}
+
+/// The authentik objects of each protected or single sign-on app, by container, and the
+/// containers that sign in with OIDC.
+fn authentik_objects<'a>(
+    plan: &'a PassPlan,
+    settings: &Settings,
+) -> (
+    BTreeMap<&'a str, AuthentikObjects>,
+    std::collections::BTreeSet<&'a str>,
+) {
+    let ak = settings.authentik.as_ref();
+    let objects: BTreeMap<&str, AuthentikObjects> = plan
+        .authentik
+        .iter()
+        .flat_map(|d| d.wants.iter())
+        .map(|w| {
+            let outpost = w
+                .outpost
+                .clone()
+                .or_else(|| ak.and_then(|a| a.outpost.clone()))
+                .unwrap_or_else(|| EMBEDDED.to_owned());
+            let objects = AuthentikObjects {
+                application: w.slug.clone(),
+                outpost: Some(outpost),
+            };
+            (w.container.as_str(), objects)
+        })
+        .chain(plan.authentik.iter().flat_map(|d| d.oidc.iter()).map(|o| {
+            let objects = AuthentikObjects {
+                application: o.app.slug.clone(),
+                outpost: None,
+            };
+            (o.app.container.as_str(), objects)
+        }))
+        .collect();
+    let oidc: std::collections::BTreeSet<&str> = plan
+        .authentik
+        .iter()
+        .flat_map(|d| d.oidc.iter())
+        .map(|o| o.app.container.as_str())
+        .collect();
+    (objects, oidc)
 }
 
 /// Containers rejected for the conf, then protected apps whose authentik labels are rejected.

@@ -200,14 +200,14 @@ fn app_card(out: &mut String, app: &AppStatus, now: u64) {
     );
     row(out, "network", &esc(&app.networks.join(", ")));
     if let Some(ak) = &app.authentik {
+        let via = match &ak.outpost {
+            Some(o) => format!("outpost {}", esc(o)),
+            None => "single sign-on (OIDC), no outpost".to_owned(),
+        };
         row(
             out,
             "authentik",
-            &format!(
-                "application <code>{}</code>, outpost {}",
-                esc(&ak.application),
-                esc(&ak.outpost)
-            ),
+            &format!("application <code>{}</code>, {via}", esc(&ak.application)),
         );
     }
     if let Some(c) = &app.last_change {

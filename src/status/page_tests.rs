@@ -17,7 +17,7 @@ fn the_page_shows_apps_rejections_and_an_empty_checks_state() {
     )]);
     seen.apps[1].authentik = Some(crate::status::snapshot::AuthentikObjects {
         application: "secure".into(),
-        outpost: "authentik Embedded Outpost".into(),
+        outpost: Some("authentik Embedded Outpost".into()),
     });
     board.pass_done(
         Some(seen),
@@ -103,4 +103,19 @@ fn times_read_as_utc_and_ages() {
     assert_eq!(ago(100, 95), "5s ago");
     assert_eq!(ago(1000, 100), "15 min ago");
     assert_eq!(ago(100_000, 100), "27 h ago");
+}
+
+#[test]
+fn an_oidc_app_says_so_and_names_no_outpost() {
+    let board = Board::new(Duration::from_secs(60), true);
+    let mut seen = crate::status::board::tests::seen(&[]);
+    seen.apps[0].oidc = true;
+    seen.apps[0].authentik = Some(crate::status::snapshot::AuthentikObjects {
+        application: "web".into(),
+        outpost: None,
+    });
+    board.pass_done(Some(seen), None, Duration::ZERO, "start");
+    let html = page_of(&board);
+    assert!(html.contains("<span class=\"tag\">OIDC</span>"), "{html}");
+    assert!(html.contains("application <code>web</code>, single sign-on (OIDC), no outpost"));
 }

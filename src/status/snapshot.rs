@@ -57,8 +57,8 @@ pub struct AppStatus {
     pub links: Vec<String>,
     /// `protected` (authentik in front) or `exposed` (no authentik).
     pub access: &'static str,
-    /// Whether authentik signs users in to it with OIDC (an OAuth2 provider) rather than in front
-    /// of it (a proxy provider). Always false for now: gatehouse makes proxy providers only.
+    /// Whether the app signs its users in itself with OIDC (`auth.oidc`: an OAuth2 provider in
+    /// authentik) rather than behind authentik's outpost (a proxy provider).
     pub oidc: bool,
     /// Where SWAG sends requests: `http://web:8080`.
     pub upstream: String,
@@ -76,8 +76,8 @@ pub struct AppStatus {
 pub struct AuthentikObjects {
     /// The application's slug (its provider has the same name).
     pub application: String,
-    /// The outpost that serves it.
-    pub outpost: String,
+    /// The outpost that serves it; `None` for an OIDC app (no outpost in between).
+    pub outpost: Option<String>,
 }
 
 /// The latest change made for an app, and why the pass that made it ran.

@@ -413,10 +413,14 @@ impl Gatehouse {
         let logdir = tempfile::tempdir().expect("tempdir");
         let log = logdir.path().join("gatehouse.log");
         let file = std::fs::File::create(&log).expect("log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_gatehouse"));
+        // debug unless the test asks for another level
+        if !env.iter().any(|(k, _)| k == "GATEHOUSE_LOG_LEVEL") {
+            cmd.env("GATEHOUSE_LOG_LEVEL", "debug");
+        }
+        let child = cmd
             .args(args)
             .envs(env.iter().cloned())
-            .env("GATEHOUSE_LOG_LEVEL", "debug")
             .stdout(Stdio::null())
             .stderr(file)
             .spawn()

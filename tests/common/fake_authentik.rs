@@ -23,6 +23,7 @@ use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{json, Map, Value};
 
+pub mod oauth2;
 pub mod tokens;
 
 pub const TOKEN: &str = "fake-authentik-token-123";
@@ -88,14 +89,18 @@ pub struct State {
     next_id: u64,
     /// API tokens (`tokens.rs`); the first one is [`TOKEN`].
     pub tokens: Vec<Value>,
+    /// OAuth2/OpenID providers, scope mappings and certificate keypairs ([`oauth2`]).
+    pub oauth2: Vec<Value>,
+    pub scope_mappings: Vec<Value>,
+    pub certificates: Vec<Value>,
 }
 
 impl State {
-    fn uuid(&mut self) -> String {
+    pub(crate) fn uuid(&mut self) -> String {
         self.next_id += 1;
         format!("8e1b4b6c-2d1f-4c0a-9d2e-{:012x}", 0x1000 + self.next_id)
     }
-    fn int_id(&mut self) -> i64 {
+    pub(crate) fn int_id(&mut self) -> i64 {
         self.next_id += 1;
         self.next_id as i64
     }
@@ -119,7 +124,7 @@ impl State {
         pk
     }
 
-    fn has_invalidation(&self) -> bool {
+    pub(crate) fn has_invalidation(&self) -> bool {
         let mut parts = self.version.split('.');
         let y: u32 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
         let m: u32 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
@@ -559,7 +564,11 @@ impl FakeAuthentik {
             stuck_next: false,
             next_id: 0,
             tokens: tokens::initial(),
+            oauth2: Vec::new(),
+            scope_mappings: Vec::new(),
+            certificates: Vec::new(),
         };
+        oauth2::seed(&mut st);
         st.flows.push(flow(
             AUTHZ_FLOW_PK,
             "default-provider-authorization-implicit-consent",
@@ -1186,6 +1195,9 @@ fn route(
     if let Some(answer) = tokens::route(st, method, &segs, q) {
         return answer;
     }
+    if let Some(answer) = oauth2::route(st, method, &segs, q, body) {
+        return answer;
+    }
     let filter = |items: &[Value], key: &str, field: &str| -> Vec<Value> {
         match q.get(key) {
             Some(vals) => items
@@ -1347,7 +1359,7 @@ fn route(
                 return field_error("slug", "Application with this slug already exists.");
             }
             if let Some(p) = b.get("provider").filter(|p| !p.is_null()) {
-                if !st.providers.iter().any(|x| &x["pk"] == p) {
+                if !st.providers.iter().chain(&st.oauth2).any(|x| &x["pk"] == p) {
                     return field_error("provider", "Invalid pk - object does not exist.");
                 }
                 if st.applications.iter().any(|a| &a["provider"] == p) {
@@ -1379,7 +1391,7 @@ fn route(
                 return e;
             }
             if let Some(p) = b.get("provider").filter(|p| !p.is_null()) {
-                if !st.providers.iter().any(|x| &x["pk"] == p) {
+                if !st.providers.iter().chain(&st.oauth2).any(|x| &x["pk"] == p) {
                     return field_error("provider", "Invalid pk - object does not exist.");
                 }
                 // One application per provider (a one-to-one field in authentik), as on POST.

@@ -10,10 +10,14 @@ use std::sync::{Arc, Mutex};
 
 use super::{Api, ApiError};
 use crate::model::authentik::{
-    AppCreate, AppPatch, Application, BindingCreate, Flow, Group, Outpost, PolicyBinding,
-    ProviderCreate, ProviderPatch, ProxyProvider, VersionInfo,
+    AppCreate, AppPatch, Application, BindingCreate, CertificateKeyPair, Flow, Group, OAuth2Create,
+    OAuth2Patch, OAuth2Provider, Outpost, PolicyBinding, ProviderCreate, ProviderPatch,
+    ProxyProvider, ScopeMapping, ScopeMappingCreate, ServerVersion, VersionInfo,
 };
 use crate::plan::authentik::{Actual, Rules, EMBEDDED_OUTPOST};
+
+#[path = "memory_oauth2.rs"]
+mod oauth2;
 
 /// What the in-memory authentik holds.
 #[derive(Debug, Clone, Default)]
@@ -30,6 +34,9 @@ pub(crate) struct World {
     next_id: i64,
     /// The pks of applications deleted: never given again (authentik's are UUIDs).
     retired: Vec<String>,
+    pub(crate) oauth2: Vec<OAuth2Provider>,
+    pub(crate) scope_mappings: Vec<ScopeMapping>,
+    pub(crate) certificates: Vec<CertificateKeyPair>,
 }
 
 impl World {
@@ -50,6 +57,19 @@ impl World {
                 kind: Some("proxy".into()),
                 providers: Vec::new(),
                 managed: Some(EMBEDDED_OUTPOST.into()),
+            }],
+            scope_mappings: ["openid", "email", "profile", "offline_access"]
+                .iter()
+                .map(|s| ScopeMapping {
+                    pk: format!("scope-{s}"),
+                    managed: Some(crate::plan::authentik::managed_scope(s)),
+                    name: format!("authentik default OAuth Mapping: {s}"),
+                    scope_name: (*s).into(),
+                })
+                .collect(),
+            certificates: vec![CertificateKeyPair {
+                pk: "cert-self-signed".into(),
+                name: crate::plan::authentik::SIGNING_KEY_NAME.into(),
             }],
             ..Self::default()
         }
@@ -78,8 +98,24 @@ impl World {
             groups: actual.groups.clone(),
             bindings: actual.bindings.clone(),
             down: false,
-            next_id: actual.providers.iter().map(|p| p.pk).max().unwrap_or(0),
+            next_id: actual
+                .providers
+                .iter()
+                .map(|p| p.pk)
+                .chain(actual.oauth2_providers.iter().map(|p| p.pk))
+                .max()
+                .unwrap_or(0),
             retired: Vec::new(),
+            oauth2: actual.oauth2_providers.clone(),
+            scope_mappings: actual.scope_mappings.clone(),
+            certificates: actual
+                .signing_key
+                .iter()
+                .map(|pk| CertificateKeyPair {
+                    pk: pk.clone(),
+                    name: crate::plan::authentik::SIGNING_KEY_NAME.into(),
+                })
+                .collect(),
         }
     }
 
@@ -91,6 +127,7 @@ impl World {
             outposts: self.outposts.clone(),
             groups: self.groups.clone(),
             bindings: self.bindings.clone(),
+            oauth2_providers: self.oauth2.clone(),
             ..before.clone()
         }
     }
@@ -465,6 +502,57 @@ impl Api for MemoryApi {
                 return Err(refused(404, "DELETE", "/policies/bindings/", "Not found."));
             }
             Ok(())
+        })
+    }
+
+    async fn oauth2_providers(&self) -> Result<Vec<OAuth2Provider>, ApiError> {
+        self.read(|w| Ok(w.oauth2.clone()))
+    }
+
+    async fn scope_mappings(&self, _: ServerVersion) -> Result<Vec<ScopeMapping>, ApiError> {
+        self.read(|w| Ok(w.scope_mappings.clone()))
+    }
+
+    async fn certificate_by_name(
+        &self,
+        name: &str,
+    ) -> Result<Option<CertificateKeyPair>, ApiError> {
+        self.read(|w| Ok(w.certificates.iter().find(|c| c.name == name).cloned()))
+    }
+
+    async fn create_oauth2_provider(
+        &self,
+        body: &OAuth2Create,
+    ) -> Result<OAuth2Provider, ApiError> {
+        self.write(|w| w.create_oauth2(body))
+    }
+
+    async fn patch_oauth2_provider(
+        &self,
+        pk: i64,
+        body: &OAuth2Patch,
+    ) -> Result<OAuth2Provider, ApiError> {
+        self.write(|w| w.patch_oauth2(pk, body))
+    }
+
+    async fn delete_oauth2_provider(&self, pk: i64) -> Result<(), ApiError> {
+        self.write(|w| w.delete_oauth2(pk))
+    }
+
+    async fn create_scope_mapping(
+        &self,
+        _: ServerVersion,
+        body: &ScopeMappingCreate,
+    ) -> Result<ScopeMapping, ApiError> {
+        self.write(|w| {
+            let m = ScopeMapping {
+                pk: format!("scope-made-{}", w.id()),
+                managed: None,
+                name: body.name.clone(),
+                scope_name: body.scope_name.clone(),
+            };
+            w.scope_mappings.push(m.clone());
+            Ok(m)
         })
     }
 }

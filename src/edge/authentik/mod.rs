@@ -13,8 +13,9 @@ use std::future::Future;
 use std::time::Duration;
 
 use crate::model::authentik::{
-    AppCreate, AppPatch, Application, BindingCreate, Flow, Group, Outpost, PolicyBinding,
-    ProviderCreate, ProviderPatch, ProxyProvider, VersionInfo,
+    AppCreate, AppPatch, Application, BindingCreate, CertificateKeyPair, Flow, Group, OAuth2Create,
+    OAuth2Patch, OAuth2Provider, Outpost, PolicyBinding, ProviderCreate, ProviderPatch,
+    ProxyProvider, ScopeMapping, ScopeMappingCreate, ServerVersion, VersionInfo,
 };
 
 pub mod doctor;
@@ -118,6 +119,35 @@ pub trait Api {
         body: &BindingCreate,
     ) -> impl Future<Output = Result<(), ApiError>> + Send;
     fn delete_binding(&self, pk: &str) -> impl Future<Output = Result<(), ApiError>> + Send;
+    /// Every OAuth2/OpenID provider, with its client id and secret.
+    fn oauth2_providers(
+        &self,
+    ) -> impl Future<Output = Result<Vec<OAuth2Provider>, ApiError>> + Send;
+    /// Every scope mapping (at the path of `version`'s API).
+    fn scope_mappings(
+        &self,
+        version: ServerVersion,
+    ) -> impl Future<Output = Result<Vec<ScopeMapping>, ApiError>> + Send;
+    /// The certificate keypair with this name that has a private key, if any.
+    fn certificate_by_name(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<CertificateKeyPair>, ApiError>> + Send;
+    fn create_oauth2_provider(
+        &self,
+        body: &OAuth2Create,
+    ) -> impl Future<Output = Result<OAuth2Provider, ApiError>> + Send;
+    fn patch_oauth2_provider(
+        &self,
+        pk: i64,
+        body: &OAuth2Patch,
+    ) -> impl Future<Output = Result<OAuth2Provider, ApiError>> + Send;
+    fn delete_oauth2_provider(&self, pk: i64) -> impl Future<Output = Result<(), ApiError>> + Send;
+    fn create_scope_mapping(
+        &self,
+        version: ServerVersion,
+        body: &ScopeMappingCreate,
+    ) -> impl Future<Output = Result<ScopeMapping, ApiError>> + Send;
 }
 
 #[cfg(test)]

@@ -5,8 +5,9 @@ use hyper::Method;
 use super::transport::{encode, Client, NO_BODY};
 use super::{Api, ApiError};
 use crate::model::authentik::{
-    AppCreate, AppPatch, Application, BindingCreate, Flow, Group, Outpost, OutpostPatch,
-    PolicyBinding, ProviderCreate, ProviderPatch, ProxyProvider, VersionInfo,
+    AppCreate, AppPatch, Application, BindingCreate, CertificateKeyPair, Flow, Group, OAuth2Create,
+    OAuth2Patch, OAuth2Provider, Outpost, OutpostPatch, PolicyBinding, ProviderCreate,
+    ProviderPatch, ProxyProvider, ScopeMapping, ScopeMappingCreate, ServerVersion, VersionInfo,
 };
 
 impl Api for Client {
@@ -166,5 +167,63 @@ impl Api for Client {
         )
         .await
         .map(drop)
+    }
+
+    async fn oauth2_providers(&self) -> Result<Vec<OAuth2Provider>, ApiError> {
+        self.list("/providers/oauth2/", "ordering=pk").await
+    }
+
+    async fn scope_mappings(&self, version: ServerVersion) -> Result<Vec<ScopeMapping>, ApiError> {
+        self.list(version.scope_mappings_path(), "ordering=name")
+            .await
+    }
+
+    async fn certificate_by_name(
+        &self,
+        name: &str,
+    ) -> Result<Option<CertificateKeyPair>, ApiError> {
+        let found: Vec<CertificateKeyPair> = self
+            .list(
+                "/crypto/certificatekeypairs/",
+                &format!("has_key=true&name={}", encode(name)),
+            )
+            .await?;
+        Ok(found.into_iter().find(|c| c.name == name))
+    }
+
+    async fn create_oauth2_provider(
+        &self,
+        body: &OAuth2Create,
+    ) -> Result<OAuth2Provider, ApiError> {
+        self.json(Method::POST, "/providers/oauth2/", Some(body))
+            .await
+    }
+
+    async fn patch_oauth2_provider(
+        &self,
+        pk: i64,
+        body: &OAuth2Patch,
+    ) -> Result<OAuth2Provider, ApiError> {
+        self.json(
+            Method::PATCH,
+            &format!("/providers/oauth2/{pk}/"),
+            Some(body),
+        )
+        .await
+    }
+
+    async fn delete_oauth2_provider(&self, pk: i64) -> Result<(), ApiError> {
+        self.send(Method::DELETE, &format!("/providers/oauth2/{pk}/"), NO_BODY)
+            .await
+            .map(drop)
+    }
+
+    async fn create_scope_mapping(
+        &self,
+        version: ServerVersion,
+        body: &ScopeMappingCreate,
+    ) -> Result<ScopeMapping, ApiError> {
+        self.json(Method::POST, version.scope_mappings_path(), Some(body))
+            .await
     }
 }

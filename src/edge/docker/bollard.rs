@@ -350,6 +350,17 @@ impl Engine for BollardEngine {
     ) -> EngineFuture<'a, Option<Inspected>> {
         Box::pin(BollardEngine::inspect(self, container, wanted))
     }
+
+    fn restart_container<'a>(&'a self, container: &'a str) -> EngineFuture<'a, ()> {
+        Box::pin(async move {
+            self.negotiate().await?;
+            self.count();
+            self.api
+                .restart_container(container, None)
+                .await
+                .map_err(|e| self.error(e))
+        })
+    }
 }
 
 fn container_info(c: bollard::models::ContainerSummary) -> Option<Workload> {

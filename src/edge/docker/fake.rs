@@ -358,4 +358,11 @@ impl Engine for FakeEngine {
             });
         Box::pin(async move { r })
     }
+
+    fn restart_container<'a>(&'a self, container: &'a str) -> EngineFuture<'a, ()> {
+        let r = self
+            .begin("restart", format!("restart {container}"))
+            .map(drop);
+        Box::pin(async move { r })
+    }
 }

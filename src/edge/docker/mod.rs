@@ -153,4 +153,8 @@ pub trait Engine: Send + Sync + std::fmt::Debug {
         container: &'a str,
         wanted: &'a [&'a str],
     ) -> EngineFuture<'a, Option<Inspected>>;
+
+    /// Restarts `container` (name or id), so it reads files it reads only at start (single
+    /// sign-on credentials, `auth.oidc.restart`).
+    fn restart_container<'a>(&'a self, container: &'a str) -> EngineFuture<'a, ()>;
 }

@@ -6,11 +6,16 @@ use serde::{Deserialize, Serialize};
 
 mod application;
 mod binding;
+mod oauth2;
 mod outpost;
 mod provider;
 
 pub use application::{AppCreate, AppPatch};
 pub use binding::BindingCreate;
+pub use oauth2::{
+    CertificateKeyPair, OAuth2Create, OAuth2Patch, OAuth2Provider, RedirectUri, RedirectUris,
+    ScopeMapping, ScopeMappingCreate, Secret,
+};
 pub use outpost::OutpostPatch;
 pub use provider::{ProviderCreate, ProviderPatch, ProxyMode};
 
@@ -147,6 +152,46 @@ impl ServerVersion {
     /// Proxy providers have an invalidation flow (required) from 2024.10 on.
     pub(crate) fn has_invalidation_flow(self) -> bool {
         self >= Self::new(2024, 10)
+    }
+
+    /// Scope mappings are listed under `/propertymappings/provider/scope/` from 2024.8 on
+    /// (`/propertymappings/scope/` before).
+    pub(crate) fn scope_mappings_path(self) -> &'static str {
+        if self >= Self::new(2024, 8) {
+            "/propertymappings/provider/scope/"
+        } else {
+            "/propertymappings/scope/"
+        }
+    }
+
+    /// OAuth2 providers take `grant_types` from 2026.5 on.
+    pub(crate) fn has_grant_types(self) -> bool {
+        self >= Self::new(2026, 5)
+    }
+}
+
+/// Whether an OAuth2 provider's `redirect_uris` is a list of `{matching_mode, url}` (2024.8.5
+/// and 2024.10.3 on) rather than a newline-separated string: by the full version, patch level
+/// included. An unreadable version counts as a current one.
+pub(crate) fn redirect_uris_as_list(raw: &str) -> bool {
+    let mut parts = raw.trim().split('.');
+    let num = |p: Option<&str>| -> Option<u32> {
+        p?.chars()
+            .take_while(char::is_ascii_digit)
+            .collect::<String>()
+            .parse()
+            .ok()
+    };
+    let (Some(y), Some(m)) = (num(parts.next()), num(parts.next())) else {
+        return true;
+    };
+    let patch = num(parts.next()).unwrap_or(0);
+    match (y, m) {
+        (y, _) if y < 2024 => false,
+        (2024, m) if m < 8 => false,
+        (2024, 8) => patch >= 5,
+        (2024, 10) => patch >= 3,
+        _ => true,
     }
 }
 

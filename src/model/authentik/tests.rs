@@ -107,3 +107,26 @@ fn an_app_patch_holds_only_set_fields_that_differ() {
         serde_json::json!({"group": "g", "target": "t", "order": 7, "enabled": true, "negate": false, "timeout": 30})
     );
 }
+
+#[test]
+fn redirect_uris_are_a_list_from_2024_8_5_and_2024_10_3() {
+    for (raw, list) in [
+        ("2024.2.3", false),
+        ("2024.6.4", false),
+        ("2024.8.4", false),
+        ("2024.8.5", true),
+        ("2024.10.2", false),
+        ("2024.10.3", true),
+        ("2024.12.0", true),
+        ("2026.5.6", true),
+        ("garbage", true),
+    ] {
+        assert_eq!(super::redirect_uris_as_list(raw), list, "{raw}");
+    }
+    assert_eq!(
+        ServerVersion::new(2024, 6).scope_mappings_path(),
+        "/propertymappings/scope/"
+    );
+    assert!(ServerVersion::new(2026, 5).has_grant_types());
+    assert!(!ServerVersion::new(2026, 2).has_grant_types());
+}

@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 use super::fields::Field;
 use super::marker::Instance;
 use super::types::{Op, ProviderRef};
-use crate::model::authentik::{AppCreate, AppPatch, ProviderCreate};
+use crate::model::authentik::{AppCreate, AppPatch, OAuth2Create, ProviderCreate};
 use crate::render::wording::{self, Describe, Tense};
 
 /// Why gatehouse removes an object.
@@ -130,6 +130,31 @@ impl OpFor<'_> {
         }
     }
 
+    fn create_oauth2(
+        &self,
+        tense: Tense,
+        slug: &str,
+        body: &OAuth2Create,
+        f: &mut fmt::Formatter<'_>,
+    ) -> fmt::Result {
+        let uris: Vec<String> = body
+            .redirect_uris
+            .entries()
+            .into_iter()
+            .map(|(regex, u)| if regex { format!("regex:{u}") } else { u })
+            .collect();
+        write!(
+            f,
+            "{} authentik OAuth2/OpenID provider {} ({} client {:?}, redirect URIs {}, client secret: (hidden)){}",
+            tense.verb("create", "created"),
+            self.provider(slug),
+            body.client_type,
+            body.client_id,
+            uris.join(" "),
+            self.whose(slug)
+        )
+    }
+
     fn set_outpost(
         &self,
         tense: Tense,
@@ -240,6 +265,27 @@ impl Describe for OpFor<'_> {
                 f,
                 "{} authentik application {slug}: {GONE}",
                 tense.verb("delete", "deleted")
+            ),
+            Op::CreateOAuth2Provider { slug, body } => self.create_oauth2(tense, slug, body, f),
+            Op::PatchOAuth2Provider { slug, body, .. } => write!(
+                f,
+                "{} authentik OAuth2/OpenID provider {}{} ({})",
+                tense.verb("update", "updated"),
+                self.provider(slug),
+                self.whose(slug),
+                fields(&body.fields(), &[])
+            ),
+            Op::DeleteOAuth2Provider { slug, .. } => write!(
+                f,
+                "{} authentik OAuth2/OpenID provider {} and the app's credential files: {GONE}",
+                tense.verb("delete", "deleted"),
+                self.provider(slug)
+            ),
+            Op::CreateScopeMapping { body, .. } => write!(
+                f,
+                "{} authentik scope mapping {:?} (scope email, email_verified true; for auth.oidc.email_verified=true)",
+                tense.verb("create", "created"),
+                body.name
             ),
             Op::DeleteProvider { slug, .. } => write!(
                 f,

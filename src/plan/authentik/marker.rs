@@ -15,7 +15,7 @@
 //! instances existed, which claimed every provider with that prefix, does not take it for its own.
 //! Reading is strict: a mark whose name or slug is outside its grammar is nobody's (the user's).
 
-use crate::model::authentik::{Application, ProxyProvider};
+use crate::model::authentik::{Application, OAuth2Provider, ProxyProvider};
 
 /// The mark of the unnamed instance, and the start of every named one's.
 pub const PUBLISHER: &str = "gatehouse";
@@ -72,6 +72,12 @@ impl Instance {
     pub(crate) fn provider_slug<'p>(&self, p: &'p ProxyProvider) -> Option<&'p str> {
         provider_owner(p).and_then(|(i, slug)| (&i == self).then_some(slug))
     }
+
+    /// The application slug of one of its OAuth2 providers (same marks as a proxy provider's);
+    /// `None` for anybody else's.
+    pub(crate) fn oauth2_slug<'p>(&self, p: &'p OAuth2Provider) -> Option<&'p str> {
+        name_owner(&p.name).and_then(|(i, slug)| (&i == self).then_some(slug))
+    }
 }
 
 impl std::fmt::Display for Instance {
@@ -99,7 +105,12 @@ pub(crate) fn app_owner(a: &Application) -> Option<Instance> {
 /// The gatehouse instance that made a proxy provider, and the application slug it is for;
 /// `None`: the user's.
 pub(crate) fn provider_owner(p: &ProxyProvider) -> Option<(Instance, &str)> {
-    let (publisher, slug) = p.name.split_once(':')?;
+    name_owner(&p.name)
+}
+
+/// The instance and application slug a provider name marks.
+fn name_owner(name: &str) -> Option<(Instance, &str)> {
+    let (publisher, slug) = name.split_once(':')?;
     let owner = publisher_owner(publisher)?;
     crate::labels::authentik::slug(slug)
         .is_ok()

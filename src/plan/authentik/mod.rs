@@ -9,6 +9,7 @@ mod binding;
 mod describe;
 pub mod fields;
 pub mod marker;
+mod oauth2;
 mod outpost;
 mod planner;
 mod provider;
@@ -20,6 +21,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::AuthentikSettings;
 use crate::labels::authentik::{self as spec, AppWant};
+use crate::labels::oidc::{self, OidcWant};
 use crate::labels::{LabelErrors, LabelRules};
 use crate::model::authentik::ServerVersion;
 use crate::model::problem::{Problem, ProblemKind};
@@ -32,8 +34,10 @@ use fields::FieldMemory;
 
 pub use describe::OpFor;
 pub use marker::Instance;
+pub(crate) use oauth2::NEW_EMAIL_MAPPING;
+pub use oauth2::{managed_scope, EMAIL_VERIFIED_MAPPING, SIGNING_KEY_NAME};
 pub use outpost::outpost_providers;
-pub use planner::{plan, Inputs};
+pub use planner::{plan, plan_with_oidc, Inputs};
 pub use types::{
     binding_targets, concerned, containers_of, is_owned_binding, others_objects, Actual,
     AppProblem, AppRef, Op, Plan, ProviderRef, Rules, UserChanged, BINDING_ORDER, EMBEDDED_OUTPOST,
@@ -52,6 +56,19 @@ pub struct Desired {
     /// (a bad `auth.slug` or subdomain): any of gatehouse's objects may be theirs, so no removal
     /// is made while this is not empty.
     pub(crate) hold_removals: Vec<String>,
+    /// Apps that log their users in themselves (`auth.oidc`).
+    pub(crate) oidc: Vec<OidcWant>,
+}
+
+impl Desired {
+    /// Every application wanted: forward auth's, then single sign-on's.
+    pub(crate) fn all_apps(&self) -> Vec<AppWant> {
+        self.wants
+            .iter()
+            .cloned()
+            .chain(self.oidc.iter().map(|o| o.app.clone()))
+            .collect()
+    }
 }
 
 /// Reads the authentik labels of every protected app the conf pass published.
@@ -98,7 +115,59 @@ pub fn desired(
             None => out.hold_removals.push(r.container.clone()),
         }
     }
+    oidc_wants(planned, containers, rules, settings, &mut out);
     out
+}
+
+/// Reads the single sign-on labels of every container that has `auth.oidc`, published or not.
+fn oidc_wants(
+    planned: &plan::Desired,
+    containers: &[Workload],
+    rules: &LabelRules,
+    settings: &AuthentikSettings,
+    out: &mut Desired,
+) {
+    for c in containers.iter().filter(|c| oidc::asks(c, rules)) {
+        let app = planned.apps.iter().find(|a| a.spec.container == c.name);
+        let conf_rejected = planned.rejected.iter().any(|r| r.container == c.name);
+        let protected = app.map_or(
+            conf_rejected && c.labels.contains_key(&format!("{}.protect", rules.prefix)),
+            |a| a.spec.access == Access::Protected,
+        );
+        let published = app.and_then(|a| {
+            let first = a.spec.server_names.first()?;
+            let hosts = a
+                .spec
+                .server_names
+                .iter()
+                .map(|n| spec::external_host(n, settings))
+                .collect();
+            Some((first, hosts))
+        });
+        let result = if conf_rejected {
+            Err(None)
+        } else {
+            oidc::read(c, published, protected, rules, settings).map_err(Some)
+        };
+        match result {
+            Ok(Some(w)) => out.oidc.push(w),
+            Ok(None) => {}
+            Err(e) => {
+                // Its objects stay as they are while its labels are rejected.
+                match spec::claimed_slug(c, rules) {
+                    Some(s) if protected => {
+                        out.held
+                            .insert(format!("{}-oidc", s.chars().take(45).collect::<String>()));
+                    }
+                    Some(s) => {
+                        out.held.insert(s);
+                    }
+                    None => out.hold_removals.push(c.name.clone()),
+                }
+                out.rejected.extend(e);
+            }
+        }
+    }
 }
 
 /// What to tell, once, about the objects another gatehouse instance marked: whether it is a
@@ -189,7 +258,7 @@ pub(crate) fn plan_round(
     now: Instant,
     grace: Duration,
 ) -> (Plan, Vec<Problem>) {
-    let plan = plan(
+    let plan = plan_with_oidc(
         Inputs {
             actual,
             wants: &desired.wants,
@@ -200,6 +269,7 @@ pub(crate) fn plan_round(
             now,
             grace,
         },
+        &desired.oidc,
         clock,
     );
     let mut problems: Vec<Problem> = Vec::new();

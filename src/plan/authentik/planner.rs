@@ -8,9 +8,12 @@ use std::time::{Duration, Instant};
 
 use super::fields::{Field, FieldMemory};
 use super::types::{Actual, AppProblem, Op, Plan, ProviderRef, Rules, ICON_WRITABLE_SINCE};
-use super::{application, binding, outpost, provider, removal};
+use super::{application, binding, oauth2, outpost, provider, removal};
 use crate::labels::authentik::AppWant;
-use crate::model::authentik::{Application, Group, Outpost, ProxyProvider, ServerVersion};
+use crate::labels::oidc::OidcWant;
+use crate::model::authentik::{
+    Application, Group, OAuth2Provider, Outpost, ProxyProvider, ServerVersion,
+};
 use crate::plan::grace::GraceClock;
 
 /// What one plan is made from.
@@ -44,10 +47,14 @@ pub(super) struct Index<'a> {
     pub(crate) with_invalidation: bool,
     /// `meta_icon` is writable on this server.
     pub(crate) icons: bool,
+    /// The apps that log their users in themselves (single sign-on).
+    pub(crate) oidc: &'a [OidcWant],
+    /// This instance's OAuth2 providers, by application slug.
+    pub(crate) owned_oauth2: BTreeMap<&'a str, &'a OAuth2Provider>,
 }
 
 impl<'a> Index<'a> {
-    fn new(input: Inputs<'a>) -> Self {
+    fn new(input: Inputs<'a>, oidc: &'a [OidcWant]) -> Self {
         let actual = input.actual;
         let version = actual.version;
         let owned_providers: BTreeMap<&str, &ProxyProvider> = actual
@@ -69,6 +76,12 @@ impl<'a> Index<'a> {
             groups: actual.groups.iter().map(|g| (g.name.as_str(), g)).collect(),
             with_invalidation: version.is_some_and(ServerVersion::has_invalidation_flow),
             icons: version.is_some_and(|v| v >= ICON_WRITABLE_SINCE),
+            oidc,
+            owned_oauth2: actual
+                .oauth2_providers
+                .iter()
+                .filter_map(|p| input.rules.instance.oauth2_slug(p).map(|s| (s, p)))
+                .collect(),
             input,
         }
     }
@@ -99,7 +112,12 @@ struct Checked<'a> {
 /// Compares and plans. Removals wait `input.grace` after an app is first seen unwanted,
 /// counted on `clock` across rounds.
 pub fn plan(input: Inputs<'_>, clock: &mut GraceClock) -> Plan {
-    let ix = Index::new(input);
+    plan_with_oidc(input, &[], clock)
+}
+
+/// [`plan`], with the apps that log their users in themselves ([`oauth2`]).
+pub fn plan_with_oidc(input: Inputs<'_>, oidc: &[OidcWant], clock: &mut GraceClock) -> Plan {
+    let ix = Index::new(input, oidc);
     let mut out = Plan::default();
     let mut draft = Draft::default();
     let mut sorted: Vec<&AppWant> = input.wants.iter().collect();
@@ -108,6 +126,9 @@ pub fn plan(input: Inputs<'_>, clock: &mut GraceClock) -> Plan {
     let mut winners: BTreeMap<&str, &AppWant> = BTreeMap::new();
     for w in &sorted {
         winners.entry(w.slug.as_str()).or_insert(w);
+    }
+    for o in oidc {
+        winners.entry(o.slug()).or_insert(&o.app);
     }
     let mut clears = application::owned_fields(&ix, &winners, &mut out);
     let flows_missing = provider::flows_missing(&ix);
@@ -135,6 +156,10 @@ pub fn plan(input: Inputs<'_>, clock: &mut GraceClock) -> Plan {
             Err(message) => out.problems.push(problem(message)),
         }
     }
+    for o in oidc {
+        clock.forget(o.slug());
+    }
+    oauth2::plan(&ix, &mut draft, &mut clears, &mut out);
     let stay = removal::plan(&ix, &mut draft, clock, &mut out);
     let outposts = outpost::plan(&ix, &draft.membership, &stay);
     out.ops = draft

@@ -48,6 +48,7 @@ fn leaving<'a>(ix: &Index<'a>, wanted: &BTreeSet<&str>) -> BTreeSet<&'a str> {
     let mut out: BTreeSet<&str> = ix
         .owned_providers
         .keys()
+        .chain(ix.owned_oauth2.keys())
         .copied()
         .filter(|s| !wanted.contains(s))
         .collect();
@@ -133,6 +134,12 @@ fn remove(
     }
     if let Some(p) = ix.owned_providers.get(slug) {
         deletes.push(Op::DeleteProvider {
+            slug: slug.to_owned(),
+            pk: p.pk,
+        });
+    }
+    if let Some(p) = ix.owned_oauth2.get(slug) {
+        deletes.push(Op::DeleteOAuth2Provider {
             slug: slug.to_owned(),
             pk: p.pk,
         });

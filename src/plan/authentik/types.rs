@@ -19,8 +19,9 @@ use super::fields::{Field, FieldMemory};
 use super::marker::{self, Instance};
 use crate::labels::authentik::AppWant;
 use crate::model::authentik::{
-    AppCreate, AppPatch, Application, Group, Outpost, PolicyBinding, ProviderCreate, ProviderPatch,
-    ProxyProvider, ServerVersion,
+    AppCreate, AppPatch, Application, Group, OAuth2Create, OAuth2Patch, OAuth2Provider, Outpost,
+    PolicyBinding, ProviderCreate, ProviderPatch, ProxyProvider, ScopeMapping, ScopeMappingCreate,
+    ServerVersion,
 };
 
 pub use super::marker::PUBLISHER;
@@ -48,6 +49,16 @@ pub struct Actual {
     pub(crate) groups: Vec<Group>,
     /// Bindings targeting the applications gatehouse owns (or wants to adopt).
     pub(crate) bindings: Vec<PolicyBinding>,
+    /// OAuth2/OpenID providers (read when an app asks for single sign-on, or one of
+    /// gatehouse's may be left over).
+    pub(crate) oauth2_providers: Vec<OAuth2Provider>,
+    /// Scope mappings (read when an app asks for single sign-on).
+    pub(crate) scope_mappings: Vec<ScopeMapping>,
+    /// The pk of the certificate OAuth2 providers sign with (authentik's self-signed one).
+    pub(crate) signing_key: Option<String>,
+    /// The server takes `redirect_uris` as a newline-separated string (before 2024.8.5 and
+    /// 2024.10.3), not a list.
+    pub(crate) redirect_text: bool,
 }
 
 /// What the sync needs besides the wants.
@@ -125,6 +136,27 @@ pub enum Op {
         slug: String,
         pk: i64,
     },
+    /// The client secret of a confidential client is filled in when the request is made.
+    CreateOAuth2Provider {
+        slug: String,
+        body: OAuth2Create,
+    },
+    PatchOAuth2Provider {
+        slug: String,
+        pk: i64,
+        body: OAuth2Patch,
+    },
+    DeleteOAuth2Provider {
+        slug: String,
+        pk: i64,
+    },
+    /// The shared `email_verified` scope mapping, made for the first app that needs it; the
+    /// providers made or patched after it in the same round name it by
+    /// [`super::oauth2::NEW_EMAIL_MAPPING`].
+    CreateScopeMapping {
+        slug: String,
+        body: ScopeMappingCreate,
+    },
 }
 
 impl Op {
@@ -138,7 +170,11 @@ impl Op {
             | Self::CreateBinding { slug, .. }
             | Self::DeleteBinding { slug, .. }
             | Self::DeleteApplication { slug }
-            | Self::DeleteProvider { slug, .. } => Some(slug),
+            | Self::DeleteProvider { slug, .. }
+            | Self::CreateOAuth2Provider { slug, .. }
+            | Self::PatchOAuth2Provider { slug, .. }
+            | Self::DeleteOAuth2Provider { slug, .. }
+            | Self::CreateScopeMapping { slug, .. } => Some(slug),
             Self::SetOutpostProviders { .. } => None,
         }
     }

@@ -8,12 +8,12 @@ use std::time::{Duration, Instant};
 use super::Provisioner;
 use crate::edge::authentik::{Api, ApiError};
 use crate::labels::authentik::AppWant;
-use crate::model::authentik::BindingCreate;
+use crate::model::authentik::{BindingCreate, OAuth2Provider, Secret};
 use crate::model::problem::{Problem, ProblemKind};
 use crate::plan::authentik::fields::FieldMemory;
 use crate::plan::authentik::{
     concerned, containers_of, outpost_providers, AppRef, Op, OpFor, Plan, ProviderRef,
-    BINDING_ORDER,
+    BINDING_ORDER, NEW_EMAIL_MAPPING,
 };
 use crate::render::wording::{Describe, Tense};
 
@@ -56,9 +56,20 @@ struct Applying<'a> {
     failed: usize,
     /// The requests refused (or held back) in this pass, by key.
     seen: BTreeSet<String>,
+    /// The pk of the `email_verified` scope mapping made in this pass.
+    new_mapping: Option<String>,
 }
 
 impl Applying<'_> {
+    /// Puts the pk of the scope mapping made in this pass where a request names it.
+    fn fill_mapping(&self, mappings: &mut [String]) {
+        if let Some(pk) = &self.new_mapping {
+            for m in mappings.iter_mut().filter(|m| *m == NEW_EMAIL_MAPPING) {
+                *m = pk.clone();
+            }
+        }
+    }
+
     fn provider(&self, r: &ProviderRef) -> Option<i64> {
         match r {
             ProviderRef::Existing(pk) => Some(*pk),
@@ -81,6 +92,10 @@ pub(crate) struct Outcomes<'a> {
     pub(crate) problems: &'a mut Vec<Problem>,
     /// Each application write authentik accepts is recorded here.
     pub(crate) memory: &'a mut FieldMemory,
+    /// gatehouse's OAuth2 providers by slug, as authentik holds them after each request.
+    pub(crate) oauth2: &'a mut BTreeMap<String, OAuth2Provider>,
+    /// Slugs whose OAuth2 provider was deleted.
+    pub(crate) oauth2_removed: &'a mut Vec<String>,
 }
 
 impl<A: Api> Provisioner<A> {
@@ -103,6 +118,7 @@ impl<A: Api> Provisioner<A> {
             failed_slugs: BTreeSet::new(),
             failed: 0,
             seen: BTreeSet::new(),
+            new_mapping: None,
         };
         for op in &plan.ops {
             if op.slug().is_some_and(|s| run.failed_slugs.contains(s)) {
@@ -124,7 +140,17 @@ impl<A: Api> Provisioner<A> {
                 run.seen.insert(key);
                 continue;
             }
-            match self.send(op, &mut run, out.memory).await {
+            let sent = match op {
+                Op::CreateOAuth2Provider { .. }
+                | Op::PatchOAuth2Provider { .. }
+                | Op::DeleteOAuth2Provider { .. }
+                | Op::CreateScopeMapping { .. } => {
+                    self.send_oauth2(op, &mut run, out.oauth2, out.oauth2_removed)
+                        .await
+                }
+                _ => self.send(op, &mut run, out.memory).await,
+            };
+            match sent {
                 Ok(()) => {}
                 Err(e) if e.is_transient() || matches!(e.status(), Some(401 | 403)) => {
                     return Err(e)
@@ -210,7 +236,68 @@ impl<A: Api> Provisioner<A> {
                 c.delete_provider(*pk).await?;
                 tracing::info!(slug = %slug, "{}", done(op));
             }
+            Op::CreateOAuth2Provider { .. }
+            | Op::PatchOAuth2Provider { .. }
+            | Op::DeleteOAuth2Provider { .. }
+            | Op::CreateScopeMapping { .. } => {}
         }
+        Ok(())
+    }
+
+    /// An OAuth2 provider made (a confidential client's secret made here, once), patched or
+    /// deleted; what authentik holds afterwards goes into `held`.
+    async fn send_oauth2(
+        &self,
+        op: &Op,
+        run: &mut Applying<'_>,
+        held: &mut BTreeMap<String, OAuth2Provider>,
+        removed: &mut Vec<String>,
+    ) -> Result<(), ApiError> {
+        let c = &self.client;
+        match op {
+            Op::CreateScopeMapping { body, .. } => {
+                let version = self
+                    .version
+                    .unwrap_or(crate::model::authentik::ServerVersion::new(2026, 1));
+                let m = c.create_scope_mapping(version, body).await?;
+                run.new_mapping = Some(m.pk);
+            }
+            Op::CreateOAuth2Provider { slug, body } => {
+                let mut body = body.clone();
+                run.fill_mapping(&mut body.property_mappings);
+                if body.client_type == "confidential" {
+                    let secret = crate::edge::sso::new_client_secret().map_err(|e| {
+                        ApiError::Unreachable(format!("cannot read /dev/urandom: {e}"))
+                    })?;
+                    body.client_secret = Some(Secret::new(secret));
+                }
+                let p = c.create_oauth2_provider(&body).await?;
+                run.new_providers.insert(slug.clone(), p.pk);
+                held.insert(slug.clone(), p);
+            }
+            Op::PatchOAuth2Provider { slug, pk, body } => {
+                let mut body = body.clone();
+                if let Some(m) = body.property_mappings.as_mut() {
+                    run.fill_mapping(m);
+                }
+                let p = c.patch_oauth2_provider(*pk, &body).await?;
+                held.insert(slug.clone(), p);
+            }
+            Op::DeleteOAuth2Provider { slug, pk } => {
+                c.delete_oauth2_provider(*pk).await?;
+                held.remove(slug);
+                removed.push(slug.clone());
+            }
+            _ => return Ok(()),
+        }
+        let said = OpFor {
+            op,
+            instance: &self.rules.instance,
+            containers: &run.containers,
+        }
+        .said(Tense::Done)
+        .to_string();
+        tracing::info!(slug = %op.slug().unwrap_or_default(), "{said}");
         Ok(())
     }
 

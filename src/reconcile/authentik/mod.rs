@@ -6,6 +6,7 @@
 mod apply;
 mod observe;
 mod record;
+pub mod sso;
 mod worker;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -34,6 +35,10 @@ pub struct SyncReport {
     pub failed: usize,
     pub problems: usize,
     pub(crate) next_due: Option<Duration>,
+    /// Single sign-on credential files written or removed.
+    pub sso_writes: usize,
+    /// Apps restarted to read new credentials.
+    pub restarts: usize,
 }
 
 /// Talks to one authentik and remembers what it reported, so a lasting problem is logged once.
@@ -55,6 +60,12 @@ pub struct Provisioner<A = Client> {
     /// A group binding gatehouse made may be in authentik although no app asks for groups:
     /// until the bindings were read once without finding one.
     stale_bindings_possible: bool,
+    /// One of gatehouse's OAuth2 providers was there when last read.
+    oauth2_possible: bool,
+    /// The server takes OAuth2 redirect URIs as text (see [`Actual::redirect_text`]).
+    redirect_text: bool,
+    /// Where the credentials of single sign-on apps go; `None`: nowhere (unit tests).
+    sso: Option<sso::Credentials>,
 }
 
 impl Provisioner<Client> {
@@ -86,7 +97,17 @@ impl<A: Api> Provisioner<A> {
             others_told: BTreeSet::new(),
             record: FieldRecord::default(),
             stale_bindings_possible: true,
+            oauth2_possible: false,
+            redirect_text: false,
+            sso: None,
         }
+    }
+
+    /// Writes the credentials of single sign-on apps through `sso` (and restarts the apps that
+    /// ask for it).
+    pub fn with_credentials(mut self, sso: sso::Credentials) -> Self {
+        self.sso = Some(sso);
+        self
     }
 
     /// Keeps the optional field values gatehouse sets in `file` (see
@@ -121,7 +142,8 @@ impl<A: Api> Provisioner<A> {
         grace: Duration,
     ) -> Result<SyncReport, ApiError> {
         let (reads0, writes0) = (self.client.reads_made(), self.client.writes_made());
-        let actual = match self.observe(&desired.wants).await {
+        let apps = desired.all_apps();
+        let actual = match self.observe(&apps, &desired.oidc).await {
             Ok(a) => a,
             Err(e) => {
                 // authentik may come back upgraded: read the version again.
@@ -142,13 +164,22 @@ impl<A: Api> Provisioner<A> {
         );
         let mut refused = std::mem::take(&mut self.refused);
         let mut memory = plan.memory.clone();
+        let mut oauth2 = self.owned_oauth2(&actual);
+        let mut oauth2_removed = Vec::new();
         let outcomes = apply::Outcomes {
             refused: &mut refused,
             problems: &mut problems,
             memory: &mut memory,
+            oauth2: &mut oauth2,
+            oauth2_removed: &mut oauth2_removed,
         };
-        let applied = self.apply(&plan, &desired.wants, outcomes).await;
+        let applied = self.apply(&plan, &apps, outcomes).await;
         self.refused = refused;
+        let settled = match &self.sso {
+            Some(sso) => sso.settle(&desired.oidc, &oauth2, &oauth2_removed).await,
+            None => sso::Settled::default(),
+        };
+        problems.extend(settled.problems);
         // Also after a failure midway: what authentik accepted is recorded.
         self.record.remember(&self.rules.instance, memory);
         self.report(problems);
@@ -165,7 +196,26 @@ impl<A: Api> Provisioner<A> {
             failed,
             problems: plan.problems.len() + desired.rejected.len(),
             next_due: plan.next_due,
+            sso_writes: settled.writes,
+            restarts: settled.restarts,
         })
+    }
+
+    /// This instance's OAuth2 providers as read, by slug.
+    fn owned_oauth2(
+        &self,
+        actual: &crate::plan::authentik::Actual,
+    ) -> BTreeMap<String, crate::model::authentik::OAuth2Provider> {
+        actual
+            .oauth2_providers
+            .iter()
+            .filter_map(|p| {
+                self.rules
+                    .instance
+                    .oauth2_slug(p)
+                    .map(|s| (s.to_owned(), p.clone()))
+            })
+            .collect()
     }
 
     /// What a round would do now, read (GET requests only) and planned but not applied, for
@@ -173,7 +223,8 @@ impl<A: Api> Provisioner<A> {
     /// are gone show as deleted. Nothing is remembered from it, and the record of field values
     /// is read, never written.
     pub async fn preview(&mut self, desired: &Desired) -> Result<Preview, ApiError> {
-        let actual = self.observe(&desired.wants).await?;
+        let apps = desired.all_apps();
+        let actual = self.observe(&apps, &desired.oidc).await?;
         let remembered = self.record.remembered(&self.rules.instance);
         let mut clock = self.clock.clone();
         let (plan, problems) = plan_round(
@@ -189,7 +240,7 @@ impl<A: Api> Provisioner<A> {
             version: actual.version,
             plan,
             instance: self.rules.instance.clone(),
-            containers: containers_of(&desired.wants),
+            containers: containers_of(&apps),
             problems: problems.iter().map(ToString::to_string).collect(),
         })
     }
@@ -229,3 +280,5 @@ impl<A: Api> Provisioner<A> {
 mod plan_tests;
 #[cfg(test)]
 mod round_tests;
+#[cfg(test)]
+mod sso_tests;

@@ -5,13 +5,20 @@ use std::collections::BTreeSet;
 use super::Provisioner;
 use crate::edge::authentik::{Api, ApiError};
 use crate::labels::authentik::AppWant;
-use crate::model::authentik::{Application, PolicyBinding, ServerVersion};
-use crate::plan::authentik::{binding_targets, is_owned_binding, Actual};
+use crate::labels::oidc::OidcWant;
+use crate::model::authentik::{
+    redirect_uris_as_list, Application, OAuth2Provider, PolicyBinding, ScopeMapping, ServerVersion,
+};
+use crate::plan::authentik::{binding_targets, is_owned_binding, Actual, SIGNING_KEY_NAME};
 
 impl<A: Api> Provisioner<A> {
     /// Reads what the planner needs: the version (once per connection), the flows, providers,
     /// applications and outposts, and the groups and bindings when they can matter.
-    pub(super) async fn observe(&mut self, wants: &[AppWant]) -> Result<Actual, ApiError> {
+    pub(super) async fn observe(
+        &mut self,
+        wants: &[AppWant],
+        oidc: &[OidcWant],
+    ) -> Result<Actual, ApiError> {
         let c = &self.client;
         let version = match self.version {
             Some(v) => v,
@@ -23,6 +30,7 @@ impl<A: Api> Provisioner<A> {
                 });
                 tracing::info!(version = %raw, invalidation_flow = v.has_invalidation_flow(), "connected to authentik {raw}");
                 self.version = Some(v);
+                self.redirect_text = !redirect_uris_as_list(&raw);
                 v
             }
         };
@@ -46,6 +54,9 @@ impl<A: Api> Provisioner<A> {
             Vec::new()
         };
         let bindings = self.bindings_needed(wants, &applications).await?;
+        let (oauth2_providers, scope_mappings, signing_key) = self
+            .oauth2_needed(version, oidc, &applications, &providers)
+            .await?;
         Ok(Actual {
             version: Some(version),
             authorization_flow,
@@ -55,7 +66,42 @@ impl<A: Api> Provisioner<A> {
             outposts,
             groups,
             bindings,
+            oauth2_providers,
+            scope_mappings,
+            signing_key,
+            redirect_text: self.redirect_text,
         })
+    }
+
+    /// The OAuth2 providers, scope mappings and signing key, when they can matter: an app asks
+    /// for single sign-on, one of gatehouse's applications has a provider that is no proxy
+    /// provider, or gatehouse's OAuth2 providers were there when last read (or nothing was read
+    /// yet since gatehouse started and an app of gatehouse's may be left over).
+    async fn oauth2_needed(
+        &mut self,
+        version: ServerVersion,
+        oidc: &[OidcWant],
+        applications: &[Application],
+        proxies: &[crate::model::authentik::ProxyProvider],
+    ) -> Result<(Vec<OAuth2Provider>, Vec<ScopeMapping>, Option<String>), ApiError> {
+        let me = &self.rules.instance;
+        let other_provider = applications.iter().any(|a| {
+            me.owns_app(a)
+                && a.provider
+                    .is_some_and(|pk| !proxies.iter().any(|p| p.pk == pk))
+        });
+        if oidc.is_empty() && !other_provider && !self.oauth2_possible {
+            return Ok((Vec::new(), Vec::new(), None));
+        }
+        let c = &self.client;
+        let providers = c.oauth2_providers().await?;
+        self.oauth2_possible = providers.iter().any(|p| me.oauth2_slug(p).is_some());
+        if oidc.is_empty() {
+            return Ok((providers, Vec::new(), None));
+        }
+        let mappings = c.scope_mappings(version).await?;
+        let key = c.certificate_by_name(SIGNING_KEY_NAME).await?.map(|k| k.pk);
+        Ok((providers, mappings, key))
     }
 
     /// The bindings on gatehouse's applications (and the ones to adopt), when they can matter:

@@ -46,10 +46,14 @@ fn apply(actual: &Actual, plan: &Plan, mut memory: FieldMemory) -> (Actual, Fiel
     let prov = Provisioner::with_api(api.clone(), &settings);
     let mut refused = BTreeMap::new();
     let mut problems = Vec::new();
+    let mut oauth2 = BTreeMap::new();
+    let mut oauth2_removed = Vec::new();
     let out = Outcomes {
         refused: &mut refused,
         problems: &mut problems,
         memory: &mut memory,
+        oauth2: &mut oauth2,
+        oauth2_removed: &mut oauth2_removed,
     };
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()

@@ -22,6 +22,7 @@ fn a_round_reports_typed_problems_in_a_stable_order() {
             wants_protection: true,
         }],
         hold_removals: Vec::new(),
+        oidc: Vec::new(),
     };
     let round = |d: &Desired| {
         let (_, problems) = plan_round(

@@ -21,6 +21,7 @@ struct Stack {
     web: String,
     secure: String,
     broken: String,
+    sso: String,
     _swag: tempfile::TempDir,
     _scope: Scope,
 }
@@ -73,7 +74,20 @@ fn stack(test: &str, extra: &[(&str, &str)]) -> Stack {
         .network(&apps_net)
         .labels(&[("auth.expose", "true"), ("auth.port", "http")])
         .start();
+    // An app that signs its users in itself (OIDC): authentik makes it a client secret.
+    let sso = scope
+        .container("sso")
+        .network(&apps_net)
+        .labels(&[
+            ("auth.expose", "true"),
+            ("auth.subdomain", "sso"),
+            ("auth.port", "8080"),
+            ("auth.oidc", "true"),
+            ("auth.oidc.redirect", "/login/generic_oauth"),
+        ])
+        .start();
     let stack = Stack {
+        sso,
         port,
         gh,
         fake,
@@ -87,7 +101,7 @@ fn stack(test: &str, extra: &[(&str, &str)]) -> Stack {
         let Some(status) = stack.status() else {
             return false;
         };
-        status["apps"].as_array().is_some_and(|a| a.len() == 2)
+        status["apps"].as_array().is_some_and(|a| a.len() == 3)
             && status["rejected"].as_array().is_some_and(|r| r.len() == 1)
             && status["authentik"]["reachable"] == true
             && on_outpost(&stack.fake, "secure")
@@ -97,7 +111,7 @@ fn stack(test: &str, extra: &[(&str, &str)]) -> Stack {
     });
     assert!(
         settled,
-        "the status never showed 2 apps, 1 rejected and authentik reachable: {:?}\nlog:\n{}",
+        "the status never showed 3 apps, 1 rejected and authentik reachable: {:?}\nlog:\n{}",
         stack.status(),
         stack.gh.logs()
     );
@@ -216,7 +230,7 @@ fn docker_status_endpoints_show_apps_rejections_and_metrics_without_secrets() {
     );
     assert_eq!(
         value(&samples, "gatehouse_apps", &[("state", "exposed")]),
-        Some(1.0)
+        Some(2.0)
     );
     assert_eq!(
         value(&samples, "gatehouse_rejected_containers", &[]),
@@ -285,8 +299,24 @@ fn docker_status_endpoints_show_apps_rejections_and_metrics_without_secrets() {
     assert_eq!(post.status, 405);
     assert_eq!(post.headers["allow"], "GET, HEAD");
 
-    // No secret on any endpoint: the API token, nor the providers' client ids (a step from
-    // their secrets).
+    let sso = s.app(&status, &s.sso);
+    assert_eq!(sso["oidc"], true, "{sso}");
+    assert_eq!(sso["authentik"]["outpost"], Value::Null, "{sso}");
+    // The OIDC app's client secret exists (authentik made it, gatehouse handed it to the app).
+    let client_secret = || {
+        s.fake
+            .with(|st| st.oauth2.first().map(|p| p["client_secret"].clone()))
+            .and_then(|v| v.as_str().map(str::to_owned))
+    };
+    assert!(
+        wait_for(react(), || client_secret().is_some()),
+        "no OAuth2 provider; log:\n{}",
+        s.gh.logs()
+    );
+    let client_secret = client_secret().unwrap_or_default();
+    assert!(client_secret.len() >= 16, "{client_secret}");
+    // No secret on any endpoint: the API token, the OIDC app's client secret, nor the providers'
+    // client ids (a step from their secrets).
     let client_ids: Vec<String> = s
         .fake
         .providers()
@@ -306,6 +336,10 @@ fn docker_status_endpoints_show_apps_rejections_and_metrics_without_secrets() {
         assert!(
             !body.contains(fake_authentik::TOKEN),
             "the token is on {path}"
+        );
+        assert!(
+            !body.contains(&client_secret),
+            "the client secret is on {path}"
         );
         for id in &client_ids {
             assert!(!body.contains(id.as_str()), "a client id is on {path}");

@@ -49,6 +49,8 @@ pub const EXIT_CODES: &[(&str, &[u8])] = {
         ("health", &[OK, FAILED, USAGE]),
         ("check", &[OK, FAILED, USAGE, OS]),
         ("sso show", &[OK, FAILED, USAGE, UNAVAILABLE, OS]),
+        ("db dump", &[OK, FAILED, USAGE, UNAVAILABLE, OS, IO]),
+        ("db restore", &[OK, FAILED, USAGE, UNAVAILABLE, OS, IO]),
     ]
 };
 

@@ -40,6 +40,11 @@ enum Command {
     Init(InitArgs),
     /// The doctor: check Docker, SWAG, the apps' networks and authentik; one line per check.
     Check,
+    /// authentik's database: dump it to a file, or restore a dump (see docs/migrate.md).
+    Db {
+        #[command(subcommand)]
+        command: gatehouse::commands::db::DbCommand,
+    },
     /// Single sign-on: what an app needs to log its users in with authentik.
     #[command(subcommand)]
     Sso(SsoCommand),
@@ -121,6 +126,9 @@ fn main() -> ExitCode {
             return ExitCode::from(exit::OS);
         }
     };
+    if let Command::Db { command } = cli.command {
+        return db(&runtime, command, &settings);
+    }
     match runtime.block_on(run(cli.command, settings)) {
         Ok(code) => code,
         Err(e) => {
@@ -176,9 +184,11 @@ async fn run(command: Command, settings: Settings) -> Result<ExitCode, gatehouse
             }
             Ok(exit_for(&report))
         }
-        Command::Health | Command::Init(_) | Command::Check | Command::Sso(_) => {
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Health
+        | Command::Init(_)
+        | Command::Check
+        | Command::Sso(_)
+        | Command::Db { .. } => Ok(ExitCode::SUCCESS),
     }
 }
 
@@ -279,6 +289,20 @@ async fn shutdown_signal() {
         }
         Err(_) => {
             let _ = ctrl_c.await;
+        }
+    }
+}
+
+fn db(
+    runtime: &tokio::runtime::Runtime,
+    command: gatehouse::commands::db::DbCommand,
+    settings: &Settings,
+) -> ExitCode {
+    match runtime.block_on(gatehouse::commands::db::run(command, settings)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("gatehouse db: {e}");
+            ExitCode::from(e.exit_code())
         }
     }
 }

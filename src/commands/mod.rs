@@ -1,6 +1,7 @@
 //! Commands besides `run` and `render`: `init` ([`init`]), `check` ([`check`]), `sso show`
-//! ([`sso`]).
+//! ([`sso`]), `db dump` and `db restore` ([`db`]).
 
 pub mod check;
+pub mod db;
 pub mod init;
 pub mod sso;

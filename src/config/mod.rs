@@ -67,6 +67,9 @@ pub struct Settings {
     /// authentik as browsers and apps reach it (`GATEHOUSE_AUTHENTIK_PUBLIC_URL`); `None`: the
     /// API's URL.
     pub(crate) authentik_public_url: Option<String>,
+    /// authentik's PostgreSQL container for `gatehouse db` (`GATEHOUSE_DB_CONTAINER`); `None`:
+    /// found through the compose project of authentik's containers.
+    pub(crate) db_container: Option<String>,
 }
 
 impl Settings {
@@ -268,6 +271,7 @@ fn read_settings(r: &mut Reader<'_>) -> Settings {
         .get(&SSO_DIR, checks::absolute_path)
         .unwrap_or_else(|| swag_config.join("gatehouse/sso"));
     let authentik_public_url = r.get(&AUTHENTIK_PUBLIC_URL, checks::authentik_url);
+    let db_container = r.get(&DB_CONTAINER, checks::container_name);
     if debounce_max < debounce.max(debounce_burst) {
         r.problem(
             DEBOUNCE_MAX_MS.name,
@@ -301,6 +305,7 @@ fn read_settings(r: &mut Reader<'_>) -> Settings {
         listen,
         sso_dir,
         authentik_public_url,
+        db_container,
     }
 }
 

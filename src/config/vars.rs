@@ -87,6 +87,7 @@ pub(crate) const PGID: Var = Var::new("PGID", Some("1000"));
 pub(crate) const SSO_DIR: Var = Var::new("GATEHOUSE_SSO_DIR", None);
 /// Unset: `GATEHOUSE_AUTHENTIK_URL`.
 pub(crate) const AUTHENTIK_PUBLIC_URL: Var = Var::new("GATEHOUSE_AUTHENTIK_PUBLIC_URL", None);
+pub(crate) const DB_CONTAINER: Var = Var::new("GATEHOUSE_DB_CONTAINER", None);
 /// The status page, `/metrics`, `/healthz` and `/readyz`. Loopback outside a container (a bare
 /// `cargo run` does not show the page to the network); the image sets `0.0.0.0:8080`.
 pub(crate) const LISTEN: Var = Var::new("GATEHOUSE_LISTEN", Some("127.0.0.1:8080"));
@@ -121,6 +122,7 @@ pub const VARS: &[Var] = &[
     PGID,
     SSO_DIR,
     AUTHENTIK_PUBLIC_URL,
+    DB_CONTAINER,
     LISTEN,
 ];
 

@@ -4,4 +4,5 @@
 pub mod docker;
 pub mod fake_authentik;
 pub mod nginx;
+pub mod postgres;
 pub mod status;

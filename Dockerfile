@@ -23,7 +23,10 @@ COPY docker/rootfs/ dist/gatehous[e] /
 # compose sets user: "${PUID}:${PGID}" and adds the Docker socket's group.
 USER 1000:1000
 ENV GATEHOUSE_SWAG_CONFIG=/config \
-    GATEHOUSE_HEALTH_FILE=/tmp/gatehouse.health
+    GATEHOUSE_HEALTH_FILE=/tmp/gatehouse.health \
+    GATEHOUSE_LISTEN=0.0.0.0:8080
+# The status page, /metrics, /healthz and /readyz (GATEHOUSE_LISTEN).
+EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["/gatehouse", "health"]
 ENTRYPOINT ["/gatehouse"]
@@ -45,7 +48,10 @@ FROM scratch AS image
 COPY --from=build /out/ /
 USER 1000:1000
 ENV GATEHOUSE_SWAG_CONFIG=/config \
-    GATEHOUSE_HEALTH_FILE=/tmp/gatehouse.health
+    GATEHOUSE_HEALTH_FILE=/tmp/gatehouse.health \
+    GATEHOUSE_LISTEN=0.0.0.0:8080
+# The status page, /metrics, /healthz and /readyz (GATEHOUSE_LISTEN).
+EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["/gatehouse", "health"]
 ENTRYPOINT ["/gatehouse"]

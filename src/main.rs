@@ -180,9 +180,11 @@ async fn run(command: Command, settings: Settings) -> Result<ExitCode, gatehouse
         label_prefix = %settings.labels.prefix,
         "gatehouse {} starting", env!("CARGO_PKG_VERSION")
     );
+    let status_settings = settings.clone();
     let mut rec = Reconciler::new(Context::new(settings, std::sync::Arc::new(engine)));
     match command {
         Command::Run { once: false } => {
+            serve_status(&status_settings, &rec);
             match reconcile::watch(rec, shutdown_signal()).await {
                 reconcile::WatchEnd::Shutdown => Ok(ExitCode::SUCCESS),
                 // EX_SOFTWARE: an internal error; the container's restart policy starts it again.
@@ -235,6 +237,52 @@ async fn check(settings: &Settings) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// Starts the status page and `/metrics` on `listen` (`GATEHOUSE_LISTEN`). An address that
+/// cannot be bound is logged and the page stays off: keeping the confs right matters more.
+fn serve_status(settings: &Settings, rec: &Reconciler) {
+    let Some(addr) = settings.listen else {
+        tracing::info!("status page and /metrics are off (GATEHOUSE_LISTEN=off)");
+        return;
+    };
+    let server = gatehouse::status::server::bind(addr).and_then(|listener| {
+        let addr = listener.local_addr().unwrap_or(addr);
+        // Runs until the process exits.
+        gatehouse::status::server::spawn(listener, rec.board()).map(|_| addr)
+    });
+    match server {
+        Ok(addr) => {
+            tracing::info!(address = %addr, "status page at http://{addr}/ (also /api/status, /metrics, /healthz, /readyz)");
+            follow_checks(settings.clone(), rec);
+        }
+        Err(e) => tracing::error!(
+            address = %addr,
+            error = %e,
+            "cannot listen for the status page; it and /metrics stay off (set GATEHOUSE_LISTEN to a free address, or off)"
+        ),
+    }
+}
+
+/// How often `run` repeats `gatehouse check`'s checks for the status page.
+const CHECKS_EVERY: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// Runs `gatehouse check`'s checks (the read-only variant: nothing written to SWAG's folder) for
+/// the status page: a few seconds after start, then every [`CHECKS_EVERY`]. A request to the
+/// page only reads their latest results.
+fn follow_checks(settings: Settings, rec: &Reconciler) {
+    let board = rec.board();
+    let engine = rec.context().engines.local().clone();
+    // Runs until the process exits.
+    drop(tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+        loop {
+            let checks =
+                gatehouse::commands::check::run_checks_read_only(&settings, engine.as_ref()).await;
+            board.set_checks(checks);
+            tokio::time::sleep(CHECKS_EVERY).await;
+        }
+    }));
 }
 
 /// 74 when a conf could not be written or removed (the file system's trouble), 1 when labels

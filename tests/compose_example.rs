@@ -183,6 +183,36 @@ fn labels_of(example: &str, service: &str) -> Vec<(String, String)> {
 }
 
 #[test]
+fn compose_example_publishes_gatehouses_status_page_behind_authentik() {
+    let example =
+        std::fs::read_to_string(repo().join("compose.example.yml")).expect("compose.example.yml");
+    let labels = labels_of(&example, "gatehouse");
+    let get = |k: &str| {
+        labels
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.as_str())
+    };
+    assert_eq!(get("auth.protect"), Some("true"), "{labels:?}");
+    assert_eq!(get("auth.subdomain"), Some("gatehouse"), "{labels:?}");
+    assert_eq!(
+        get("auth.expose"),
+        None,
+        "the status page must not be public: {labels:?}"
+    );
+    // The label's port is the one gatehouse listens on.
+    let listen = example
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("GATEHOUSE_LISTEN: "))
+        .expect("GATEHOUSE_LISTEN in the gatehouse service");
+    assert_eq!(
+        listen.rsplit(':').next(),
+        get("auth.port"),
+        "{listen} vs {labels:?}"
+    );
+}
+
+#[test]
 fn docker_compose_example_labels_publish_authentik_through_swags_preset() {
     let example =
         std::fs::read_to_string(repo().join("compose.example.yml")).expect("compose.example.yml");

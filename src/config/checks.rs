@@ -45,6 +45,17 @@ pub(crate) fn absolute_path(raw: &str) -> Checked<PathBuf> {
     }
 }
 
+/// `host:port` to listen on (`0.0.0.0:8080`, `127.0.0.1:9100`, `[::]:8080`), or `off`.
+pub(crate) fn listen(raw: &str) -> Checked<Option<std::net::SocketAddr>> {
+    if raw.eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    raw.parse().map(Some).map_err(|_| {
+        "must be an address and port to listen on (0.0.0.0:8080, 127.0.0.1:9100, [::]:8080) or off"
+            .into()
+    })
+}
+
 pub(crate) fn label_prefix(raw: &str) -> Checked<String> {
     let ok = crate::model::spec::is_word(
         raw,

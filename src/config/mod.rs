@@ -64,6 +64,8 @@ pub struct Settings {
     pub(crate) authentik: Option<AuthentikSettings>,
     /// `GATEHOUSE_MFA`: what authentik's default authentication flow asks of every login.
     pub(crate) mfa: crate::model::authentik::MfaMode,
+    /// Where `run` serves the status page and `/metrics` (`GATEHOUSE_LISTEN`); `None`: off.
+    pub listen: Option<std::net::SocketAddr>,
     /// Where single sign-on credentials go (`GATEHOUSE_SSO_DIR`, default
     /// `<swag_config>/gatehouse/sso`).
     pub sso_dir: PathBuf,
@@ -260,6 +262,19 @@ fn read_mfa(r: &mut Reader<'_>, provisioning: bool) -> crate::model::authentik::
     mfa
 }
 
+/// The debounce ceiling must not be below the debounce steps it bounds.
+fn check_debounce_max(r: &mut Reader<'_>, debounce: u64, debounce_burst: u64, debounce_max: u64) {
+    if debounce_max < debounce.max(debounce_burst) {
+        r.problem(
+            DEBOUNCE_MAX_MS.name,
+            &debounce_max.to_string(),
+            format!(
+                "must not be below GATEHOUSE_DEBOUNCE_MS ({debounce}) nor GATEHOUSE_DEBOUNCE_BURST_MS ({debounce_burst})"
+            ),
+        );
+    }
+}
+
 fn read_settings(r: &mut Reader<'_>) -> Settings {
     let swag_config = r.get(&SWAG_CONFIG, checks::swag_config).unwrap_or_default();
     let prefix = r
@@ -298,21 +313,14 @@ fn read_settings(r: &mut Reader<'_>) -> Settings {
         .unwrap_or_default();
     let network_mode = read_network_mode(r);
     let mfa = read_mfa(r, authentik.is_some());
+    let listen = r.get(&LISTEN, checks::listen).flatten();
     let sso_dir = r
         .get(&SSO_DIR, checks::absolute_path)
         .unwrap_or_else(|| swag_config.join("gatehouse/sso"));
     let authentik_public_url = r.get(&AUTHENTIK_PUBLIC_URL, checks::authentik_url);
     let db_container = r.get(&DB_CONTAINER, checks::container_name);
     let swarm = r.get(&SWARM, checks::swarm).unwrap_or_default();
-    if debounce_max < debounce.max(debounce_burst) {
-        r.problem(
-            DEBOUNCE_MAX_MS.name,
-            &debounce_max.to_string(),
-            format!(
-                "must not be below GATEHOUSE_DEBOUNCE_MS ({debounce}) nor GATEHOUSE_DEBOUNCE_BURST_MS ({debounce_burst})"
-            ),
-        );
-    }
+    check_debounce_max(r, debounce, debounce_burst, debounce_max);
     Settings {
         swag_config,
         labels: LabelRules {
@@ -335,6 +343,7 @@ fn read_settings(r: &mut Reader<'_>) -> Settings {
         health_file,
         authentik,
         mfa,
+        listen,
         sso_dir,
         authentik_public_url,
         db_container,

@@ -97,6 +97,9 @@ pub(crate) const OUTPOST_IMAGE: Var = Var::new(
 pub(crate) const OUTPOST_TOKEN_MODE: Var = Var::new("GATEHOUSE_OUTPOST_TOKEN_MODE", Some("env"));
 pub(crate) const AUTHENTIK_HOST_BROWSER: Var = Var::new("GATEHOUSE_AUTHENTIK_HOST_BROWSER", None);
 pub(crate) const SWARM: Var = Var::new("GATEHOUSE_SWARM", Some("auto"));
+/// The status page, `/metrics`, `/healthz` and `/readyz`. Loopback outside a container (a bare
+/// `cargo run` does not show the page to the network); the image sets `0.0.0.0:8080`.
+pub(crate) const LISTEN: Var = Var::new("GATEHOUSE_LISTEN", Some("127.0.0.1:8080"));
 
 /// Every variable gatehouse reads.
 pub const VARS: &[Var] = &[
@@ -135,6 +138,7 @@ pub const VARS: &[Var] = &[
     OUTPOST_TOKEN_MODE,
     AUTHENTIK_HOST_BROWSER,
     SWARM,
+    LISTEN,
 ];
 
 /// Every name gatehouse reads (with `*_FILE` variants and deprecated aliases); a `GATEHOUSE_*`

@@ -74,6 +74,8 @@ pub struct PassReport {
     pub(crate) disconnected: usize,
     /// What the network and authentik steps would do (dry run only; nothing was applied).
     pub dry_run: Option<DryRun>,
+    /// What the status page shows of this pass (`run` only).
+    pub(crate) seen: crate::status::snapshot::Seen,
 }
 
 impl PassReport {
@@ -119,6 +121,8 @@ pub struct Reconciler {
     swarm: swarm::SwarmListing,
     /// The services carrying gatehouse's labels, live or not, as the last listing saw them.
     swarm_watch: Vec<String>,
+    /// What the status page and `/metrics` show ([`Reconciler::board`]).
+    board: crate::status::board::Board,
 }
 
 impl Reconciler {
@@ -163,7 +167,12 @@ impl Reconciler {
                 }
             },
         };
+        let board = crate::status::board::Board::new(
+            ctx.settings.resync,
+            ctx.settings.authentik.is_some() && authentik_broken.is_none(),
+        );
         Self {
+            board,
             net: NetSync::new(&ctx.settings),
             ctx,
             clock: GraceClock::default(),
@@ -224,6 +233,11 @@ impl Reconciler {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "pass done"
         );
+    }
+
+    /// The board [`watch`] posts its passes to: serve it with [`crate::status::server`].
+    pub fn board(&self) -> crate::status::board::Board {
+        self.board.clone()
     }
 
     pub fn context(&self) -> &Context {
@@ -298,6 +312,7 @@ mod networks;
 pub mod outpost;
 mod pass;
 mod provisioning;
+mod seen;
 mod swarm;
 mod watch;
 

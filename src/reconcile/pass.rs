@@ -134,9 +134,11 @@ impl Reconciler {
     /// Applies a plan: networks first (so SWAG can resolve an app by the time it loads the
     /// app's conf), then the confs, then authentik.
     pub(super) async fn apply_plan(&mut self, plan: PassPlan, mode: Mode) -> PassReport {
+        let seen = super::seen::seen(&plan, &self.ctx.settings);
         self.clock = plan.clock;
         self.report_problems(&plan.workloads, &plan.desired, &plan.changes);
         let mut report = PassReport {
+            seen,
             workloads: plan.workloads.len(),
             desired: plan.desired,
             changes: plan.changes,

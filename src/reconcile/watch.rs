@@ -14,6 +14,7 @@ use crate::config::Settings;
 use crate::edge::docker::{Engine, EngineError, EngineEvent};
 use crate::runtime::backoff::Backoff;
 use crate::runtime::policy::{Action, ErrorPolicy};
+use crate::status::board::Board;
 use crate::status::health::Recorder;
 
 /// Whether an engine event can change what gatehouse should do: a container carrying one of our
@@ -220,8 +221,15 @@ pub async fn watch(
     if authentik_worker.is_some() {
         health = health.with_authentik();
     }
+    let board = rec.board();
+    let follower = authentik_worker
+        .as_ref()
+        .map(|w| tokio::spawn(follow_authentik(board.clone(), w.status.clone())));
+    let mut why = String::from("start");
     loop {
+        let started = Instant::now();
         let outcome = rec.pass(Mode::Watch).await;
+        post_pass(&board, &outcome, started.elapsed(), &why);
         confirm_first_pass(&outcome, &settings.labels.prefix, &mut confirmed);
         if let Some(w) = &authentik_worker {
             note_authentik(&mut health, &w.status);
@@ -252,22 +260,34 @@ pub async fn watch(
                 },
             }
         };
+        board.turned();
         match woken {
             None => break,
-            Some(None) => {}
+            Some(None) => why = "a retry or a held removal falling due".into(),
             Some(Some(wake)) => {
+                why = wake_reason(&wake);
                 last_event = Some(gather(&mut rec, &mut rx, wake, &settings, last_event).await);
             }
         }
         if tokio::time::Instant::now() >= next_resync {
+            why = "periodic resync".into();
             tracing::debug!("periodic resync");
             next_resync = tokio::time::Instant::now() + settings.resync;
         }
     }
     pump.abort();
+    if let Some(f) = follower {
+        f.abort();
+    }
     if let Some(w) = authentik_worker {
         w.task.abort();
     }
+    say_end(ended, &health);
+    ended
+}
+
+/// Says why the loop ended; a clean stop removes the health record.
+fn say_end(ended: WatchEnd, health: &Recorder) {
     match ended {
         WatchEnd::Shutdown => {
             health.clear();
@@ -277,7 +297,6 @@ pub async fn watch(
             "the task following the Docker engine's events ended unexpectedly; stopping so that the container restarts; confs already written stay as they are"
         ),
     }
-    ended
 }
 
 /// Waits (at most 2 s) until the event subscription is in place: subscribe before the first
@@ -326,10 +345,45 @@ fn note_authentik(
     status: &tokio::sync::watch::Receiver<Option<super::authentik::RoundStatus>>,
 ) {
     if let Some(s) = status.borrow().as_ref() {
-        let at =
-            s.at.duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs());
-        health.authentik_round(at, s.error.clone());
+        health.authentik_round(epoch_secs(s.at), s.error.clone());
+    }
+}
+
+fn epoch_secs(at: std::time::SystemTime) -> u64 {
+    at.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Posts each authentik round to the status board as it ends.
+async fn follow_authentik(
+    board: Board,
+    mut status: tokio::sync::watch::Receiver<Option<super::authentik::RoundStatus>>,
+) {
+    while status.changed().await.is_ok() {
+        let round = status.borrow_and_update().clone();
+        if let Some(s) = round {
+            board.authentik_round(epoch_secs(s.at), s.error, s.problems, s.version);
+        }
+    }
+}
+
+/// Posts a pass to the status board: what it saw, and whether it went through.
+fn post_pass(
+    board: &Board,
+    outcome: &Result<super::PassReport, super::ReconcileError>,
+    took: Duration,
+    why: &str,
+) {
+    let error = pass_health(outcome).err();
+    let seen = outcome.as_ref().ok().map(|r| r.seen.clone());
+    board.pass_done(seen, error, took, why);
+}
+
+/// Why the loop woke, for the status page: `container start web`, `reconnected`.
+fn wake_reason(wake: &Wake) -> String {
+    match wake {
+        Wake::Event(e) => format!("{} {} {}", e.kind, e.action, e.name),
+        Wake::Connected => "reconnected to the Docker engine".into(),
     }
 }
 

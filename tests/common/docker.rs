@@ -212,6 +212,9 @@ impl Scope {
             ("GATEHOUSE_SCOPE_LABEL".into(), self.scope_label.clone()),
             ("PUID".into(), current_uid().to_string()),
             ("PGID".into(), current_gid().to_string()),
+            // Parallel tests would all ask for the default port; a test that wants the status
+            // page sets its own address after these.
+            ("GATEHOUSE_LISTEN".into(), "off".into()),
         ]
     }
 }

@@ -6,4 +6,5 @@ pub mod fake_authentik;
 pub mod nginx;
 pub mod outpost;
 pub mod postgres;
+pub mod status;
 pub mod swarm;

@@ -105,8 +105,14 @@ impl Client {
         tracing::debug!(method = %method, path = %path, "authentik request");
         let res = tokio::time::timeout(self.timeout, self.http.request(req))
             .await
-            .map_err(|_| ApiError::Timeout(self.timeout))?
-            .map_err(|e| ApiError::Unreachable(error_chain(&e)))?;
+            .map_err(|_| ApiError::Timeout(self.timeout))
+            .and_then(|r| r.map_err(|e| ApiError::Unreachable(error_chain(&e))));
+        let code = res.as_ref().map_or_else(
+            |_| crate::edge::requests::NO_ANSWER.to_owned(),
+            |r| r.status().as_u16().to_string(),
+        );
+        crate::edge::requests::AUTHENTIK.add(method.as_str(), &code);
+        let res = res?;
         let status = res.status();
         let bytes = tokio::time::timeout(self.timeout, res.into_body().collect())
             .await

@@ -63,6 +63,16 @@ impl BollardEngine {
         self.requests.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Counts one request by method and status code for `/metrics` (`ok`: the code of the
+    /// endpoint's success answer).
+    pub(super) fn record<T>(method: &str, ok: &str, result: &Result<T, bollard::errors::Error>) {
+        let code = match result {
+            Ok(_) => ok.to_owned(),
+            Err(e) => status_of(e),
+        };
+        crate::edge::requests::DOCKER.add(method, &code);
+    }
+
     pub(super) fn error(&self, e: bollard::errors::Error) -> EngineError {
         EngineError::from_bollard(e, &self.endpoint)
     }
@@ -74,12 +84,9 @@ impl BollardEngine {
             return Ok(());
         }
         self.count();
-        let api = self
-            .api
-            .clone()
-            .negotiate_version()
-            .await
-            .map_err(|e| self.error(e))?;
+        let api = self.api.clone().negotiate_version().await;
+        Self::record("GET", "200", &api);
+        let api = api.map_err(|e| self.error(e))?;
         tracing::debug!(api_version = %api.client_version(), "agreed Docker API version");
         self.negotiated.store(true, Ordering::Relaxed);
         Ok(())
@@ -88,7 +95,9 @@ impl BollardEngine {
     async fn engine_time(&self) -> Result<Option<i64>, EngineError> {
         self.negotiate().await?;
         self.count();
-        let info = self.api.info().await.map_err(|e| self.error(e))?;
+        let info = self.api.info().await;
+        Self::record("GET", "200", &info);
+        let info = info.map_err(|e| self.error(e))?;
         Ok(info.system_time.as_deref().and_then(events::unix_nanos))
     }
 
@@ -98,11 +107,9 @@ impl BollardEngine {
         self.negotiate().await?;
         self.count();
         let options = ListContainersOptionsBuilder::new().all(false).build();
-        let list = self
-            .api
-            .list_containers(Some(options))
-            .await
-            .map_err(|e| self.error(e))?;
+        let list = self.api.list_containers(Some(options)).await;
+        Self::record("GET", "200", &list);
+        let list = list.map_err(|e| self.error(e))?;
         Ok(list.into_iter().filter_map(container_info).collect())
     }
 
@@ -135,7 +142,12 @@ impl BollardEngine {
             options = options.since(since);
         }
         let options = options.build();
+        // The subscription counts once, by how its first item came: an event (200) or an error.
+        let mut counted = false;
         Box::pin(self.api.events(Some(options)).filter_map(move |item| {
+            if !std::mem::replace(&mut counted, true) {
+                Self::record("GET", "200", &item);
+            }
             let event = item
                 .map_err(|e| EngineError::from_bollard(e, &endpoint))
                 .map(|e| events::from_bollard(e, live_from));
@@ -158,7 +170,9 @@ impl BollardEngine {
             container: container.to_owned(),
             endpoint_config: None,
         };
-        match self.api.connect_network(network, request).await {
+        let result = self.api.connect_network(network, request).await;
+        Self::record("POST", "200", &result);
+        match result {
             Ok(()) => Ok(NetworkChange::Done),
             Err(e) => match self.error(e) {
                 // An engine that says so with a status code: already attached.
@@ -186,7 +200,9 @@ impl BollardEngine {
             container: container.to_owned(),
             force: Some(false),
         };
-        match self.api.disconnect_network(network, request).await {
+        let result = self.api.disconnect_network(network, request).await;
+        Self::record("POST", "200", &result);
+        match result {
             Ok(()) => Ok(NetworkChange::Done),
             Err(e) => match self.error(e) {
                 // The engine answers 500 "container … is not connected to network …": a
@@ -204,7 +220,9 @@ impl BollardEngine {
     async fn find_network(&self, name: &str) -> Result<Option<String>, EngineError> {
         self.negotiate().await?;
         self.count();
-        match self.api.inspect_network(name, None).await {
+        let result = self.api.inspect_network(name, None).await;
+        Self::record("GET", "200", &result);
+        match result {
             Ok(n) => Ok(Some(n.id.unwrap_or_else(|| name.to_owned()))),
             Err(e) => match self.error(e) {
                 e if e.is_not_found() => Ok(None),
@@ -232,11 +250,9 @@ impl BollardEngine {
             labels: Some(labels.clone().into_iter().collect()),
             ..Default::default()
         };
-        let created = self
-            .api
-            .create_network(request)
-            .await
-            .map_err(|e| self.error(e))?;
+        let created = self.api.create_network(request).await;
+        Self::record("POST", "201", &created);
+        let created = created.map_err(|e| self.error(e))?;
         Ok((created.id, true))
     }
 
@@ -457,4 +473,16 @@ fn container_info(c: bollard::models::ContainerSummary) -> Option<Workload> {
         exposed_tcp_ports: ports,
         networks,
     })
+}
+
+/// The status code of a request bollard got an answer to, else [`NO_ANSWER`].
+///
+/// [`NO_ANSWER`]: crate::edge::requests::NO_ANSWER
+fn status_of(e: &bollard::errors::Error) -> String {
+    match e {
+        bollard::errors::Error::DockerResponseServerError { status_code, .. } => {
+            status_code.to_string()
+        }
+        _ => crate::edge::requests::NO_ANSWER.to_owned(),
+    }
 }

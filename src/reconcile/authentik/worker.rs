@@ -30,6 +30,8 @@ pub struct RoundStatus {
     /// How many problems it reported (rejected labels, conflicts, refused requests, kept
     /// objects).
     pub(crate) problems: usize,
+    /// authentik's version as last read (`2026.5`).
+    pub(crate) version: Option<String>,
 }
 
 /// A worker started with [`spawn_worker`].
@@ -177,6 +179,7 @@ impl Worker {
             at: SystemTime::now(),
             error,
             problems: outcome.problems.len(),
+            version: prov.version.map(|v| v.to_string()),
         }));
         outcome
     }

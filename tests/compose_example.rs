@@ -196,6 +196,11 @@ fn compose_example_publishes_gatehouses_status_page_behind_authentik() {
     assert_eq!(get("auth.protect"), Some("true"), "{labels:?}");
     assert_eq!(get("auth.subdomain"), Some("gatehouse"), "{labels:?}");
     assert_eq!(
+        get("auth.mfa"),
+        Some("true"),
+        "the status page asks for a second factor: {labels:?}"
+    );
+    assert_eq!(
         get("auth.expose"),
         None,
         "the status page must not be public: {labels:?}"

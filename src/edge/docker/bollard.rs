@@ -73,6 +73,18 @@ impl BollardEngine {
         crate::edge::requests::DOCKER.add(method, &code);
     }
 
+    /// Counts an answer for `/metrics` (see [`Self::record`]) and turns a failure into an
+    /// [`EngineError`].
+    pub(super) fn answered<T>(
+        &self,
+        method: &str,
+        ok: &str,
+        result: Result<T, bollard::errors::Error>,
+    ) -> Result<T, EngineError> {
+        Self::record(method, ok, &result);
+        result.map_err(|e| self.error(e))
+    }
+
     pub(super) fn error(&self, e: bollard::errors::Error) -> EngineError {
         EngineError::from_bollard(e, &self.endpoint)
     }
@@ -273,7 +285,9 @@ impl BollardEngine {
     ) -> Result<Option<Inspected>, EngineError> {
         self.negotiate().await?;
         self.count();
-        let c = match self.api.inspect_container(container, None).await {
+        let answer = self.api.inspect_container(container, None).await;
+        Self::record("GET", "200", &answer);
+        let c = match answer {
             Ok(c) => c,
             Err(e) => match self.error(e) {
                 e if e.is_not_found() => return Ok(None),
@@ -373,10 +387,11 @@ impl Engine for BollardEngine {
         Box::pin(async move {
             self.negotiate().await?;
             self.count();
-            self.api
-                .restart_container(container, None)
-                .await
-                .map_err(|e| self.error(e))
+            self.answered(
+                "POST",
+                "204",
+                self.api.restart_container(container, None).await,
+            )
         })
     }
 

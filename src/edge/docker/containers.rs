@@ -26,11 +26,7 @@ impl BollardEngine {
             .all(true)
             .filters(&filters)
             .build();
-        let list = self
-            .api
-            .list_containers(Some(options))
-            .await
-            .map_err(|e| self.error(e))?;
+        let list = self.answered("GET", "200", self.api.list_containers(Some(options)).await)?;
         Ok(list.into_iter().filter_map(listed).collect())
     }
 
@@ -65,28 +61,27 @@ impl BollardEngine {
         let options = CreateContainerOptionsBuilder::new()
             .name(&spec.name)
             .build();
-        let made = self
-            .api
-            .create_container(Some(options), body)
-            .await
-            .map_err(|e| self.error(e))?;
+        let made = self.answered(
+            "POST",
+            "201",
+            self.api.create_container(Some(options), body).await,
+        )?;
         Ok(made.id)
     }
 
     pub(super) async fn start_container(&self, id: &str) -> Result<(), EngineError> {
         self.negotiate().await?;
         self.count();
-        self.api
-            .start_container(id, None)
-            .await
-            .map_err(|e| self.error(e))
+        self.answered("POST", "204", self.api.start_container(id, None).await)
     }
 
     pub(super) async fn remove_container(&self, id: &str) -> Result<(), EngineError> {
         self.negotiate().await?;
         self.count();
         let options = RemoveContainerOptionsBuilder::new().force(true).build();
-        match self.api.remove_container(id, Some(options)).await {
+        let answer = self.api.remove_container(id, Some(options)).await;
+        Self::record("DELETE", "204", &answer);
+        match answer {
             Ok(()) => Ok(()),
             Err(e) => match self.error(e) {
                 e if e.is_not_found() => Ok(()),

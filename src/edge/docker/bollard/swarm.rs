@@ -19,7 +19,7 @@ impl BollardEngine {
     pub(super) async fn swarm_role(&self) -> Result<SwarmRole, EngineError> {
         self.negotiate().await?;
         self.count();
-        let info = self.api.info().await.map_err(|e| self.error(e))?;
+        let info = self.answered("GET", "200", self.api.info().await)?;
         let role = role_of(info.swarm.unwrap_or_default());
         self.swarm_manager
             .store(role == SwarmRole::Manager, Ordering::Relaxed);
@@ -30,17 +30,17 @@ impl BollardEngine {
     pub(super) async fn list_services(&self) -> Result<Vec<SwarmService>, EngineError> {
         self.negotiate().await?;
         self.count();
-        let services = self
-            .api
-            .list_services(None::<ListServicesOptions>)
-            .await
-            .map_err(|e| self.error(e))?;
+        let services = self.answered(
+            "GET",
+            "200",
+            self.api.list_services(None::<ListServicesOptions>).await,
+        )?;
         self.count();
-        let networks = self
-            .api
-            .list_networks(None::<ListNetworksOptions>)
-            .await
-            .map_err(|e| self.error(e))?;
+        let networks = self.answered(
+            "GET",
+            "200",
+            self.api.list_networks(None::<ListNetworksOptions>).await,
+        )?;
         let by_id: HashMap<String, ServiceNetwork> = networks
             .into_iter()
             .filter_map(|n| {
@@ -80,7 +80,9 @@ impl BollardEngine {
             return Ok(known.clone());
         }
         self.count();
-        let ports = match self.api.inspect_image(image).await {
+        let answer = self.api.inspect_image(image).await;
+        Self::record("GET", "200", &answer);
+        let ports = match answer {
             Ok(i) => exposed_tcp(i.config.and_then(|c| c.exposed_ports).unwrap_or_default()),
             Err(e) => match self.error(e) {
                 e if e.is_not_found() => Vec::new(),
@@ -101,11 +103,7 @@ impl BollardEngine {
         self.count();
         let filters: HashMap<&str, Vec<&str>> = HashMap::from([("desired-state", vec!["running"])]);
         let options = ListTasksOptionsBuilder::new().filters(&filters).build();
-        let tasks = self
-            .api
-            .list_tasks(Some(options))
-            .await
-            .map_err(|e| self.error(e))?;
+        let tasks = self.answered("GET", "200", self.api.list_tasks(Some(options)).await)?;
         Ok(tasks
             .into_iter()
             .filter_map(|t| {

@@ -9,39 +9,22 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::edge::files::{self, StateDir, StateDirError, StateFileError};
+use crate::edge::files;
+pub(crate) use crate::edge::statefile::StateError as FieldStateError;
+use crate::edge::statefile::{Spec, StateFile, StateRecord};
 use crate::plan::authentik::fields::FieldMemory;
 use crate::plan::authentik::marker::Instance;
 
 /// The file is small; anything larger is not ours.
 const MAX_BYTES: u64 = 4 << 20;
 
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum FieldStateError {
-    #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: io::Error },
-    #[error("cannot read {path}: it is a {kind}, not a regular file")]
-    NotAFile { path: PathBuf, kind: String },
-    #[error("{path} is not gatehouse's authentik record ({reason})")]
-    Corrupt { path: PathBuf, reason: String },
-    #[error("cannot write {path}: {source}")]
-    Write { path: PathBuf, source: io::Error },
-    #[error(
-        "{path} is being updated by another gatehouse (its lock is held); trying again next round"
-    )]
-    Busy { path: PathBuf },
-    #[error(transparent)]
-    StateDir(#[from] StateDirError),
-}
-
 /// The file's contents: each instance's record, by publisher mark.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct FieldState {
+pub struct FieldState {
     pub(crate) instances: BTreeMap<String, FieldMemory>,
 }
 
@@ -64,59 +47,28 @@ impl FieldState {
     }
 }
 
-/// Where the record lives.
-#[derive(Debug, Clone)]
-pub struct FieldStateFile {
-    dir: StateDir,
-    path: PathBuf,
+impl StateRecord for FieldState {
+    const SPEC: Spec = Spec {
+        file: "authentik.json",
+        what: "authentik record",
+        hint: "",
+        max: MAX_BYTES,
+        not_a_file_unreadable: true,
+    };
 }
 
+/// Where the record lives.
+pub type FieldStateFile = StateFile<FieldState>;
+
 impl FieldStateFile {
-    /// `swag_config` is SWAG's `/config`.
-    pub fn new(swag_config: &Path) -> Self {
-        let dir = StateDir::new(swag_config, None);
-        Self {
-            path: dir.path().join("authentik.json"),
-            dir,
-        }
-    }
-
-    /// The files (and the state folder, when gatehouse creates it) go to `uid:gid` (SWAG's
-    /// PUID/PGID) when gatehouse may give them.
-    pub(crate) fn owned_by(self, uid: u32, gid: u32) -> Self {
-        Self {
-            dir: self.dir.with_owner(Some((uid, gid))),
-            ..self
-        }
-    }
-
-    pub(crate) fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// What was recorded; nothing when the file does not exist yet.
-    pub(crate) fn load(&self) -> Result<FieldState, FieldStateError> {
-        let Some(bytes) = self
-            .dir
-            .read(&self.path, MAX_BYTES)
-            .map_err(|e| self.error(e))?
-        else {
-            return Ok(FieldState::default());
-        };
-        serde_json::from_slice(&bytes).map_err(|e| FieldStateError::Corrupt {
-            path: self.path.clone(),
-            reason: e.to_string(),
-        })
-    }
-
     /// Where a record that failed to parse is moved before a fresh one is written.
     pub(crate) fn corrupt_path(&self) -> PathBuf {
-        self.path.with_extension("json.corrupt")
+        self.path().with_extension("json.corrupt")
     }
 
     /// The side file whose advisory lock every writer holds around read, merge and write.
     pub(crate) fn lock_path(&self) -> PathBuf {
-        self.path.with_extension("json.lock")
+        self.path().with_extension("json.lock")
     }
 
     /// Reads the file again under the lock, lets `change` edit it, and writes it when the
@@ -137,7 +89,7 @@ impl FieldStateFile {
             Ok(s) => s,
             Err(FieldStateError::Corrupt { reason, .. }) => {
                 let aside = self.corrupt_path();
-                fs::rename(&self.path, &aside).map_err(|source| FieldStateError::Write {
+                fs::rename(self.path(), &aside).map_err(|source| FieldStateError::Write {
                     path: aside.clone(),
                     source,
                 })?;
@@ -162,7 +114,7 @@ impl FieldStateFile {
         match f.try_lock() {
             Ok(()) => Ok(f),
             Err(fs::TryLockError::WouldBlock) => Err(FieldStateError::Busy {
-                path: self.path.clone(),
+                path: self.path().to_path_buf(),
             }),
             Err(fs::TryLockError::Error(source)) => Err(FieldStateError::Write {
                 path: self.lock_path(),
@@ -175,7 +127,7 @@ impl FieldStateFile {
     /// through a symlink, given to the folder's owner.
     fn open_lock(&self) -> Result<fs::File, FieldStateError> {
         use std::os::unix::fs::OpenOptionsExt as _;
-        self.dir.checked(true)?;
+        self.dir().checked(true)?;
         let path = self.lock_path();
         let err = |source| FieldStateError::Write {
             path: path.clone(),
@@ -197,38 +149,10 @@ impl FieldStateFile {
                 kind: files::kind_of(&m),
             });
         }
-        if let Some((uid, gid)) = self.dir.owner().filter(|_| files::effective_uid() == 0) {
+        if let Some((uid, gid)) = self.dir().owner().filter(|_| files::effective_uid() == 0) {
             std::os::unix::fs::fchown(&f, Some(uid), Some(gid)).map_err(err)?;
         }
         Ok(f)
-    }
-
-    /// The state file's trouble in this file's words.
-    fn error(&self, e: StateFileError) -> FieldStateError {
-        let path = self.path.clone();
-        match e {
-            StateFileError::Dir(e) => FieldStateError::StateDir(e),
-            StateFileError::Read(files::ReadError::Io(source)) => {
-                FieldStateError::Read { path, source }
-            }
-            StateFileError::Read(files::ReadError::NotAFile(kind)) => {
-                FieldStateError::NotAFile { path, kind }
-            }
-            StateFileError::Read(other @ files::ReadError::TooLarge(_)) => {
-                FieldStateError::Corrupt {
-                    path,
-                    reason: other.to_string(),
-                }
-            }
-            StateFileError::Write(source) => FieldStateError::Write { path, source },
-        }
-    }
-
-    /// Stores `state`. Returns whether the file changed.
-    pub(crate) fn save(&self, state: &FieldState) -> Result<bool, FieldStateError> {
-        self.dir
-            .write_json(&self.path, state, MAX_BYTES)
-            .map_err(|e| self.error(e))
     }
 }
 
@@ -239,17 +163,6 @@ pub(crate) struct Updated {
     pub(crate) written: bool,
     /// The corrupt record was moved here first, and why it was corrupt.
     pub(crate) moved_aside: Option<(PathBuf, String)>,
-}
-
-impl FieldStateError {
-    /// The file exists but could not be read (as opposed to read and found corrupt): it may be
-    /// readable later, and must not be overwritten meanwhile.
-    pub(crate) fn is_unreadable(&self) -> bool {
-        matches!(
-            self,
-            Self::Read { .. } | Self::NotAFile { .. } | Self::StateDir(_) | Self::Busy { .. }
-        )
-    }
 }
 
 #[cfg(test)]

@@ -12,3 +12,4 @@ pub mod netstate;
 pub(crate) mod ping;
 pub mod requests;
 pub mod sso;
+pub mod statefile;

@@ -3,94 +3,21 @@
 //!
 //! Written atomically (temp file + rename), only when the bytes differ (see [`crate::edge::files`]).
 
-use std::io;
-use std::path::{Path, PathBuf};
-
-use crate::edge::files::{ReadError, StateDir, StateDirError, StateFileError};
+use crate::edge::statefile::{Spec, StateFile, StateRecord};
 use crate::plan::networks::Remembered;
 
-/// The file is small; anything larger is not ours.
-const MAX_BYTES: u64 = 1 << 20;
+/// Where the state lives; nothing remembered when the file does not exist yet.
+pub(crate) type NetStateFile = StateFile<Remembered>;
 
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum NetStateError {
-    #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: io::Error },
-    #[error("{path} is not gatehouse's network state ({reason})")]
-    Corrupt { path: PathBuf, reason: String },
-    #[error("cannot write {path}: {source}")]
-    Write { path: PathBuf, source: io::Error },
-    #[error(transparent)]
-    StateDir(#[from] StateDirError),
-}
-
-/// Where the state lives.
-#[derive(Debug, Clone)]
-pub(crate) struct NetStateFile {
-    dir: StateDir,
-    path: PathBuf,
-}
-
-impl NetStateFile {
-    /// `swag_config` is SWAG's `/config`.
-    pub(crate) fn new(swag_config: &Path) -> Self {
-        let dir = StateDir::new(swag_config, None);
-        Self {
-            path: dir.path().join("networks.json"),
-            dir,
-        }
-    }
-
-    /// The file (and the state folder, when gatehouse creates it) goes to `uid:gid` (SWAG's
-    /// PUID/PGID) when gatehouse may give it.
-    pub(crate) fn owned_by(self, uid: u32, gid: u32) -> Self {
-        Self {
-            dir: self.dir.with_owner(Some((uid, gid))),
-            ..self
-        }
-    }
-
-    #[cfg(test)]
-    pub(crate) fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// What was remembered; nothing when the file does not exist yet.
-    pub(crate) fn load(&self) -> Result<Remembered, NetStateError> {
-        let Some(bytes) = self
-            .dir
-            .read(&self.path, MAX_BYTES)
-            .map_err(|e| self.error(e))?
-        else {
-            return Ok(Remembered::default());
-        };
-        serde_json::from_slice(&bytes).map_err(|e| NetStateError::Corrupt {
-            path: self.path.clone(),
-            reason: e.to_string(),
-        })
-    }
-
-    /// Stores `state`. Returns whether the file changed.
-    pub(crate) fn save(&self, state: &Remembered) -> Result<bool, NetStateError> {
-        self.dir
-            .write_json(&self.path, state, MAX_BYTES)
-            .map_err(|e| self.error(e))
-    }
-
-    /// The state file's trouble in this file's words: anything but a plain read error makes
-    /// the file unusable as gatehouse's record.
-    fn error(&self, e: StateFileError) -> NetStateError {
-        let path = self.path.clone();
-        match e {
-            StateFileError::Dir(e) => NetStateError::StateDir(e),
-            StateFileError::Read(ReadError::Io(source)) => NetStateError::Read { path, source },
-            StateFileError::Read(other) => NetStateError::Corrupt {
-                path,
-                reason: other.to_string(),
-            },
-            StateFileError::Write(source) => NetStateError::Write { path, source },
-        }
-    }
+impl StateRecord for Remembered {
+    const SPEC: Spec = Spec {
+        file: "networks.json",
+        what: "network state",
+        hint: "",
+        // The file is small; anything larger is not ours.
+        max: 1 << 20,
+        not_a_file_unreadable: false,
+    };
 }
 
 #[cfg(test)]

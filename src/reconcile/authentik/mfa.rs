@@ -264,7 +264,7 @@ impl<A: Api> Provisioner<A> {
             }
         };
         if let Some(file) = &self.mfa.file {
-            if let Err(e) = file.save(next.as_ref()) {
+            if let Err(e) = file.save(&next) {
                 problems.push(Problem::new(
                     ProblemKind::Warning,
                     mfa::SUBJECT,

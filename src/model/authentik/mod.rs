@@ -37,6 +37,31 @@ fn to_map<T: Serialize>(body: &T) -> serde_json::Map<String, serde_json::Value> 
     }
 }
 
+/// `Some(wanted)` where authentik holds something else.
+fn differs<T: PartialEq + Clone>(current: Option<&T>, wanted: &T) -> Option<T> {
+    (current != Some(wanted)).then(|| wanted.clone())
+}
+
+/// A provider's name, authorization flow and invalidation flow, as authentik holds them.
+type NameAndFlows<'a> = (&'a String, &'a Option<String>, &'a Option<String>);
+
+/// What a provider patch sends of the name and flows every provider has, to turn `current`
+/// into `wanted`: (name, authorization flow, invalidation flow), `Some` where they differ. An
+/// invalidation flow not wanted (a server without them) is left alone.
+fn name_and_flows(
+    current: NameAndFlows<'_>,
+    wanted: (&String, &String, &Option<String>),
+) -> (Option<String>, Option<String>, Option<String>) {
+    (
+        differs(Some(current.0), wanted.0),
+        differs(current.1.as_ref(), wanted.1),
+        wanted
+            .2
+            .as_ref()
+            .and_then(|w| differs(current.2.as_ref(), w)),
+    )
+}
+
 /// One page of a list endpoint.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]

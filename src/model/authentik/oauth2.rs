@@ -6,6 +6,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use super::{differs, name_and_flows};
+
 /// A client secret: sent and read as the plain string, never shown by `Debug` (a request's
 /// `Debug` form goes into log lines and keys) nor `Display`.
 #[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -167,10 +169,6 @@ pub struct OAuth2Patch {
     pub(crate) grant_types: Option<Vec<String>>,
 }
 
-fn differs<T: PartialEq + Clone>(current: Option<&T>, wanted: &T) -> Option<T> {
-    (current != Some(wanted)).then(|| wanted.clone())
-}
-
 fn sorted(v: &[String]) -> Vec<String> {
     let mut v = v.to_vec();
     v.sort();
@@ -183,16 +181,15 @@ impl OAuth2Patch {
     pub(crate) fn between(current: &OAuth2Provider, wanted: &OAuth2Create) -> Self {
         let same_mappings = sorted(&current.property_mappings) == sorted(&wanted.property_mappings);
         let same_uris = current.redirect_uris.same_as(&wanted.redirect_uris);
+        let (c, w) = (current, wanted);
+        let (name, authorization_flow, invalidation_flow) = name_and_flows(
+            (&c.name, &c.authorization_flow, &c.invalidation_flow),
+            (&w.name, &w.authorization_flow, &w.invalidation_flow),
+        );
         Self {
-            name: differs(Some(&current.name), &wanted.name),
-            authorization_flow: differs(
-                current.authorization_flow.as_ref(),
-                &wanted.authorization_flow,
-            ),
-            invalidation_flow: wanted
-                .invalidation_flow
-                .as_ref()
-                .and_then(|w| differs(current.invalidation_flow.as_ref(), w)),
+            name,
+            authorization_flow,
+            invalidation_flow,
             property_mappings: (!same_mappings).then(|| wanted.property_mappings.clone()),
             client_type: differs(current.client_type.as_ref(), &wanted.client_type),
             client_id: differs(Some(&current.client_id), &wanted.client_id),

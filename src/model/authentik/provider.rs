@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::ProxyProvider;
+use super::{differs, name_and_flows, ProxyProvider};
 
 /// A proxy provider's mode. gatehouse makes forward-auth providers for a single application.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -61,11 +61,6 @@ pub struct ProviderPatch {
     pub(crate) wanted_mode: ProxyMode,
 }
 
-/// `Some(wanted)` where authentik holds something else.
-fn differs<T: PartialEq + Clone>(current: Option<&T>, wanted: &T) -> Option<T> {
-    (current != Some(wanted)).then(|| wanted.clone())
-}
-
 impl ProviderCreate {
     #[cfg(test)]
     /// The fields sent, with their values, by name.
@@ -81,16 +76,15 @@ impl ProviderPatch {
             .mode
             .as_deref()
             .and_then(|m| serde_json::from_value(serde_json::Value::from(m)).ok());
+        let (c, w) = (current, wanted);
+        let (name, authorization_flow, invalidation_flow) = name_and_flows(
+            (&c.name, &c.authorization_flow, &c.invalidation_flow),
+            (&w.name, &w.authorization_flow, &w.invalidation_flow),
+        );
         Self {
-            name: differs(Some(&current.name), &wanted.name),
-            authorization_flow: differs(
-                current.authorization_flow.as_ref(),
-                &wanted.authorization_flow,
-            ),
-            invalidation_flow: wanted
-                .invalidation_flow
-                .as_ref()
-                .and_then(|w| differs(current.invalidation_flow.as_ref(), w)),
+            name,
+            authorization_flow,
+            invalidation_flow,
             external_host: differs(Some(&current.external_host), &wanted.external_host),
             mode: differs(current_mode.as_ref(), &wanted.mode),
             skip_path_regex: differs(Some(&current.skip_path_regex), &wanted.skip_path_regex),

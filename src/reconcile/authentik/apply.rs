@@ -170,6 +170,23 @@ impl<A: Api> Provisioner<A> {
         Ok(run.failed)
     }
 
+    /// `op` as the log says it once done.
+    fn said_done(&self, op: &Op, containers: &BTreeMap<String, String>) -> String {
+        OpFor {
+            op,
+            instance: &self.rules.instance,
+            containers,
+        }
+        .said(Tense::Done)
+        .to_string()
+    }
+
+    /// Logs `op` done, by its app's slug.
+    fn log_done(&self, op: &Op, containers: &BTreeMap<String, String>) {
+        let said = self.said_done(op, containers);
+        tracing::info!(slug = %op.slug().unwrap_or_default(), "{said}");
+    }
+
     /// Makes one request, and logs it done.
     async fn send(
         &self,
@@ -178,24 +195,15 @@ impl<A: Api> Provisioner<A> {
         memory: &mut FieldMemory,
     ) -> Result<(), ApiError> {
         let c = &self.client;
-        let done = |op: &Op| {
-            OpFor {
-                op,
-                instance: &self.rules.instance,
-                containers: &run.containers,
-            }
-            .said(Tense::Done)
-            .to_string()
-        };
         match op {
             Op::CreateProvider { slug, body } => {
                 let p = c.create_provider(body).await?;
-                tracing::info!(slug = %slug, "{}", done(op));
+                tracing::info!(slug = %slug, "{}", self.said_done(op, &run.containers));
                 run.new_providers.insert(slug.clone(), p.pk);
             }
             Op::PatchProvider { slug, pk, body } => {
                 c.patch_provider(*pk, body).await?;
-                tracing::info!(slug = %slug, "{}", done(op));
+                tracing::info!(slug = %slug, "{}", self.said_done(op, &run.containers));
             }
             Op::CreateApplication {
                 slug,
@@ -205,7 +213,7 @@ impl<A: Api> Provisioner<A> {
                 let mut body = body.clone();
                 body.provider = run.provider(provider);
                 let a = c.create_application(&body).await?;
-                tracing::info!(slug = %slug, "{}", done(op));
+                tracing::info!(slug = %slug, "{}", self.said_done(op, &run.containers));
                 memory.record_body(slug, &a.pk, &body.fields());
                 run.new_apps.insert(slug.clone(), a.pk);
             }
@@ -220,7 +228,7 @@ impl<A: Api> Provisioner<A> {
                     body.provider = run.provider(p);
                 }
                 let a = c.patch_application(slug, &body).await?;
-                tracing::info!(slug = %slug, "{}", done(op));
+                tracing::info!(slug = %slug, "{}", self.said_done(op, &run.containers));
                 memory.record_body(slug, &a.pk, &body.fields());
             }
             Op::SetOutpostProviders { .. } => self.send_outpost(op, run).await?,
@@ -229,12 +237,12 @@ impl<A: Api> Provisioner<A> {
             }
             Op::DeleteApplication { slug } => {
                 c.delete_application(slug).await?;
-                tracing::info!(slug = %slug, "{}", done(op));
+                tracing::info!(slug = %slug, "{}", self.said_done(op, &run.containers));
                 memory.forget(slug);
             }
             Op::DeleteProvider { slug, pk } => {
                 c.delete_provider(*pk).await?;
-                tracing::info!(slug = %slug, "{}", done(op));
+                tracing::info!(slug = %slug, "{}", self.said_done(op, &run.containers));
             }
             Op::CreateOAuth2Provider { .. }
             | Op::PatchOAuth2Provider { .. }
@@ -290,14 +298,7 @@ impl<A: Api> Provisioner<A> {
             }
             _ => return Ok(()),
         }
-        let said = OpFor {
-            op,
-            instance: &self.rules.instance,
-            containers: &run.containers,
-        }
-        .said(Tense::Done)
-        .to_string();
-        tracing::info!(slug = %op.slug().unwrap_or_default(), "{said}");
+        self.log_done(op, &run.containers);
         Ok(())
     }
 
@@ -333,13 +334,7 @@ impl<A: Api> Provisioner<A> {
             added,
             removed: removed.clone(),
         };
-        let said = OpFor {
-            op: &made,
-            instance: &self.rules.instance,
-            containers: &run.containers,
-        }
-        .said(Tense::Done)
-        .to_string();
+        let said = self.said_done(&made, &run.containers);
         tracing::info!(outpost = %name, "{said}");
         Ok(())
     }
@@ -361,14 +356,7 @@ impl<A: Api> Provisioner<A> {
             Op::DeleteBinding { pk, .. } => self.client.delete_binding(pk).await?,
             _ => return Ok(()),
         }
-        let said = OpFor {
-            op,
-            instance: &self.rules.instance,
-            containers: &run.containers,
-        }
-        .said(Tense::Done)
-        .to_string();
-        tracing::info!(slug = %op.slug().unwrap_or_default(), "{said}");
+        self.log_done(op, &run.containers);
         Ok(())
     }
 

@@ -5,42 +5,20 @@
 //!
 //! Run: `cargo bench --bench authentik` (needs Docker Engine).
 
+#[path = "common/authentik.rs"]
+mod bench_authentik;
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use bench_authentik::{containers, counts, desired};
 use common::docker::{docker_ok, wait_for, Gatehouse, Scope};
 use common::fake_authentik::{self, FakeAuthentik};
-use gatehouse::labels::LabelRules;
-use gatehouse::model::workload::{ConfDirState, Workload};
-use gatehouse::plan;
-use gatehouse::plan::authentik;
 use gatehouse::reconcile::authentik::Provisioner;
 
-fn containers(n: usize) -> Vec<Workload> {
-    (0..n)
-        .map(|i| Workload {
-            name: format!("app{i:03}"),
-            labels: BTreeMap::from([("auth.protect".into(), "true".into())]),
-            exposed_tcp_ports: vec![8080],
-            ..Workload::default()
-        })
-        .collect()
-}
-
-fn desired(fake: &FakeAuthentik, cs: &[Workload]) -> authentik::Desired {
-    let rules = LabelRules::default();
-    let planned = plan::desired(cs, &ConfDirState::default(), &BTreeMap::new(), &rules);
-    authentik::desired(&planned, cs, &rules, &fake.settings())
-}
-
-fn counts(fake: &FakeAuthentik) -> (usize, usize) {
-    let r = fake.requests();
-    let writes = r.iter().filter(|r| r.is_write()).count();
-    (r.len() - writes, writes)
-}
+/// The containers' labels.
+const PROTECTED: &[(&str, &str)] = &[("auth.protect", "true")];
 
 fn main() {
     if std::env::args().any(|a| a == "--list") {
@@ -54,7 +32,7 @@ fn main() {
     // 1. One new app, from a fresh gatehouse (reads the server version too).
     let fake = FakeAuthentik::start();
     let mut prov = Provisioner::new(&fake.settings()).expect("client");
-    let d = desired(&fake, &containers(1));
+    let d = desired(&fake, &containers(1, PROTECTED));
     rt.block_on(prov.sync(&d, Duration::ZERO)).expect("sync");
     let (reads, writes) = counts(&fake);
     println!(
@@ -69,7 +47,7 @@ fn main() {
     // 2. 100 protected apps: first round, then unchanged resyncs.
     let fake = FakeAuthentik::start();
     let mut prov = Provisioner::new(&fake.settings()).expect("client");
-    let d = desired(&fake, &containers(100));
+    let d = desired(&fake, &containers(100, PROTECTED));
     let t = Instant::now();
     rt.block_on(prov.sync(&d, Duration::ZERO)).expect("sync");
     let first = t.elapsed();

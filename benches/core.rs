@@ -10,6 +10,9 @@
 //! _K).
 //! Needs Docker Engine and busybox-static, like the integration tests.
 
+#[path = "common/mod.rs"]
+#[allow(dead_code)]
+mod bench;
 #[path = "../tests/common/docker.rs"]
 #[allow(dead_code)]
 mod docker;
@@ -18,31 +21,8 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use bench::{env_num, files_written, log_field, ms, spread, vm_hwm_kib};
 use docker::{docker_ok, wait_for, Gatehouse, Scope, IMAGE};
-
-fn env_num(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[idx.min(sorted.len() - 1)]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
-}
-
-fn vm_hwm_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-}
 
 fn create(scope: &Scope, short: &str, labels: &[(&str, &str)]) -> String {
     let name = scope.name(short);
@@ -115,23 +95,11 @@ fn latency(n: usize) {
     from_started.sort();
     from_engine.sort();
     println!("reaction latency over {n} lone container starts (default debounce: 100 ms quiet, 400 ms in a burst, 5 s cap):");
+    println!("  from `docker start` issued:   {}", spread(&from_issue));
+    println!("  from `docker start` returned: {}", spread(&from_started));
     println!(
-        "  from `docker start` issued:   p50 {}  p99 {}  max {}",
-        ms(percentile(&from_issue, 0.5)),
-        ms(percentile(&from_issue, 0.99)),
-        ms(*from_issue.last().expect("samples"))
-    );
-    println!(
-        "  from `docker start` returned: p50 {}  p99 {}  max {}",
-        ms(percentile(&from_started, 0.5)),
-        ms(percentile(&from_started, 0.99)),
-        ms(*from_started.last().expect("samples"))
-    );
-    println!(
-        "  from the engine's StartedAt to the conf's mtime: p50 {}  p99 {}  max {}",
-        ms(percentile(&from_engine, 0.5)),
-        ms(percentile(&from_engine, 0.99)),
-        ms(*from_engine.last().expect("samples"))
+        "  from the engine's StartedAt to the conf's mtime: {}",
+        spread(&from_engine)
     );
 }
 
@@ -165,15 +133,6 @@ fn wait_until_exists(path: &Path, limit: Duration) -> bool {
         std::thread::sleep(Duration::from_millis(1));
     }
     false
-}
-
-fn log_field(log: &str, field: &str) -> Option<u64> {
-    log.lines()
-        .rev()
-        .filter(|l| l.contains("pass done"))
-        .find_map(|l| l.split(&format!("{field}=")).nth(1))
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
 }
 
 fn resync(m: usize) {
@@ -217,7 +176,7 @@ fn resync(m: usize) {
         let wall = t.elapsed();
         let log = String::from_utf8_lossy(&out.stderr).into_owned();
         assert!(out.status.success(), "{log}");
-        let written = log.matches(" wrote ").count() + log.matches(" updated ").count();
+        let written = files_written(&log);
         println!(
             "  {label}: wall {} (process start to exit), {} Docker API requests, {} files written",
             ms(wall),
@@ -243,7 +202,7 @@ fn resync(m: usize) {
     );
     let hwm = vm_hwm_kib(pid);
     let logs = gh.stop();
-    let writes = logs.matches(" wrote ").count() + logs.matches(" updated ").count();
+    let writes = files_written(&logs);
     println!(
         "  watch mode, 4 full resyncs: peak RSS (VmHWM) {} KiB = {:.1} MiB, files written {}",
         hwm.map_or("?".into(), |k| k.to_string()),

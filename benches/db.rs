@@ -7,6 +7,9 @@
 //! 1,400,000: a dump of about 200 MB). Needs Docker Engine, busybox-static and debootstrap, like
 //! the tests.
 
+#[path = "common/mod.rs"]
+#[allow(dead_code)]
+mod bench;
 #[path = "../tests/common/docker.rs"]
 #[allow(dead_code)]
 mod docker;
@@ -20,10 +23,7 @@ use docker::Scope;
 use postgres::{fill, fingerprint, gatehouse_measured, stack, wait_ready, VERSION};
 
 fn main() {
-    let rows: u32 = std::env::var("GATEHOUSE_BENCH_DB_ROWS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1_400_000);
+    let rows: u32 = bench::env_num("GATEHOUSE_BENCH_DB_ROWS", 1_400_000);
     let a_scope = Scope::new("bench-db-a");
     let a = stack(&a_scope, VERSION);
     let b_scope = Scope::new("bench-db-b");

@@ -6,49 +6,27 @@
 //!
 //! Run: `cargo bench --bench oidc` (needs Docker Engine).
 
+#[path = "common/authentik.rs"]
+mod bench_authentik;
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use bench_authentik::{containers, counts, desired};
 use common::docker::{docker_ok, wait_for, Gatehouse, Scope};
 use common::fake_authentik::{self, FakeAuthentik};
 use gatehouse::edge::sso::SsoDir;
-use gatehouse::labels::LabelRules;
-use gatehouse::model::workload::{ConfDirState, Workload};
-use gatehouse::plan;
-use gatehouse::plan::authentik;
 use gatehouse::reconcile::authentik::sso::Credentials;
 use gatehouse::reconcile::authentik::Provisioner;
 
-fn containers(n: usize) -> Vec<Workload> {
-    (0..n)
-        .map(|i| Workload {
-            name: format!("app{i:03}"),
-            labels: BTreeMap::from([
-                ("auth.expose".into(), "true".into()),
-                ("auth.oidc".into(), "true".into()),
-                ("auth.oidc.redirect".into(), "/oauth/callback".into()),
-            ]),
-            exposed_tcp_ports: vec![8080],
-            ..Workload::default()
-        })
-        .collect()
-}
-
-fn desired(fake: &FakeAuthentik, cs: &[Workload]) -> authentik::Desired {
-    let rules = LabelRules::default();
-    let planned = plan::desired(cs, &ConfDirState::default(), &BTreeMap::new(), &rules);
-    authentik::desired(&planned, cs, &rules, &fake.settings())
-}
-
-fn counts(fake: &FakeAuthentik) -> (usize, usize) {
-    let r = fake.requests();
-    let writes = r.iter().filter(|r| r.is_write()).count();
-    (r.len() - writes, writes)
-}
+/// The containers' labels.
+const OIDC: &[(&str, &str)] = &[
+    ("auth.expose", "true"),
+    ("auth.oidc", "true"),
+    ("auth.oidc.redirect", "/oauth/callback"),
+];
 
 fn provisioner(fake: &FakeAuthentik, dir: &Path) -> Provisioner {
     // SAFETY: no preconditions.
@@ -67,7 +45,7 @@ fn in_process(rt: &tokio::runtime::Runtime) {
     let fake = FakeAuthentik::start();
     let dir = tempfile::tempdir().expect("tempdir");
     let mut prov = provisioner(&fake, dir.path());
-    let d = desired(&fake, &containers(1));
+    let d = desired(&fake, &containers(1, OIDC));
     let r = rt.block_on(prov.sync(&d, Duration::ZERO)).expect("sync");
     let (reads, writes) = counts(&fake);
     println!(
@@ -81,7 +59,7 @@ fn in_process(rt: &tokio::runtime::Runtime) {
     let fake = FakeAuthentik::start();
     let dir = tempfile::tempdir().expect("tempdir");
     let mut prov = provisioner(&fake, dir.path());
-    let d = desired(&fake, &containers(100));
+    let d = desired(&fake, &containers(100, OIDC));
     rt.block_on(prov.sync(&d, Duration::ZERO)).expect("sync");
     fake.clear_requests();
     let rounds = 10;

@@ -7,6 +7,9 @@
 //! Run: `cargo bench --bench remote` (needs Docker Engine). `GATEHOUSE_BENCH_K` apps after the
 //! first (default 10).
 
+#[path = "common/mod.rs"]
+#[allow(dead_code)]
+mod bench;
 #[path = "../tests/common/mod.rs"]
 mod common;
 
@@ -45,10 +48,7 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
-    let k: usize = std::env::var("GATEHOUSE_BENCH_K")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10);
+    let k: usize = bench::env_num("GATEHOUSE_BENCH_K", 10);
     outpost::build(&["2026.5.6"]);
     let fake = FakeAuthentik::start();
     // Dropped last (declared first): the scope's SWAG stand-in must have left the outpost's

@@ -8,6 +8,9 @@
 //! GATEHOUSE_BENCH_RATE for the paced phase, GATEHOUSE_BENCH_C clients for the flood). Needs Docker Engine and busybox-static, like the integration
 //! tests.
 
+#[path = "common/mod.rs"]
+#[allow(dead_code)]
+mod bench;
 #[path = "../tests/common/docker.rs"]
 #[allow(dead_code)]
 mod docker;
@@ -19,26 +22,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use bench::{env_num, mib, proc_kib};
 use docker::{docker_ok, wait_for, Gatehouse, Scope, IMAGE};
-
-fn env_num(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn proc_kib(pid: u32, field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-}
-
-fn mib(kib: u64) -> String {
-    format!("{:.1} MiB", kib as f64 / 1024.0)
-}
 
 /// The `elapsed_ms` of every `pass done` line in the log, in order.
 fn pass_times(log: &str) -> Vec<u64> {

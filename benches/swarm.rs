@@ -8,6 +8,9 @@
 //! `cargo bench --bench swarm` (defaults N=20, M=200; override with GATEHOUSE_BENCH_N / _M).
 //! Needs root, `dockerd`, `ip`, Docker Engine and busybox-static, like the swarm tests.
 
+#[path = "common/mod.rs"]
+#[allow(dead_code)]
+mod bench;
 #[path = "../tests/common/docker.rs"]
 #[allow(dead_code)]
 mod docker;
@@ -19,32 +22,9 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use bench::{env_num, files_written, log_field, ms, percentile, spread, vm_hwm_kib};
 use docker::{wait_for, Gatehouse, IMAGE};
 use swarm::Swarm;
-
-fn env_num(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[idx.min(sorted.len() - 1)]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
-}
-
-fn vm_hwm_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-}
 
 fn env(swarm: &Swarm, cfg: &Path, extra: &[(&str, &str)]) -> Vec<(String, String)> {
     let mut env: Vec<(String, String)> = vec![
@@ -113,12 +93,7 @@ fn latency(swarm: &Swarm, n: usize) {
     total.sort();
     after_running.sort();
     println!("time from `docker service create` to the conf on disk, {n} services one by one:");
-    println!(
-        "  p50 {}  p99 {}  max {}",
-        ms(percentile(&total, 0.5)),
-        ms(percentile(&total, 0.99)),
-        ms(*total.last().expect("samples"))
-    );
+    println!("  {}", spread(&total));
     if !after_running.is_empty() {
         println!(
             "  of which after `docker service ps` first showed the task running (polled, so an upper bound of gatehouse's share): p50 {}  max {}",
@@ -129,15 +104,6 @@ fn latency(swarm: &Swarm, n: usize) {
     for i in 0..n {
         let _ = swarm.docker(&["service", "rm", &format!("lat{i}")]);
     }
-}
-
-fn log_field(log: &str, field: &str) -> Option<u64> {
-    log.lines()
-        .rev()
-        .filter(|l| l.contains("pass done"))
-        .find_map(|l| l.split(&format!("{field}=")).nth(1))
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
 }
 
 fn full_pass(swarm: &Swarm, m: usize) {
@@ -168,7 +134,7 @@ fn full_pass(swarm: &Swarm, m: usize) {
         let wall = t.elapsed();
         let log = String::from_utf8_lossy(&out.stderr).into_owned();
         assert!(out.status.success(), "{log}");
-        let written = log.matches(" wrote ").count() + log.matches(" updated ").count();
+        let written = files_written(&log);
         println!(
             "  {label}: wall {} (process start to exit), {} Docker API requests, {} files written, pass {} ms",
             ms(wall),
@@ -195,7 +161,7 @@ fn full_pass(swarm: &Swarm, m: usize) {
     );
     let hwm = vm_hwm_kib(pid);
     let logs = gh.stop();
-    let writes = logs.matches(" wrote ").count() + logs.matches(" updated ").count();
+    let writes = files_written(&logs);
     println!(
         "  watch mode, 4 full passes: peak RSS (VmHWM) {} KiB = {:.1} MiB, files written {}, {} Docker API requests per pass",
         hwm.map_or("?".into(), |k| k.to_string()),

@@ -6,54 +6,21 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
 use common::fake_authentik::{mfa as seeded, FakeAuthentik};
+use common::provisioning::{self, container, desired, rt};
 use gatehouse::edge::mfastate::MfaStateFile;
-use gatehouse::labels::LabelRules;
 use gatehouse::model::authentik::MfaMode;
-use gatehouse::model::workload::{ConfDirState, Workload};
-use gatehouse::plan;
-use gatehouse::plan::authentik::{self, Desired};
+use gatehouse::model::workload::Workload;
 use gatehouse::reconcile::authentik::{Provisioner, SyncReport};
 use gatehouse::render::wording::Tense;
 use serde_json::{json, Value};
 
-fn container(name: &str, labels: &[(&str, &str)]) -> Workload {
-    Workload {
-        name: name.into(),
-        labels: labels
-            .iter()
-            .map(|(k, v)| ((*k).into(), (*v).into()))
-            .collect::<BTreeMap<_, _>>(),
-        exposed_tcp_ports: vec![8080],
-        ..Workload::default()
-    }
-}
-
-fn desired(fake: &FakeAuthentik, containers: &[Workload]) -> Desired {
-    let rules = LabelRules::default();
-    let planned = plan::desired(
-        containers,
-        &ConfDirState::default(),
-        &BTreeMap::new(),
-        &rules,
-    );
-    authentik::desired(&planned, containers, &rules, &fake.settings())
-}
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
+/// One round, which sends nothing the schema refuses.
 fn sync(fake: &FakeAuthentik, prov: &mut Provisioner, containers: &[Workload]) -> SyncReport {
-    let d = desired(fake, containers);
-    let r = rt().block_on(prov.sync(&d, Duration::ZERO)).expect("sync");
+    let r = provisioning::sync(fake, prov, containers);
     assert!(
         fake.schema_rejections().is_empty(),
         "{:?}",

@@ -5,29 +5,22 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use common::fake_authentik::{oauth2, FakeAuthentik};
+use common::provisioning::{self, desired, sync};
 use gatehouse::edge::sso::SsoDir;
-use gatehouse::labels::LabelRules;
-use gatehouse::model::workload::{ConfDirState, Workload};
-use gatehouse::plan;
-use gatehouse::plan::authentik::{self, Desired};
+use gatehouse::model::workload::Workload;
+use gatehouse::plan::authentik;
 use gatehouse::reconcile::authentik::sso::Credentials;
-use gatehouse::reconcile::authentik::{Provisioner, SyncReport};
+use gatehouse::reconcile::authentik::Provisioner;
 use serde_json::{json, Value};
 
 fn container(name: &str, labels: &[(&str, &str)]) -> Workload {
     Workload {
-        name: name.into(),
         id: format!("id-{name}"),
-        labels: labels
-            .iter()
-            .map(|(k, v)| ((*k).into(), (*v).into()))
-            .collect::<BTreeMap<_, _>>(),
         exposed_tcp_ports: vec![3000],
-        ..Workload::default()
+        ..provisioning::container(name, labels)
     }
 }
 
@@ -40,27 +33,6 @@ fn grafana(redirect: &str) -> Workload {
             ("auth.oidc.redirect", redirect),
         ],
     )
-}
-
-fn desired(fake: &FakeAuthentik, containers: &[Workload]) -> Desired {
-    let rules = LabelRules::default();
-    let planned = plan::desired(
-        containers,
-        &ConfDirState::default(),
-        &BTreeMap::new(),
-        &rules,
-    );
-    authentik::desired(&planned, containers, &rules, &fake.settings())
-}
-
-fn sync(fake: &FakeAuthentik, prov: &mut Provisioner, containers: &[Workload]) -> SyncReport {
-    let d = desired(fake, containers);
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(prov.sync(&d, Duration::ZERO))
-        .expect("sync")
 }
 
 fn me() -> (u32, u32) {

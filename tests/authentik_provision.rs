@@ -5,52 +5,15 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use common::fake_authentik::{self, Direction, FakeAuthentik};
+use common::provisioning::{container, desired, rt, sync};
 use gatehouse::edge::fieldstate::FieldStateFile;
-use gatehouse::labels::LabelRules;
-use gatehouse::model::workload::{ConfDirState, Workload};
-use gatehouse::plan;
-use gatehouse::plan::authentik::{self, Desired, Instance};
-use gatehouse::reconcile::authentik::{Api, Client, Provisioner, SyncReport};
+use gatehouse::model::workload::Workload;
+use gatehouse::plan::authentik::{self, Instance};
+use gatehouse::reconcile::authentik::{Api, Client, Provisioner};
 use serde_json::{json, Value};
-
-fn container(name: &str, labels: &[(&str, &str)]) -> Workload {
-    Workload {
-        name: name.into(),
-        labels: labels
-            .iter()
-            .map(|(k, v)| ((*k).into(), (*v).into()))
-            .collect::<BTreeMap<_, _>>(),
-        exposed_tcp_ports: vec![8080],
-        ..Workload::default()
-    }
-}
-
-fn desired(fake: &FakeAuthentik, containers: &[Workload]) -> Desired {
-    let rules = LabelRules::default();
-    let planned = plan::desired(
-        containers,
-        &ConfDirState::default(),
-        &BTreeMap::new(),
-        &rules,
-    );
-    authentik::desired(&planned, containers, &rules, &fake.settings())
-}
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-fn sync(fake: &FakeAuthentik, prov: &mut Provisioner, containers: &[Workload]) -> SyncReport {
-    let d = desired(fake, containers);
-    rt().block_on(prov.sync(&d, Duration::ZERO)).expect("sync")
-}
 
 #[test]
 fn a_protected_app_gets_one_provider_app_and_outpost_binding_then_resync_writes_nothing() {

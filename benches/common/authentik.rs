@@ -2,35 +2,17 @@
 //! include `tests/common` as `common` and this file with
 //! `#[path = "common/authentik.rs"] mod bench_authentik;`.
 
-use std::collections::BTreeMap;
-
-use gatehouse::labels::LabelRules;
-use gatehouse::model::workload::{ConfDirState, Workload};
-use gatehouse::plan;
-use gatehouse::plan::authentik;
+use gatehouse::model::workload::Workload;
 
 use crate::common::fake_authentik::FakeAuthentik;
+use crate::common::provisioning::container;
+pub use crate::common::provisioning::desired;
 
 /// `n` containers `app000`, `app001`, … with `labels`, exposing port 8080.
 pub fn containers(n: usize, labels: &[(&str, &str)]) -> Vec<Workload> {
     (0..n)
-        .map(|i| Workload {
-            name: format!("app{i:03}"),
-            labels: labels
-                .iter()
-                .map(|(k, v)| ((*k).into(), (*v).into()))
-                .collect(),
-            exposed_tcp_ports: vec![8080],
-            ..Workload::default()
-        })
+        .map(|i| container(&format!("app{i:03}"), labels))
         .collect()
-}
-
-/// What gatehouse wants in `fake` for `cs`, with the default label rules.
-pub fn desired(fake: &FakeAuthentik, cs: &[Workload]) -> authentik::Desired {
-    let rules = LabelRules::default();
-    let planned = plan::desired(cs, &ConfDirState::default(), &BTreeMap::new(), &rules);
-    authentik::desired(&planned, cs, &rules, &fake.settings())
 }
 
 /// The requests `fake` answered: (reads, writes).

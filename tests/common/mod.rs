@@ -6,5 +6,6 @@ pub mod fake_authentik;
 pub mod nginx;
 pub mod outpost;
 pub mod postgres;
+pub mod provisioning;
 pub mod status;
 pub mod swarm;

@@ -16,13 +16,16 @@ mod bench;
 #[path = "../tests/common/docker.rs"]
 #[allow(dead_code)]
 mod docker;
+#[path = "common/passes.rs"]
+mod passes;
 
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use bench::{env_num, files_written, log_field, ms, spread, vm_hwm_kib};
+use bench::{env_num, files_written, log_field, ms, spread};
 use docker::{docker_ok, wait_for, Gatehouse, Scope, IMAGE};
+use passes::{peak, run_once, watch_passes};
 
 fn create(scope: &Scope, short: &str, labels: &[(&str, &str)]) -> String {
     let name = scope.name(short);
@@ -165,17 +168,8 @@ fn resync(m: usize) {
         t.elapsed().as_secs_f64()
     );
     let env = scope.gatehouse_env(cfg.path());
-    let bin = env!("CARGO_BIN_EXE_gatehouse");
     let once = |label: &str| {
-        let t = Instant::now();
-        let out = Command::new(bin)
-            .args(["run", "--once"])
-            .envs(env.iter().cloned())
-            .output()
-            .expect("gatehouse");
-        let wall = t.elapsed();
-        let log = String::from_utf8_lossy(&out.stderr).into_owned();
-        assert!(out.status.success(), "{log}");
+        let (wall, log) = run_once(&env, &[]);
         let written = files_written(&log);
         println!(
             "  {label}: wall {} (process start to exit), {} Docker API requests, {} files written",
@@ -187,27 +181,11 @@ fn resync(m: usize) {
     println!("full resync with {m} labelled containers (`gatehouse run --once`):");
     once("first pass (empty proxy-confs)");
     once("second pass (nothing changed)");
-    let mut env_watch = env.clone();
-    env_watch.push(("GATEHOUSE_RESYNC_SECS".into(), "1".into()));
-    let gh = Gatehouse::start(&["run"], &env_watch);
-    let pid = gh.pid();
-    assert!(
-        wait_for(Duration::from_secs(30), || gh
-            .logs()
-            .matches("pass done")
-            .count()
-            >= 4),
-        "{}",
-        gh.logs()
-    );
-    let hwm = vm_hwm_kib(pid);
-    let logs = gh.stop();
-    let writes = files_written(&logs);
+    let (hwm, logs) = watch_passes(&env, 4, Duration::from_secs(30));
     println!(
-        "  watch mode, 4 full resyncs: peak RSS (VmHWM) {} KiB = {:.1} MiB, files written {}",
-        hwm.map_or("?".into(), |k| k.to_string()),
-        hwm.unwrap_or(0) as f64 / 1024.0,
-        writes
+        "  watch mode, 4 full resyncs: peak RSS (VmHWM) {}, files written {}",
+        peak(hwm),
+        files_written(&logs)
     );
 }
 

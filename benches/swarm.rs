@@ -14,16 +14,18 @@ mod bench;
 #[path = "../tests/common/docker.rs"]
 #[allow(dead_code)]
 mod docker;
+#[path = "common/passes.rs"]
+mod passes;
 #[path = "../tests/common/swarm.rs"]
 #[allow(dead_code)]
 mod swarm;
 
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use bench::{env_num, files_written, log_field, ms, percentile, spread, vm_hwm_kib};
+use bench::{env_num, files_written, log_field, ms, percentile, spread};
 use docker::{wait_for, Gatehouse, IMAGE};
+use passes::{peak, run_once, watch_passes};
 use swarm::Swarm;
 
 fn env(swarm: &Swarm, cfg: &Path, extra: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -122,18 +124,8 @@ fn full_pass(swarm: &Swarm, m: usize) {
         t.elapsed().as_secs_f64()
     );
     let env = env(swarm, cfg.path(), &[]);
-    let bin = env!("CARGO_BIN_EXE_gatehouse");
     let once = |label: &str| {
-        let t = Instant::now();
-        let out = Command::new(bin)
-            .args(["run", "--once"])
-            .envs(env.iter().cloned())
-            .env("GATEHOUSE_LOG_LEVEL", "debug")
-            .output()
-            .expect("gatehouse");
-        let wall = t.elapsed();
-        let log = String::from_utf8_lossy(&out.stderr).into_owned();
-        assert!(out.status.success(), "{log}");
+        let (wall, log) = run_once(&env, &[("GATEHOUSE_LOG_LEVEL", "debug")]);
         let written = files_written(&log);
         println!(
             "  {label}: wall {} (process start to exit), {} Docker API requests, {} files written, pass {} ms",
@@ -146,27 +138,11 @@ fn full_pass(swarm: &Swarm, m: usize) {
     println!("full pass over {m} labelled services (`gatehouse run --once`):");
     once("first pass (empty proxy-confs)");
     once("second pass (nothing changed)");
-    let mut env_watch = env.clone();
-    env_watch.push(("GATEHOUSE_RESYNC_SECS".into(), "1".into()));
-    let gh = Gatehouse::start(&["run"], &env_watch);
-    let pid = gh.pid();
-    assert!(
-        wait_for(Duration::from_secs(60), || gh
-            .logs()
-            .matches("pass done")
-            .count()
-            >= 4),
-        "{}",
-        gh.logs()
-    );
-    let hwm = vm_hwm_kib(pid);
-    let logs = gh.stop();
-    let writes = files_written(&logs);
+    let (hwm, logs) = watch_passes(&env, 4, Duration::from_secs(60));
     println!(
-        "  watch mode, 4 full passes: peak RSS (VmHWM) {} KiB = {:.1} MiB, files written {}, {} Docker API requests per pass",
-        hwm.map_or("?".into(), |k| k.to_string()),
-        hwm.unwrap_or(0) as f64 / 1024.0,
-        writes,
+        "  watch mode, 4 full passes: peak RSS (VmHWM) {}, files written {}, {} Docker API requests per pass",
+        peak(hwm),
+        files_written(&logs),
         requests_per_pass(&logs).map_or("?".into(), |n| n.to_string()),
     );
 }

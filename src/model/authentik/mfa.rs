@@ -181,6 +181,10 @@ impl MaxAge {
     /// `90m`, `12h`, `1d`.
     pub fn parse(raw: &str) -> Result<Self, &'static str> {
         let raw = raw.trim();
+        // A label value is hostile: only ASCII can be split by bytes without a panic.
+        if !raw.is_ascii() {
+            return Err(Self::RULE);
+        }
         let (n, unit) = raw.split_at(raw.len().saturating_sub(1));
         let n: u32 = if !n.is_empty() && n.len() <= 5 && n.bytes().all(|b| b.is_ascii_digit()) {
             n.parse().map_err(|_| Self::RULE)?

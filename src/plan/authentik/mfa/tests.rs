@@ -284,6 +284,10 @@ fn max_age_grammar() {
         "-1h",
         "12 h",
         "99999999h",
+        // Not ASCII: a byte split would cut a character (found by tests/fuzz_labels.rs).
+        "1\u{f8e}",
+        "12h\u{e9}",
+        "\u{1495}\u{f8e}",
     ] {
         assert!(MaxAge::parse(bad).is_err(), "{bad}");
     }

@@ -89,14 +89,17 @@ fn docker_swarm_service_is_published_reached_scaled_relabelled_and_removed() {
     // SWAG's stand-in: a standalone container on a bridge network of its own.
     swarm.bridge_network("swagnet");
     swarm.ok(&["run", "-d", "--name", "swag", "--network", "swagnet", IMAGE]);
-    let grace = Duration::from_secs(6);
+    // Long enough that the test's own (possibly slow) `docker service ps` sees the scale to 0
+    // well before gatehouse's grace period ends: the "kept" check below races it.
+    let grace = Duration::from_secs(15);
+    let grace_secs = grace.as_secs().to_string();
     let gh = Gatehouse::start(
         &["run"],
         &env(
             &swarm,
             cfg.path(),
             &[
-                ("GATEHOUSE_REMOVE_GRACE_SECS", "6"),
+                ("GATEHOUSE_REMOVE_GRACE_SECS", grace_secs.as_str()),
                 ("GATEHOUSE_RESYNC_SECS", "2"),
                 ("GATEHOUSE_AUTHENTIK_URL", &fake.url()),
                 ("GATEHOUSE_AUTHENTIK_TOKEN", fake_authentik::TOKEN),

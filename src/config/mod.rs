@@ -120,6 +120,24 @@ pub struct AuthentikSettings {
     pub instance: Instance,
 }
 
+#[cfg(test)]
+impl AuthentikSettings {
+    /// Settings for unit tests: authentik at `http://ak:9000`, apps under `example.com`, flows
+    /// `a` (authorization) and `i` (invalidation), no instance name.
+    pub(crate) fn for_tests() -> Self {
+        Self {
+            url: "http://ak:9000".into(),
+            token: "t".into(),
+            domain: "example.com".into(),
+            external_scheme: "https".into(),
+            outpost: None,
+            authorization_flow: "a".into(),
+            invalidation_flow: "i".into(),
+            instance: Instance::unnamed(),
+        }
+    }
+}
+
 impl fmt::Debug for AuthentikSettings {
     // The token never reaches a log line, not even in debug output.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -395,16 +395,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     fn settings() -> AuthentikSettings {
-        AuthentikSettings {
-            url: "http://ak:9000".into(),
-            token: "t".into(),
-            domain: "example.com".into(),
-            external_scheme: "https".into(),
-            outpost: None,
-            authorization_flow: "a".into(),
-            invalidation_flow: "i".into(),
-            instance: crate::plan::authentik::Instance::unnamed(),
-        }
+        AuthentikSettings::for_tests()
     }
 
     fn container(labels: &[(&str, &str)]) -> Workload {

@@ -4,16 +4,7 @@ use super::*;
 use crate::labels::{self, Parsed};
 
 fn settings() -> AuthentikSettings {
-    AuthentikSettings {
-        url: "http://ak:9000".into(),
-        token: "t".into(),
-        domain: "example.com".into(),
-        external_scheme: "https".into(),
-        outpost: None,
-        authorization_flow: "a".into(),
-        invalidation_flow: "i".into(),
-        instance: crate::plan::authentik::Instance::unnamed(),
-    }
+    AuthentikSettings::for_tests()
 }
 
 fn read_labels(labels: &[(&str, &str)]) -> Result<Option<OidcWant>, LabelErrors> {

@@ -29,16 +29,7 @@ fn the_unnamed_instances_objects_draw_a_hint_for_a_named_instance() {
 
 #[test]
 fn a_rejected_protected_container_without_a_slug_holds_every_removal() {
-    let settings = AuthentikSettings {
-        url: "http://ak:9000".into(),
-        token: "t".into(),
-        domain: "example.com".into(),
-        external_scheme: "https".into(),
-        outpost: None,
-        authorization_flow: "a".into(),
-        invalidation_flow: "i".into(),
-        instance: Instance::unnamed(),
-    };
+    let settings = AuthentikSettings::for_tests();
     let rules = LabelRules::default();
     let c = |labels: &[(&str, &str)]| Workload {
         name: "app".into(),
